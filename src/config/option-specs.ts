@@ -1,0 +1,210 @@
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+import { DEFAULT_SOURCES, MAX_SOURCES } from '../shared/catalog.js';
+
+/**
+ * Every option Pulseboard takes, in one table: its environment variable (the CLI flag is
+ * the same name in kebab case, SIM_TPS → --sim-tps), its default, what it means, and the
+ * zod schema that parses the raw string and states the accepted range. README's option
+ * table and `--help` are generated from here, so they cannot drift.
+ */
+
+const int = (min: number, max: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be between ${min} and ${max}` })
+    .max(max, { error: `must be between ${min} and ${max}` });
+
+const ratio = z.coerce
+  .number({ error: 'must be a number' })
+  .min(0, { error: 'must be between 0 and 1' })
+  .max(1, { error: 'must be between 0 and 1' });
+
+const sourceName = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
+
+export const OPTION_SPECS = {
+  port: { env: 'PORT', default: '8080', doc: 'HTTP and WebSocket port (0 picks a free one).', schema: int(0, 65535) },
+  host: {
+    env: 'HOST',
+    default: '127.0.0.1',
+    doc: 'Address to bind.',
+    schema: z.string().min(1, { error: 'must not be empty' }),
+  },
+  tickMs: {
+    env: 'TICK_MS',
+    default: '500',
+    doc: 'Interval of batched WebSocket updates, ms.',
+    schema: int(50, 10_000),
+  },
+  simTps: {
+    env: 'SIM_TPS',
+    default: '10',
+    doc: 'Simulator rate at start, tx/s (0 = idle). Scenarios change it live.',
+    schema: int(0, 10_000_000),
+  },
+  shards: {
+    env: 'SHARDS',
+    default: String(Math.max(1, availableParallelism() - 1)),
+    doc: 'Simulator shard threads (default: cores − 1, at least 1).',
+    schema: int(1, 64),
+  },
+  sources: {
+    env: 'SOURCES',
+    default: DEFAULT_SOURCES.join(','),
+    doc: `Comma-separated source names (at most ${MAX_SOURCES}; lowercase letters, digits, - _ .).`,
+    schema: z
+      .string()
+      .transform((s) => s.split(',').map((x) => x.trim()))
+      .pipe(
+        z
+          .array(z.string().regex(sourceName, { error: 'each name: lowercase letters, digits, - _ . (1–32)' }))
+          .min(1, { error: 'needs at least one source' })
+          .max(MAX_SOURCES, { error: `at most ${MAX_SOURCES} sources` })
+          .refine((a) => new Set(a).size === a.length, { error: 'names must be unique' }),
+      ),
+  },
+  failureRate: {
+    env: 'FAILURE_RATE',
+    default: '0.03',
+    doc: 'Share of simulated transactions that fail (0–1).',
+    schema: ratio,
+  },
+  procMinMs: {
+    env: 'PROC_MIN_MS',
+    default: '100',
+    doc: 'Shortest simulated processing time, ms.',
+    schema: int(0, 60_000),
+  },
+  procMedianMs: {
+    env: 'PROC_MEDIAN_MS',
+    default: '350',
+    doc: 'Median simulated processing time, ms (log-normal, skewed to the right).',
+    schema: int(0, 60_000),
+  },
+  procMaxMs: {
+    env: 'PROC_MAX_MS',
+    default: '2000',
+    doc: 'Longest simulated processing time, ms (at most 8000).',
+    schema: int(0, 8_000),
+  },
+  fraudAmountThreshold: {
+    env: 'FRAUD_AMOUNT_THRESHOLD',
+    default: '500000',
+    doc: 'Flag amounts above this, in USD-equivalent minor units (500000 = $5,000.00).',
+    schema: int(1, Number.MAX_SAFE_INTEGER),
+  },
+  fraudVelocityMax: {
+    env: 'FRAUD_VELOCITY_MAX',
+    default: '5',
+    doc: 'Flag an account with more than this many transactions in 10 s.',
+    schema: int(1, 65_535),
+  },
+  unusualPairRate: {
+    env: 'UNUSUAL_PAIR_RATE',
+    default: '0.002',
+    doc: 'Share of simulated transactions with an unusual source/currency pairing (flagged).',
+    schema: ratio,
+  },
+  accounts: {
+    env: 'ACCOUNTS',
+    default: '200000',
+    doc: 'Number of simulated accounts.',
+    schema: int(1, 16_000_000),
+  },
+  feedPerTick: {
+    env: 'FEED_PER_TICK',
+    default: '50',
+    doc: 'Transactions sampled into the live `tx` topic per tick (the rest are counted as omitted).',
+    schema: int(0, 5_000),
+  },
+  alertsPerTick: {
+    env: 'ALERTS_PER_TICK',
+    default: '1000',
+    doc: 'Alerts sent per tick at most; the rest wait in the alert ring for the next tick.',
+    schema: int(1, 100_000),
+  },
+  ringCapacity: {
+    env: 'RING_CAPACITY',
+    default: '262144',
+    doc: 'Records per shard transaction ring (power of two).',
+    schema: int(1024, 1 << 26).refine((n) => (n & (n - 1)) === 0, { error: 'must be a power of two' }),
+  },
+  inflightCapacity: {
+    env: 'INFLIGHT_CAPACITY',
+    default: '1048576',
+    doc: 'In-flight transactions per shard (power of two); generation pauses when full.',
+    schema: int(1024, 1 << 26).refine((n) => (n & (n - 1)) === 0, { error: 'must be a power of two' }),
+  },
+  wsIdleTimeoutS: {
+    env: 'WS_IDLE_TIMEOUT_S',
+    default: '30',
+    doc: 'WebSocket idle timeout, s (pings are sent automatically before it).',
+    schema: int(8, 960),
+  },
+  wsMaxBackpressure: {
+    env: 'WS_MAX_BACKPRESSURE',
+    default: '1048576',
+    doc: 'Bytes buffered for a slow WebSocket client before it is dropped.',
+    schema: int(65_536, 1 << 30),
+  },
+  mysqlUrl: {
+    env: 'MYSQL_URL',
+    default: '',
+    doc: 'MySQL/MariaDB URL, e.g. mysql://user:pass@127.0.0.1:3306/pulseboard.',
+    schema: z.string(),
+  },
+  persistence: {
+    env: 'PERSISTENCE',
+    default: 'auto',
+    doc: 'auto: persist when the database answers; required: refuse to start without it; off.',
+    schema: z.enum(['auto', 'required', 'off'], { error: 'must be auto, required or off' }),
+  },
+  logLevel: {
+    env: 'LOG_LEVEL',
+    default: 'info',
+    doc: 'trace, debug, info, warn, error, fatal or silent.',
+    schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+      error: 'must be one of trace, debug, info, warn, error, fatal, silent',
+    }),
+  },
+  logPretty: {
+    env: 'LOG_PRETTY',
+    default: 'auto',
+    doc: 'auto (pretty on a terminal or with NODE_ENV=development), true, false.',
+    schema: z.enum(['auto', 'true', 'false'], { error: 'must be auto, true or false' }),
+  },
+  statsIntervalS: {
+    env: 'STATS_INTERVAL_S',
+    default: '10',
+    doc: 'Interval of the periodic stats log line, s (0 = off).',
+    schema: int(0, 3600),
+  },
+  ingestToken: {
+    env: 'INGEST_TOKEN',
+    default: '',
+    doc: 'Bearer token required by POST /api/transactions (empty = none).',
+    schema: z.string(),
+  },
+  adminToken: {
+    env: 'ADMIN_TOKEN',
+    default: '',
+    doc: 'Bearer token required by scenario and reset endpoints (empty = none).',
+    schema: z.string(),
+  },
+  readToken: {
+    env: 'READ_TOKEN',
+    default: '',
+    doc: 'Token required to read the dashboard, the API and the WebSocket (empty = none).',
+    schema: z.string(),
+  },
+} as const;
+
+export type OptionName = keyof typeof OPTION_SPECS;
+export type Options = { readonly [K in OptionName]: z.output<(typeof OPTION_SPECS)[K]['schema']> };
+export const OPTION_NAMES = Object.keys(OPTION_SPECS) as OptionName[];
+
+/** `simTps` → `--sim-tps` */
+export function flagOf(name: OptionName): string {
+  return `--${OPTION_SPECS[name].env.toLowerCase().replaceAll('_', '-')}`;
+}

@@ -1,0 +1,49 @@
+/**
+ * Errors with stable codes (PB_ERR_<AREA>_<WHAT>) and, where they reach a client, the HTTP
+ * status they map to. Tests assert the code, never the message. Errors that cross a thread
+ * boundary travel as {code, message} and are rebuilt here.
+ */
+
+export const ERROR_STATUS = {
+  PB_ERR_OPTIONS_UNKNOWN: 0,
+  PB_ERR_OPTIONS_INVALID: 0,
+  PB_ERR_UWS_FALLBACK: 0,
+  PB_ERR_LISTEN_FAILED: 0,
+  PB_ERR_HTTP_NOT_FOUND: 404,
+  PB_ERR_HTTP_METHOD: 405,
+  PB_ERR_HTTP_BAD_JSON: 400,
+  PB_ERR_HTTP_BODY_TOO_LARGE: 413,
+  PB_ERR_HTTP_CONTENT_TYPE: 415,
+  PB_ERR_HTTP_BAD_QUERY: 400,
+  PB_ERR_SCENARIO_INVALID: 400,
+  PB_ERR_WS_BAD_JSON: 0,
+  PB_ERR_WS_BAD_CONTROL: 0,
+  PB_ERR_WS_UNKNOWN_OP: 0,
+  PB_ERR_WS_UNKNOWN_TOPIC: 0,
+  PB_ERR_WS_BINARY: 0,
+  PB_ERR_WORKER_FAILED: 0,
+  PB_ERR_INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class PulseboardError extends Error {
+  readonly code: ErrorCode;
+  /** Extra structured detail (e.g. the offending field), serialised with the error. */
+  readonly detail: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, detail?: Record<string, unknown>) {
+    super(message);
+    this.name = 'PulseboardError';
+    this.code = code;
+    this.detail = detail;
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code] || 500;
+  }
+
+  toJSON(): { code: ErrorCode; message: string } & Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.detail };
+  }
+}

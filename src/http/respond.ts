@@ -1,0 +1,69 @@
+import type { HttpResponse } from 'uWebSockets.js';
+import { PulseboardError } from '../errors.js';
+
+/**
+ * Writing responses safely with uWS: a response may be aborted (client gone) at any time
+ * while we await something, and writing to an aborted response throws. So every handler
+ * that awaits calls `track(res)` first; `sendJson` checks the flag and writes the whole
+ * response inside one `res.cork` (one syscall).
+ */
+
+export interface Tracked {
+  readonly res: HttpResponse;
+  aborted: boolean;
+  done: boolean;
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK',
+  202: '202 Accepted',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+export function statusLine(status: number): string {
+  return STATUS_TEXT[status] ?? `${status} Status`;
+}
+
+export function track(res: HttpResponse): Tracked {
+  const t: Tracked = { res, aborted: false, done: false };
+  res.onAborted(() => {
+    t.aborted = true;
+  });
+  return t;
+}
+
+export function sendJson(
+  t: Tracked,
+  status: number,
+  json: string,
+  headers: Record<string, string> = {},
+): void {
+  if (t.aborted || t.done) return;
+  t.done = true;
+  t.res.cork(() => {
+    t.res.writeStatus(statusLine(status));
+    t.res.writeHeader('content-type', 'application/json; charset=utf-8');
+    t.res.writeHeader('cache-control', 'no-store');
+    for (const [k, v] of Object.entries(headers)) t.res.writeHeader(k, v);
+    t.res.end(json);
+  });
+}
+
+export function sendError(t: Tracked, err: unknown, headers: Record<string, string> = {}): void {
+  if (err instanceof PulseboardError) {
+    sendJson(t, err.status, JSON.stringify({ error: err.toJSON() }), headers);
+    return;
+  }
+  sendJson(t, 500, JSON.stringify({ error: { code: 'PB_ERR_INTERNAL', message: 'internal error' } }), headers);
+}

@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+import { helpText } from './config/help-text.js';
+import { parseOptions } from './config/parse-options.js';
+import { PulseboardError } from './errors.js';
+import { createLogger } from './log/logger.js';
+import { startServer } from './server.js';
+
+/** CLI entry: parse options, start, and shut down cleanly on SIGINT/SIGTERM. */
+
+const SHUTDOWN_DEADLINE_MS = 5000;
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof PulseboardError) {
+      process.stderr.write(`pulseboard: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  if (parsed.help) {
+    process.stdout.write(`${helpText()}\n`);
+    return;
+  }
+  const { options } = parsed;
+  const log = createLogger(options);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(options, log);
+  } catch (err) {
+    const e = err as PulseboardError;
+    log.fatal({ code: e.code, err: e.message }, `cannot start: ${e.message}`);
+    log.flush();
+    process.exitCode = 1;
+    setTimeout(() => process.exit(1), 200).unref();
+    return;
+  }
+  log.info(
+    { port: server.port, url: server.url, shards: options.shards, simTps: options.simTps, tickMs: options.tickMs },
+    `listening on ${server.url} (dashboard), ws ${server.url.replace('http', 'ws')}ws`,
+  );
+
+  const shutdown = (signal: string) => {
+    const deadline = setTimeout(() => {
+      log.error({ signal }, `shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS);
+    deadline.unref();
+    server.close(signal).then(
+      () => {
+        log.flush();
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.error({ err }, 'error during shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+void main();

@@ -1,0 +1,82 @@
+import { CURRENCIES } from '../shared/catalog.js';
+import { histogramQuantile } from '../shared/latency-histogram.js';
+import {
+  B_COUNT,
+  B_FAILED,
+  B_FLAGGED,
+  B_HISTOGRAM,
+  B_PROC_SUM,
+  B_SOURCE_COUNT,
+  B_SOURCE_USD,
+  B_VOLUME,
+  B_VOLUME_USD,
+  BUCKET_STRIDE,
+} from '../shared/metric-buckets.js';
+import type { SecondPoint, SourceMetrics, WindowMetrics } from './snapshot-types.js';
+
+/**
+ * Arithmetic on bucket rows (see metric-buckets.ts): a second, a window and a whole node
+ * are all the same vector, and merging is element-wise addition. These turn a row into
+ * the JSON the API and the WebSocket send.
+ */
+
+export function addRow(dst: Float64Array, dOff: number, src: Float64Array, sOff: number): void {
+  // B_SECOND (index 0) is a label, not a sum: start at 1.
+  for (let i = 1; i < BUCKET_STRIDE; i++) dst[dOff + i]! += src[sOff + i]!;
+}
+
+export function subRow(dst: Float64Array, dOff: number, src: Float64Array, sOff: number): void {
+  for (let i = 1; i < BUCKET_STRIDE; i++) dst[dOff + i]! -= src[sOff + i]!;
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+export function windowMetrics(row: Float64Array, off: number, seconds: number): WindowMetrics {
+  const count = row[off + B_COUNT]!;
+  const failed = row[off + B_FAILED]!;
+  const volume: Record<string, number> = {};
+  for (let c = 0; c < CURRENCIES.length; c++) {
+    const v = row[off + B_VOLUME + c]!;
+    if (v > 0) volume[CURRENCIES[c]!.code] = v;
+  }
+  return {
+    count,
+    failed,
+    flagged: row[off + B_FLAGGED]!,
+    failureRate: count > 0 ? round3(failed / count) : 0,
+    successRate: count > 0 ? round3(1 - failed / count) : 0,
+    volume,
+    volumeUsd: Math.round(row[off + B_VOLUME_USD]!),
+    avgMs: count > 0 ? round3(row[off + B_PROC_SUM]! / count) : 0,
+    p50Ms: round3(histogramQuantile(row, off + B_HISTOGRAM, count, 0.5)),
+    p95Ms: round3(histogramQuantile(row, off + B_HISTOGRAM, count, 0.95)),
+    p99Ms: round3(histogramQuantile(row, off + B_HISTOGRAM, count, 0.99)),
+    avgTps: seconds > 0 ? round3(count / seconds) : 0,
+  };
+}
+
+export function sourceMetrics(row: Float64Array, off: number, names: readonly string[]): SourceMetrics[] {
+  const out: SourceMetrics[] = [];
+  for (let s = 0; s < names.length; s++) {
+    const count = row[off + B_SOURCE_COUNT + s]!;
+    if (count > 0) out.push({ source: names[s]!, count, volumeUsd: Math.round(row[off + B_SOURCE_USD + s]!) });
+  }
+  return out.sort((a, b) => b.count - a.count || b.volumeUsd - a.volumeUsd);
+}
+
+export function secondPoint(row: Float64Array, off: number, second: number): SecondPoint {
+  const w = windowMetrics(row, off, 1);
+  return {
+    t: second * 1000,
+    count: w.count,
+    failed: w.failed,
+    flagged: w.flagged,
+    volumeUsd: w.volumeUsd,
+    avgMs: w.avgMs,
+    p50Ms: w.p50Ms,
+    p95Ms: w.p95Ms,
+    p99Ms: w.p99Ms,
+  };
+}

@@ -1,0 +1,145 @@
+import { B_COUNT, B_SECOND, BUCKET_MASK, BUCKET_STRIDE, G_ALERTS_DROPPED, G_COMPLETED, G_FAILED, G_FEED_OMITTED, G_FLAGGED, G_GENERATED, G_LOOP_NS, G_PENDING, G_PROCESSING, G_THROTTLED, GAUGE_COUNT } from '../shared/metric-buckets.js';
+import type { ShardPool } from '../pipeline/shard-pool.js';
+import { secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
+import {
+  type MetricsSnapshot,
+  type SecondPoint,
+  type SourceMetrics,
+  WINDOW_NAMES,
+  type WindowMetrics,
+  type WindowName,
+} from './snapshot-types.js';
+import { WindowAccumulator } from './window-accumulator.js';
+
+/**
+ * Builds the metrics snapshot from shared memory: once per tick for the `metrics` topic,
+ * and on demand (cached for the tick) for GET /api/metrics. Its cost is O(shards ×
+ * bucket width), whatever the transaction rate.
+ */
+
+/** What the rest of the process reports into the snapshot (persistence, clients, loop). */
+export interface SnapshotSources {
+  clients(): number;
+  persistence(): { on: boolean; dbRowsPerSec: number; writerLag: number; ringFill: number };
+  eventLoopDelayP99Ms(): number;
+  publishCostMs(): number;
+}
+
+const SMOOTHING_SECONDS = 10;
+
+export class SnapshotService {
+  readonly accumulator: WindowAccumulator;
+  private readonly windowRow = new Float64Array(BUCKET_STRIDE);
+  private lastBusyNs: number[] = [];
+  private lastBusyAt = performance.now();
+  private utilisation: number[] = [];
+  /** Latest snapshot (and its JSON), rebuilt by refresh(). */
+  latest!: MetricsSnapshot;
+  latestJson = '';
+
+  constructor(
+    private readonly pool: ShardPool,
+    private readonly sourceNames: readonly string[],
+    private readonly sources: SnapshotSources,
+  ) {
+    const now = Date.now();
+    this.accumulator = new WindowAccumulator(
+      pool.shards.map((s) => s.metrics),
+      Math.floor(now / 1000),
+    );
+    this.lastBusyNs = pool.shards.map(() => 0);
+    this.utilisation = pool.shards.map(() => 0);
+    this.refresh();
+  }
+
+  /** Clears the windows (after the shards applied a reset). */
+  reset(): void {
+    this.accumulator.reset(Math.floor(Date.now() / 1000));
+    this.refresh();
+  }
+
+  /** Reads shared memory and rebuilds `latest`. Returns the seconds that closed since. */
+  refresh(): MetricsSnapshot {
+    const ts = Date.now();
+    const nowSecond = Math.floor(ts / 1000);
+    const acc = this.accumulator;
+    const closedSeconds = acc.advance(nowSecond);
+    const open = acc.readOpen(nowSecond);
+
+    const windows = {} as Record<WindowName, WindowMetrics>;
+    const topSources = {} as Record<WindowName, SourceMetrics[]>;
+    for (const w of WINDOW_NAMES) {
+      acc.window(w, open, this.windowRow);
+      windows[w] = windowMetrics(this.windowRow, 0, acc.coveredSeconds(w, nowSecond));
+      topSources[w] = sourceMetrics(this.windowRow, 0, this.sourceNames);
+    }
+
+    // Last full second = open row 0 (second now-1).
+    const tps = open.rows[B_COUNT]!;
+    let recent = tps;
+    for (let s = nowSecond - SMOOTHING_SECONDS; s <= nowSecond - 2; s++) recent += acc.closedCount(s);
+    const covered = Math.max(1, Math.min(SMOOTHING_SECONDS, nowSecond - acc.startSecond));
+    const seconds: SecondPoint[] = closedSeconds.map((s) =>
+      secondPoint(acc.closed, (s & BUCKET_MASK) * BUCKET_STRIDE, s),
+    );
+
+    const g = open.gauges;
+    const persistence = this.sources.persistence();
+    this.updateUtilisation(open.shardGauges);
+    const target = this.pool.simulatorParams.tps;
+    this.latest = {
+      ts,
+      tps,
+      tpsSmoothed: Math.round((recent / covered) * 10) / 10,
+      windows,
+      inFlight: { pending: g[G_PENDING]!, processing: g[G_PROCESSING]! },
+      topSources,
+      persistence: persistence.on ? 'on' : 'off',
+      clients: this.sources.clients(),
+      pipeline: {
+        shards: this.pool.shards.length,
+        targetTps: Number.isFinite(target) ? target : null,
+        generated: g[G_GENERATED]!,
+        completed: g[G_COMPLETED]!,
+        failed: g[G_FAILED]!,
+        flagged: g[G_FLAGGED]!,
+        feedOmitted: g[G_FEED_OMITTED]!,
+        alertsDropped: g[G_ALERTS_DROPPED]!,
+        throttled: g[G_THROTTLED]!,
+        ringFill: persistence.ringFill,
+        dbRowsPerSec: persistence.dbRowsPerSec,
+        writerLag: persistence.writerLag,
+        shardUtilisation: this.utilisation,
+        eventLoopDelayP99Ms: this.sources.eventLoopDelayP99Ms(),
+        publishCostMs: this.sources.publishCostMs(),
+      },
+      seconds,
+    };
+    this.latestJson = JSON.stringify(this.latest);
+    return this.latest;
+  }
+
+  /** Per-second points of the last `seconds` closed seconds, oldest first. */
+  history(fromSecond: number, toSecond: number): SecondPoint[] {
+    const acc = this.accumulator;
+    const out: SecondPoint[] = [];
+    const first = Math.max(fromSecond, acc.closedThrough - BUCKET_MASK);
+    for (let s = first; s <= Math.min(toSecond, acc.closedThrough); s++) {
+      const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
+      if (acc.closed[off + B_SECOND] === s) out.push(secondPoint(acc.closed, off, s));
+    }
+    return out;
+  }
+
+  private updateUtilisation(shardGauges: Float64Array): void {
+    const now = performance.now();
+    const elapsedMs = now - this.lastBusyAt;
+    if (elapsedMs < 900) return; // too short a span to mean anything
+    this.lastBusyAt = now;
+    this.utilisation = this.lastBusyNs.map((prev, i) => {
+      const busy = shardGauges[i * GAUGE_COUNT + G_LOOP_NS]!;
+      this.lastBusyNs[i] = busy;
+      return Math.min(1, Math.round(((busy - prev) / 1e6 / elapsedMs) * 1000) / 1000);
+    });
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The shape of the metrics snapshot: the body of `GET /api/metrics` and the `data` of
+ * every `metrics` WebSocket message. Field names are part of the public contract
+ * (DESIGN §5); add fields, never rename them.
+ */
+
+export const WINDOW_NAMES = ['1m', '5m', '1h'] as const;
+export type WindowName = (typeof WINDOW_NAMES)[number];
+export const WINDOW_SECONDS: Record<WindowName, number> = { '1m': 60, '5m': 300, '1h': 3600 };
+
+export interface WindowMetrics {
+  /** Completed + failed transactions that finished inside the window. */
+  count: number;
+  failed: number;
+  flagged: number;
+  /** failed / count (0 when count is 0). */
+  failureRate: number;
+  successRate: number;
+  /** Integer minor units per ISO 4217 currency code. */
+  volume: Record<string, number>;
+  /** Every currency converted to USD minor units at the fixed demo rates (for ranking). */
+  volumeUsd: number;
+  avgMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  /** count / seconds covered (the window, or less right after start or reset). */
+  avgTps: number;
+}
+
+export interface SourceMetrics {
+  source: string;
+  count: number;
+  volumeUsd: number;
+}
+
+/** One closed second, for charts: appended once, in order. */
+export interface SecondPoint {
+  /** Epoch ms at the start of the second. */
+  t: number;
+  count: number;
+  failed: number;
+  flagged: number;
+  volumeUsd: number;
+  avgMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+}
+
+export interface PipelineHealth {
+  shards: number;
+  /** Configured total simulator rate; null while running "as fast as possible". */
+  targetTps: number | null;
+  generated: number;
+  completed: number;
+  failed: number;
+  flagged: number;
+  /** Completions that were not sampled into the live `tx` feed (by design, capped per tick). */
+  feedOmitted: number;
+  /** Flagged transactions whose live alert did not fit the alert ring (persisted regardless). */
+  alertsDropped: number;
+  /** Shard loop iterations that could not generate because a ring or the in-flight pool was full. */
+  throttled: number;
+  /** Fill level 0..1 of the fullest transaction ring (0 when it has no consumer). */
+  ringFill: number;
+  /** Rows written to the database per second (0 while persistence is off). */
+  dbRowsPerSec: number;
+  /** Records completed but not yet durable in the database. */
+  writerLag: number;
+  /** Busy share 0..1 of each shard thread. */
+  shardUtilisation: number[];
+  eventLoopDelayP99Ms: number;
+  /** Mean wall time of one tick's encode + publish, ms. */
+  publishCostMs: number;
+}
+
+export interface MetricsSnapshot {
+  /** Epoch ms when the snapshot was taken. */
+  ts: number;
+  /** Completions in the last full second. */
+  tps: number;
+  /** Mean completions per second over the last 10 full seconds. */
+  tpsSmoothed: number;
+  windows: Record<WindowName, WindowMetrics>;
+  inFlight: { pending: number; processing: number };
+  /** Per window, every source with traffic, by count (highest first). */
+  topSources: Record<WindowName, SourceMetrics[]>;
+  persistence: 'on' | 'off';
+  clients: number;
+  pipeline: PipelineHealth;
+  /** Seconds that closed since the previous snapshot (usually 0 or 1), oldest first. */
+  seconds: SecondPoint[];
+}

@@ -1,0 +1,184 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Options } from '../config/option-specs.js';
+import { PulseboardError } from '../errors.js';
+import {
+  C_RESET,
+  C_RESET_ACK,
+  C_SOURCE_MASK,
+  C_STOP,
+  C_TICK,
+  C_WAKE,
+  G_FAILURE_RATE,
+  G_PAIRING_RATE,
+  G_RATE,
+  ShardMetrics,
+} from '../shared/metric-buckets.js';
+import type { ShardInit, ShardMessage } from '../shared/shard-protocol.js';
+import { TxRing } from '../shared/tx-ring.js';
+
+/**
+ * Starts the simulator shard threads and owns their shared memory. Everything the
+ * primary tells a shard (rate, parameters, tick, reset, stop) is a store into the shard's
+ * control block followed by a notify on C_WAKE: no message per change, no queue.
+ */
+
+const SHARD_SCRIPT = fileURLToPath(new URL('../../workers/shard/shard-worker.js', import.meta.url));
+const FEED_RING_CAPACITY = 4096;
+const ALERT_RING_CAPACITY = 16_384;
+
+export interface Shard {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly metrics: ShardMetrics;
+  readonly txRing: TxRing;
+  readonly feedRing: TxRing;
+  readonly alertRing: TxRing;
+}
+
+export interface SimulatorParams {
+  /** Total tx/s across shards; Infinity = as fast as possible. */
+  tps: number;
+  failureRate: number;
+  pairingRate: number;
+  /** Indexes of the sources to generate (empty = all). */
+  sources: readonly number[];
+}
+
+export class ShardPool {
+  readonly shards: Shard[] = [];
+  private resetEpoch = 0;
+  private tickEpoch = 0;
+  private params: SimulatorParams;
+  /** Called when a shard thread fails: the process cannot continue without it. */
+  onFatal: (err: PulseboardError) => void = () => {};
+
+  constructor(private readonly options: Options) {
+    this.params = {
+      tps: options.simTps,
+      failureRate: options.failureRate,
+      pairingRate: options.unusualPairRate,
+      sources: [],
+    };
+  }
+
+  async start(): Promise<void> {
+    const o = this.options;
+    const ready: Promise<void>[] = [];
+    for (let index = 0; index < o.shards; index++) {
+      const metrics = ShardMetrics.create();
+      const txRing = TxRing.create(o.ringCapacity);
+      const feedRing = TxRing.create(FEED_RING_CAPACITY);
+      const alertRing = TxRing.create(ALERT_RING_CAPACITY);
+      // The primary is the feed's and the alerts' only consumer.
+      feedRing.attachConsumer();
+      alertRing.attachConsumer();
+      const init: ShardInit & { sourceNames: string[] } = {
+        shardIndex: index,
+        shardCount: o.shards,
+        nodeId: 0,
+        metricsSab: metrics.sab,
+        txRingSab: txRing.sab,
+        txRingCapacity: o.ringCapacity,
+        feedRingSab: feedRing.sab,
+        feedRingCapacity: FEED_RING_CAPACITY,
+        alertRingSab: alertRing.sab,
+        alertRingCapacity: ALERT_RING_CAPACITY,
+        inflightCapacity: o.inflightCapacity,
+        sourceCount: o.sources.length,
+        sourceNames: [...o.sources],
+        accounts: o.accounts,
+        procMinMs: o.procMinMs,
+        procMedianMs: o.procMedianMs,
+        procMaxMs: o.procMaxMs,
+        fraudAmountThreshold: o.fraudAmountThreshold,
+        fraudVelocityMax: o.fraudVelocityMax,
+        feedQuota: Math.ceil(o.feedPerTick / o.shards),
+      };
+      const shard: Shard = { index, metrics, txRing, feedRing, alertRing, worker: undefined as unknown as Worker };
+      this.shards.push(shard);
+      this.writeParams(shard);
+      const worker = new Worker(SHARD_SCRIPT, { workerData: init, name: `shard-${index}` });
+      (shard as { worker: Worker }).worker = worker;
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          worker.on('message', (m: ShardMessage) => {
+            if (m.type === 'ready') resolve();
+            if (m.type === 'error') {
+              const err = new PulseboardError('PB_ERR_WORKER_FAILED', `shard ${m.shardIndex}: ${m.message}`);
+              reject(err);
+              this.onFatal(err);
+            }
+          });
+          worker.on('error', (e) => {
+            const err = new PulseboardError('PB_ERR_WORKER_FAILED', `shard ${index}: ${e.message}`);
+            reject(err);
+            this.onFatal(err);
+          });
+        }),
+      );
+    }
+    await Promise.all(ready);
+  }
+
+  get simulatorParams(): Readonly<SimulatorParams> {
+    return this.params;
+  }
+
+  setParams(params: Partial<SimulatorParams>): void {
+    this.params = { ...this.params, ...params };
+    for (const shard of this.shards) this.writeParams(shard);
+  }
+
+  /** Starts a new tick: every shard's feed sample quota resets. */
+  tick(): void {
+    this.tickEpoch = (this.tickEpoch + 1) | 0;
+    for (const s of this.shards) Atomics.store(s.metrics.control, C_TICK, this.tickEpoch);
+  }
+
+  /** Asks every shard to clear its windows and counters; resolves when all have. */
+  async reset(): Promise<void> {
+    this.resetEpoch = (this.resetEpoch + 1) | 0;
+    for (const s of this.shards) {
+      Atomics.store(s.metrics.control, C_RESET, this.resetEpoch);
+      this.wake(s);
+    }
+    const deadline = Date.now() + 5000;
+    while (this.shards.some((s) => Atomics.load(s.metrics.control, C_RESET_ACK) !== this.resetEpoch)) {
+      if (Date.now() > deadline) throw new PulseboardError('PB_ERR_WORKER_FAILED', 'a shard did not apply the reset');
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  /** Stops every shard thread (in-flight simulated transactions are abandoned). */
+  async stop(): Promise<void> {
+    await Promise.all(
+      this.shards.map(async (s) => {
+        Atomics.store(s.metrics.control, C_STOP, 1);
+        this.wake(s);
+        const exited = new Promise((r) => s.worker.once('exit', r));
+        const timer = setTimeout(() => void s.worker.terminate(), 2000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  }
+
+  private writeParams(shard: Shard): void {
+    const { tps, failureRate, pairingRate, sources } = this.params;
+    const g = shard.metrics.gauges;
+    g[G_RATE] = tps === Number.POSITIVE_INFINITY ? tps : tps / this.options.shards;
+    g[G_FAILURE_RATE] = failureRate;
+    g[G_PAIRING_RATE] = pairingRate;
+    let mask = 0;
+    if (sources.length === 0) mask = -1;
+    else for (const s of sources) mask |= 1 << s;
+    Atomics.store(shard.metrics.control, C_SOURCE_MASK, mask);
+    this.wake(shard);
+  }
+
+  private wake(shard: Shard): void {
+    Atomics.add(shard.metrics.control, C_WAKE, 1);
+    Atomics.notify(shard.metrics.control, C_WAKE);
+  }
+}

@@ -1,0 +1,130 @@
+import uWS from 'uWebSockets.js';
+import type { Options } from './config/option-specs.js';
+import { PulseboardError } from './errors.js';
+import { registerApiRoutes } from './http/api-routes.js';
+import { registerHistoryRoute } from './http/history-route.js';
+import { registerLoadTestRoutes } from './http/load-test-routes.js';
+import { registerPrometheusRoute } from './http/prometheus-route.js';
+import type { Logger } from './log/logger.js';
+import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
+import { SnapshotService } from './metrics/snapshot-service.js';
+import { skipRing } from './pipeline/live-feed.js';
+import { ShardPool } from './pipeline/shard-pool.js';
+import { ScenarioRunner } from './scenario/scenario-runner.js';
+import { StatsLine } from './stats-line.js';
+import { TickPublisher } from './ws/tick-publisher.js';
+import { TopicCatalog } from './ws/topics.js';
+import { registerWsRoute } from './ws/ws-route.js';
+
+/**
+ * The primary thread's orchestrator: starts the shard threads, the uWS app and its routes,
+ * the tick that publishes to WebSocket topics, and tears them down in reverse order.
+ *
+ *   shards (workers/) ──SharedArrayBuffer──► SnapshotService ──► TickPublisher ──► uWS topics
+ *                                                    │
+ *                                                    └────────► /api/metrics, /metrics
+ */
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  readonly pool: ShardPool;
+  readonly snapshots: SnapshotService;
+  close(reason: string): Promise<void>;
+}
+
+function assertNativeUws(): void {
+  // The republished package silently falls back to a `ws`-based shim when the native
+  // binary does not load; that shim is orders of magnitude slower. Refuse, loudly.
+  if (typeof (uWS as unknown as { getParts?: unknown }).getParts !== 'function') {
+    throw new PulseboardError(
+      'PB_ERR_UWS_FALLBACK',
+      'uWebSockets.js loaded its JavaScript fallback, not the native binary (unset UWS_USE_FALLBACK; ' +
+        'check that this Node.js version has a matching uws_*.node build)',
+    );
+  }
+}
+
+export async function startServer(options: Options, log: Logger): Promise<RunningServer> {
+  assertNativeUws();
+  const startedAt = Date.now();
+  const pool = new ShardPool(options);
+  await pool.start();
+
+  const app = uWS.App();
+  const catalog = new TopicCatalog(options.sources);
+  const loop = new EventLoopMonitor();
+  let publisher: TickPublisher | undefined;
+  const wsStats = registerWsRoute(app, catalog, options, log);
+  const snapshots = new SnapshotService(pool, options.sources, {
+    clients: () => wsStats.open,
+    persistence: () => ({ on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 }),
+    eventLoopDelayP99Ms: () => loop.p99Ms,
+    publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
+  });
+  publisher = new TickPublisher(app, pool, snapshots, options);
+  const runner = new ScenarioRunner(pool, options, log);
+
+  async function reset(): Promise<void> {
+    await pool.reset();
+    skipRing(pool.shards, 'feedRing');
+    skipRing(pool.shards, 'alertRing');
+    snapshots.reset();
+    publisher!.resetDeltas();
+    log.info('pipeline reset: windows, counters and feed cleared');
+  }
+
+  registerApiRoutes(app, snapshots, startedAt);
+  registerHistoryRoute(app, snapshots);
+  registerLoadTestRoutes(app, runner, options.sources, reset);
+  registerPrometheusRoute(app, snapshots, wsStats);
+  app.any('/*', (res, req) => {
+    res.cork(() => {
+      res.writeStatus('404 Not Found');
+      res.writeHeader('content-type', 'application/json; charset=utf-8');
+      res.end(JSON.stringify({ error: { code: 'PB_ERR_HTTP_NOT_FOUND', message: `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}` } }));
+    });
+  });
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
+    app.listen(options.host, options.port, (socket) => {
+      if (socket) resolve(socket);
+      else {
+        reject(
+          new PulseboardError('PB_ERR_LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (in use, or not an address of this machine)`),
+        );
+      }
+    });
+  });
+  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+  const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}/`;
+
+  publisher.start();
+  const stats = new StatsLine(log, options, snapshots, publisher, loop);
+  stats.start();
+
+  pool.onFatal = (err) => {
+    log.fatal({ code: err.code, err: err.message }, 'a shard thread failed; shutting down');
+    void close('shard failure').then(() => process.exit(1));
+  };
+
+  let closing: Promise<void> | undefined;
+  function close(reason: string): Promise<void> {
+    closing ??= (async () => {
+      log.info({ reason }, 'shutting down');
+      uWS.us_listen_socket_close(listenSocket);
+      runner.close();
+      stats.stop();
+      publisher!.stop();
+      await pool.stop();
+      // close() exists in v20.30 but is missing from its typings: closes every connection.
+      (app as unknown as { close(): void }).close();
+      loop.close();
+      log.info('stopped');
+    })();
+    return closing;
+  }
+
+  return { port, url, pool, snapshots, close };
+}

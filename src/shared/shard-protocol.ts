@@ -1,0 +1,38 @@
+/**
+ * What the primary hands a shard thread at start (workerData) and the few messages
+ * they exchange. Everything per-transaction goes through shared memory (tx-ring.ts,
+ * metric-buckets.ts), never through postMessage.
+ */
+
+export interface ShardInit {
+  shardIndex: number;
+  shardCount: number;
+  /** Node part of the transaction id (for multi-node deployments), 0..15. */
+  nodeId: number;
+  metricsSab: SharedArrayBuffer;
+  txRingSab: SharedArrayBuffer;
+  txRingCapacity: number;
+  feedRingSab: SharedArrayBuffer;
+  feedRingCapacity: number;
+  alertRingSab: SharedArrayBuffer;
+  alertRingCapacity: number;
+  inflightCapacity: number;
+  sourceCount: number;
+  accounts: number;
+  procMinMs: number;
+  procMedianMs: number;
+  procMaxMs: number;
+  fraudAmountThreshold: number;
+  fraudVelocityMax: number;
+  /** Feed records this shard may sample per tick. */
+  feedQuota: number;
+}
+
+/** shard → primary */
+export type ShardMessage =
+  | { type: 'ready'; shardIndex: number }
+  | { type: 'stopped'; shardIndex: number; inflight: number }
+  | { type: 'error'; shardIndex: number; code: string; message: string };
+
+/** Shards per node the id layout can tell apart (6 of the 10 worker bits). */
+export const MAX_SHARDS_PER_NODE = 64;

@@ -1,0 +1,122 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Options } from '../config/option-specs.js';
+import type { SnapshotService } from '../metrics/snapshot-service.js';
+import { drainRing } from '../pipeline/live-feed.js';
+import type { ShardPool } from '../pipeline/shard-pool.js';
+import type { TxItem } from '../pipeline/tx-item.js';
+import { G_ALERTS_DROPPED, G_FEED_OMITTED } from '../shared/metric-buckets.js';
+import { TopicSequencer } from './envelope.js';
+import { sourceTopic } from './topics.js';
+
+/**
+ * Once per tick: read the snapshot and the sampled records from shared memory, serialise
+ * each topic's data once, and hand it to uWS with one app.publish per topic. uWS copies
+ * the frame to every subscriber in C++ (each socket write corked), so the cost here is
+ * O(topics), not O(clients) or O(transactions). Topics nobody subscribes to are not even
+ * serialised: their seq simply does not advance.
+ */
+
+export interface TickStats {
+  ticks: number;
+  /** Sum and max of tick cost (read + encode + publish), ms, since the last stats line. */
+  costSumMs: number;
+  costMaxMs: number;
+  costCount: number;
+  /** Bytes handed to publish, all topics, since start. */
+  bytesPublished: number;
+}
+
+export class TickPublisher {
+  readonly sequencer = new TopicSequencer();
+  readonly stats: TickStats = { ticks: 0, costSumMs: 0, costMaxMs: 0, costCount: 0, bytesPublished: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private lastOmitted = 0;
+  private lastAlertsDropped = 0;
+  private lastCostMs = 0;
+
+  constructor(
+    private readonly app: TemplatedApp,
+    private readonly pool: ShardPool,
+    private readonly snapshots: SnapshotService,
+    private readonly options: Options,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => this.tick(), this.options.tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  /** Mean tick cost of the recent past, ms (reported in the snapshot). */
+  get publishCostMs(): number {
+    return this.lastCostMs;
+  }
+
+  /** Resets counters whose deltas are reported (after a pipeline reset). */
+  resetDeltas(): void {
+    this.lastOmitted = 0;
+    this.lastAlertsDropped = 0;
+  }
+
+  tick(): void {
+    const t0 = performance.now();
+    const names = this.options.sources;
+    const snapshot = this.snapshots.refresh();
+    this.pool.tick(); // new feed quota for the shards
+    const now = Date.now();
+
+    this.publish('metrics', this.snapshots.latestJson, now);
+
+    const feed = drainRing(this.pool.shards, 'feedRing', this.options.feedPerTick, names);
+    const omittedTotal = snapshot.pipeline.feedOmitted;
+    const omitted = Math.max(0, omittedTotal - this.lastOmitted);
+    this.lastOmitted = omittedTotal;
+    if (this.app.numSubscribers('tx') > 0) {
+      this.publish('tx', JSON.stringify({ items: feed, omitted }), now);
+    }
+
+    const alerts = drainRing(this.pool.shards, 'alertRing', this.options.alertsPerTick, names);
+    const droppedTotal = this.pool.shards.reduce((n, s) => n + s.metrics.gauges[G_ALERTS_DROPPED]!, 0);
+    const dropped = Math.max(0, droppedTotal - this.lastAlertsDropped);
+    this.lastAlertsDropped = droppedTotal;
+    if (alerts.length > 0 || dropped > 0) this.publish('alerts', JSON.stringify({ items: alerts, dropped }), now);
+
+    this.publishSources(feed, snapshot.windows, now);
+
+    const cost = performance.now() - t0;
+    const s = this.stats;
+    s.ticks++;
+    s.costSumMs += cost;
+    s.costCount++;
+    if (cost > s.costMaxMs) s.costMaxMs = cost;
+    this.lastCostMs = this.lastCostMs === 0 ? cost : this.lastCostMs * 0.9 + cost * 0.1;
+  }
+
+  private publishSources(feed: TxItem[], windows: ReturnType<SnapshotService['refresh']>['windows'], now: number): void {
+    const snapshot = this.snapshots.latest;
+    for (const source of this.options.sources) {
+      const topic = sourceTopic(source);
+      if (this.app.numSubscribers(topic) === 0) continue;
+      const perWindow: Record<string, { count: number; volumeUsd: number }> = {};
+      for (const w of Object.keys(windows) as (keyof typeof windows)[]) {
+        const m = snapshot.topSources[w].find((x) => x.source === source);
+        perWindow[w] = { count: m?.count ?? 0, volumeUsd: m?.volumeUsd ?? 0 };
+      }
+      const items = feed.filter((t) => t.source === source);
+      this.publish(topic, JSON.stringify({ source, windows: perWindow, items }), now);
+    }
+  }
+
+  private publish(topic: string, dataJson: string, now: number): void {
+    const frame = this.sequencer.frame(topic, dataJson, now);
+    this.stats.bytesPublished += frame.length;
+    this.app.publish(topic, frame, false, false);
+  }
+
+  /** Feed records omitted so far (all shards), for the stats line. */
+  feedOmitted(): number {
+    return this.pool.shards.reduce((n, s) => n + s.metrics.gauges[G_FEED_OMITTED]!, 0);
+  }
+}

@@ -1,0 +1,244 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
+import {
+  C_RESET,
+  C_RESET_ACK,
+
+  C_SOURCE_MASK,
+  C_STOP,
+  C_TICK,
+  C_WAKE,
+  G_ALERTS_DROPPED,
+  G_COMPLETED,
+  G_FAILED,
+  G_FAILURE_RATE,
+  G_FEED_OMITTED,
+  G_FLAGGED,
+  G_GENERATED,
+  G_LOOP_NS,
+  G_PAIRING_RATE,
+  G_PENDING,
+  G_PROCESSING,
+  G_RATE,
+  G_THROTTLED,
+  ShardMetrics,
+} from '../../src/shared/metric-buckets.js';
+import type { ShardInit, ShardMessage } from '../../src/shared/shard-protocol.js';
+import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
+import { LifecycleWheel } from './lifecycle-wheel.js';
+import { TokenBucket } from './token-bucket.js';
+import { TransactionFactory } from './transaction-factory.js';
+import { WindowWriter } from './window-writer.js';
+
+/**
+ * One simulator shard: generates transactions at its share of the rate, moves each one
+ * through pending → processing → completed | failed on a timing wheel, aggregates the
+ * completions into its per-second metric buckets, and hands each finished record to the
+ * consumers of its transaction ring (MySQL writers), a sample of them to the live feed
+ * ring, and every flagged one to the alert ring.
+ *
+ * It runs a plain loop and sleeps with Atomics.wait on C_WAKE, so the primary can change
+ * the rate, reset or stop it at once without a message, and nothing here waits on the
+ * primary's event loop.
+ */
+
+const init = workerData as ShardInit & { sourceNames: string[] };
+const port = parentPort!;
+const metrics = new ShardMetrics(init.metricsSab);
+const control = metrics.control;
+const gauges = metrics.gauges;
+const txRing = new TxRing(init.txRingSab, init.txRingCapacity);
+const feedRing = new TxRing(init.feedRingSab, init.feedRingCapacity);
+const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
+
+/** The in-flight pool: same record layout as the rings, private to this thread. */
+const pool = TxRing.create(init.inflightCapacity).f;
+const freeSlots = new Int32Array(init.inflightCapacity);
+let freeTop = 0;
+for (let i = init.inflightCapacity - 1; i >= 0; i--) freeSlots[freeTop++] = i;
+
+const BATCH = 4096; // transactions started or finished per step: bounds one seqlock hold
+const IDLE_WAIT_MS = 50;
+const INFLIGHT_WAIT_MS = 2; // completion timing resolution while transactions are in flight
+
+const now = () => performance.timeOrigin + performance.now();
+const factory = new TransactionFactory({
+  worker: init.nodeId * 64 + init.shardIndex,
+  shardIndex: init.shardIndex,
+  shardCount: init.shardCount,
+  accounts: init.accounts,
+  sourceNames: init.sourceNames,
+  procMinMs: init.procMinMs,
+  procMedianMs: init.procMedianMs,
+  procMaxMs: init.procMaxMs,
+  fraudAmountThreshold: init.fraudAmountThreshold,
+  fraudVelocityMax: init.fraudVelocityMax,
+});
+const bucket = new TokenBucket(0.25, now());
+const wheel = new LifecycleWheel(init.inflightCapacity, now());
+const windows = new WindowWriter(metrics);
+const usdPerMinor = new Float64Array(CURRENCIES.map((c) => c.usdPerMinor));
+
+let pending = 0;
+let processing = 0;
+let tickSeen = Atomics.load(control, C_TICK);
+let feedLeft = init.feedQuota;
+
+function post(message: ShardMessage): void {
+  port.postMessage(message);
+}
+
+/** Starts up to `n` new transactions at `nowMs`. */
+function generate(n: number, nowMs: number): number {
+  let started = 0;
+  while (started < n && freeTop > 0) {
+    const slot = freeSlots[--freeTop]!;
+    const delay = factory.create(pool, slot, nowMs);
+    // Pending for the first ~10 % of the time (queued), then processing.
+    const pendingMs = (delay * 0.1) | 0;
+    pool.completedAt[slot] = nowMs + delay; // planned end; rewritten at completion
+    wheel.schedule(slot, nowMs + pendingMs);
+    started++;
+  }
+  pending += started;
+  gauges[G_GENERATED]! += started;
+  return started;
+}
+
+/**
+ * Applies every lifecycle step due by `nowMs`, at most BATCH completions. Returns false
+ * when the transaction ring had no room (the rest wait on the wheel: backpressure).
+ */
+function advance(nowMs: number, ringOpen: boolean): boolean {
+  let completions = 0;
+  let ringPos = txRing.writePos;
+  let ringFree = ringOpen ? txRing.freeSlots() : 0;
+  let feedPos = feedRing.writePos;
+  let feedFree = feedLeft > 0 ? feedRing.freeSlots() : 0;
+  let alertPos = alertRing.writePos;
+  let alertFree = alertRing.freeSlots();
+  let blocked = false;
+  const second = Math.floor(nowMs / 1000);
+  windows.begin();
+  windows.selectSecond(second);
+  for (let slot = wheel.popDue(nowMs); slot !== -1; slot = wheel.popDue(nowMs)) {
+    if (pool.status[slot] === STATUS.pending) {
+      pool.status[slot] = STATUS.processing;
+      pending--;
+      processing++;
+      wheel.schedule(slot, pool.completedAt[slot]!);
+      continue;
+    }
+    if (ringOpen && ringFree === 0) {
+      wheel.unpop(slot);
+      blocked = true;
+      break;
+    }
+    // processing → completed | failed
+    const failed = pool.failureReason[slot] !== 0;
+    pool.status[slot] = failed ? STATUS.failed : STATUS.completed;
+    pool.completedAt[slot] = nowMs;
+    const processingMs = nowMs - pool.createdAt[slot]!;
+    pool.processingMs[slot] = processingMs;
+    const currency = pool.currency[slot]!;
+    const amount = pool.amount[slot]!;
+    const flagged = pool.flagRule[slot] !== 0;
+    windows.add(failed, flagged, processingMs, currency, amount, amount * usdPerMinor[currency]!, pool.source[slot]!);
+    if (failed) gauges[G_FAILED]!++;
+    if (flagged) {
+      gauges[G_FLAGGED]!++;
+      if (alertFree > 0) {
+        copyRecord(pool, slot, alertRing.f, alertPos & alertRing.mask);
+        alertPos = (alertPos + 1) | 0;
+        alertFree--;
+      } else gauges[G_ALERTS_DROPPED]!++;
+    }
+    if (ringOpen) {
+      copyRecord(pool, slot, txRing.f, ringPos & txRing.mask);
+      ringPos = (ringPos + 1) | 0;
+      ringFree--;
+    }
+    if (feedFree > 0 && feedLeft > 0) {
+      copyRecord(pool, slot, feedRing.f, feedPos & feedRing.mask);
+      feedPos = (feedPos + 1) | 0;
+      feedFree--;
+      feedLeft--;
+    } else gauges[G_FEED_OMITTED]!++;
+    processing--;
+    freeSlots[freeTop++] = slot;
+    if (++completions === BATCH) break;
+  }
+  gauges[G_COMPLETED]! += completions;
+  gauges[G_PENDING] = pending;
+  gauges[G_PROCESSING] = processing;
+  windows.end();
+  if (completions > 0) {
+    if (ringOpen) txRing.publish(ringPos);
+    feedRing.publish(feedPos);
+    alertRing.publish(alertPos);
+  }
+  return !blocked;
+}
+
+function applyReset(): void {
+  windows.begin();
+  metrics.buckets.fill(0);
+  for (const g of [G_GENERATED, G_COMPLETED, G_FAILED, G_FLAGGED, G_FEED_OMITTED, G_ALERTS_DROPPED, G_THROTTLED]) {
+    gauges[g] = 0;
+  }
+  windows.forget();
+  windows.end();
+  // The live feed and alerts restart empty: skip what the primary has not read yet.
+  feedRing.publish(feedRing.writePos);
+  Atomics.store(control, C_RESET_ACK, Atomics.load(control, C_RESET));
+}
+
+function run(): void {
+  post({ type: 'ready', shardIndex: init.shardIndex });
+  while (Atomics.load(control, C_STOP) === 0) {
+    const wake = Atomics.load(control, C_WAKE);
+    const t0 = performance.now();
+    const nowMs = Math.floor(now());
+
+    if (Atomics.load(control, C_RESET) !== Atomics.load(control, C_RESET_ACK)) applyReset();
+    const tick = Atomics.load(control, C_TICK);
+    if (tick !== tickSeen) {
+      tickSeen = tick;
+      feedLeft = init.feedQuota;
+    }
+    factory.setParams(gauges[G_FAILURE_RATE]!, gauges[G_PAIRING_RATE]!, Atomics.load(control, C_SOURCE_MASK));
+    bucket.setRate(gauges[G_RATE]!, nowMs);
+
+    const ringOpen = txRing.hasConsumers();
+    const drained = advance(nowMs, ringOpen);
+    let started = 0;
+    const want = bucket.available(nowMs, BATCH);
+    if (want > 0) {
+      // Backpressure: while the ring is blocked or the pool is full, start nothing new.
+      if (drained && freeTop > 0) {
+        started = generate(want, nowMs);
+        bucket.take(started);
+      } else gauges[G_THROTTLED]!++;
+    }
+    const busy = started > 0 || wheel.size > 0;
+    if (busy) gauges[G_LOOP_NS]! += (performance.now() - t0) * 1e6;
+    if (started === BATCH) continue; // running flat out
+
+    let waitMs = wheel.size > 0 ? INFLIGHT_WAIT_MS : IDLE_WAIT_MS;
+    const untilToken = bucket.msUntilNext();
+    if (untilToken < waitMs) waitMs = untilToken;
+    // Ring or pool full: nothing to do until a consumer or a completion frees room.
+    if (!drained || freeTop === 0) waitMs = 1;
+    if (waitMs >= 0.5) Atomics.wait(control, C_WAKE, wake, waitMs);
+  }
+  post({ type: 'stopped', shardIndex: init.shardIndex, inflight: wheel.size });
+}
+
+try {
+  run();
+} catch (err) {
+  const e = err as Error;
+  post({ type: 'error', shardIndex: init.shardIndex, code: 'PB_ERR_WORKER_FAILED', message: e.stack ?? e.message });
+  throw err;
+}
+
