@@ -9,7 +9,16 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const stamp = join(root, 'dist', '.build-stamp');
-const inputs = ['src', 'workers', 'web', 'bench', 'test', 'scripts', 'tsconfig.json', 'package.json'];
+const inputs = [
+  'src',
+  'workers',
+  'web',
+  'bench',
+  'test',
+  'scripts',
+  'tsconfig.json',
+  'package.json',
+];
 
 function newestMtime(path) {
   if (!existsSync(path)) return 0;

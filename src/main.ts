@@ -7,8 +7,6 @@ import { startServer } from './server.js';
 
 /** CLI entry: parse options, start, and shut down cleanly on SIGINT/SIGTERM. */
 
-const SHUTDOWN_DEADLINE_MS = 5000;
-
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseOptions>;
   try {
@@ -38,15 +36,22 @@ async function main(): Promise<void> {
     return;
   }
   log.info(
-    { port: server.port, url: server.url, shards: options.shards, simTps: options.simTps, tickMs: options.tickMs },
+    {
+      port: server.port,
+      url: server.url,
+      shards: options.shards,
+      simTps: options.simTps,
+      tickMs: options.tickMs,
+    },
     `listening on ${server.url} (dashboard), ws ${server.url.replace('http', 'ws')}ws`,
   );
 
   const shutdown = (signal: string) => {
+    // SHUTDOWN_TIMEOUT_MS covers draining the rings to the database (server.close).
     const deadline = setTimeout(() => {
-      log.error({ signal }, `shutdown took longer than ${SHUTDOWN_DEADLINE_MS} ms; exiting`);
+      log.error({ signal }, `shutdown took longer than ${options.shutdownTimeoutMs} ms; exiting`);
       process.exit(1);
-    }, SHUTDOWN_DEADLINE_MS);
+    }, options.shutdownTimeoutMs);
     deadline.unref();
     server.close(signal).then(
       () => {

@@ -10,6 +10,8 @@ import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
 import { SnapshotService } from './metrics/snapshot-service.js';
 import { skipRing } from './pipeline/live-feed.js';
 import { ShardPool } from './pipeline/shard-pool.js';
+import { Persistence } from './persistence/persistence.js';
+import { registerReadyzRoute } from './persistence/readyz-route.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
 import { StatsLine } from './stats-line.js';
 import { TickPublisher } from './ws/tick-publisher.js';
@@ -48,8 +50,11 @@ function assertNativeUws(): void {
 export async function startServer(options: Options, log: Logger): Promise<RunningServer> {
   assertNativeUws();
   const startedAt = Date.now();
+  // Before the shards: the writers must hold their ring slots before the first completion.
+  const persistence = await Persistence.open(options, log);
   const pool = new ShardPool(options);
-  await pool.start();
+  await pool.start(persistence.beforeShard);
+  persistence.start();
 
   const app = uWS.App();
   const catalog = new TopicCatalog(options.sources);
@@ -58,7 +63,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const wsStats = registerWsRoute(app, catalog, options, log);
   const snapshots = new SnapshotService(pool, options.sources, {
     clients: () => wsStats.open,
-    persistence: () => ({ on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 }),
+    persistence: () => persistence.figures(),
     eventLoopDelayP99Ms: () => loop.p99Ms,
     publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
   });
@@ -78,6 +83,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   registerHistoryRoute(app, snapshots);
   registerLoadTestRoutes(app, runner, options.sources, reset);
   registerPrometheusRoute(app, snapshots, wsStats);
+  registerReadyzRoute(app, () => persistence.notReadyReason());
   app.any('/*', (res, req) => {
     res.cork(() => {
       res.writeStatus('404 Not Found');
@@ -104,6 +110,12 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const stats = new StatsLine(log, options, snapshots, publisher, loop);
   stats.start();
 
+  if (persistence.writers) {
+    persistence.writers.onFatal = (message) => {
+      log.fatal({ code: 'PB_ERR_DB_WRITER', err: message }, 'a database writer thread failed; shutting down');
+      void close('writer failure').then(() => process.exit(1));
+    };
+  }
   pool.onFatal = (err) => {
     log.fatal({ code: err.code, err: err.message }, 'a shard thread failed; shutting down');
     void close('shard failure').then(() => process.exit(1));
@@ -118,6 +130,9 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
       stats.stop();
       publisher!.stop();
       await pool.stop();
+      log.info({ completed: snapshots.refresh().pipeline.completed }, 'shards stopped');
+      // Producers stopped: commit what they already handed to the rings, bounded.
+      await persistence.close(Math.max(500, options.shutdownTimeoutMs - 3000));
       // close() exists in v20.30 but is missing from its typings: closes every connection.
       (app as unknown as { close(): void }).close();
       loop.close();

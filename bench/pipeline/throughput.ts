@@ -1,6 +1,6 @@
 import { parseOptions } from '../../src/config/parse-options.js';
-import { G_COMPLETED, G_GENERATED, G_THROTTLED } from '../../src/shared/metric-buckets.js';
 import { ShardPool } from '../../src/pipeline/shard-pool.js';
+import { G_COMPLETED, G_GENERATED, G_THROTTLED } from '../../src/shared/metric-buckets.js';
 
 /**
  * `npm run bench:pipeline`: sustained tx/s of generate → lifecycle → aggregate with
@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   const sum = (g: number) => pool.shards.reduce((n, s) => n + s.metrics.gauges[g]!, 0);
   const log = (m: string) => process.stderr.write(`${m}\n`);
 
-  log(`pipeline bench: ${options.shards} shard(s), persistence off, warm-up ${warmup} s, measuring ${seconds} s`);
+  log(
+    `pipeline bench: ${options.shards} shard(s), persistence off, warm-up ${warmup} s, measuring ${seconds} s`,
+  );
   await new Promise((r) => setTimeout(r, warmup * 1000));
   const c0 = sum(G_COMPLETED);
   const g0 = sum(G_GENERATED);
@@ -42,7 +44,11 @@ async function main(): Promise<void> {
   for (let i = 1; i <= seconds; i++) {
     await new Promise((r) => setTimeout(r, 1000));
     const c = sum(G_COMPLETED);
-    log(`  ${String(i).padStart(3)} s  ${Math.round(c - last).toLocaleString('en-US').padStart(12)} tx/s`);
+    log(
+      `  ${String(i).padStart(3)} s  ${Math.round(c - last)
+        .toLocaleString('en-US')
+        .padStart(12)} tx/s`,
+    );
     last = c;
   }
   const elapsed = (performance.now() - t0) / 1000;
@@ -62,7 +68,10 @@ async function main(): Promise<void> {
   };
   await pool.stop();
   if (json) process.stdout.write(`${JSON.stringify(result)}\n`);
-  else log(`sustained: ${result.txPerSec.toLocaleString('en-US')} tx/s completed (generate → lifecycle → aggregate), ${result.seconds} s`);
+  else
+    log(
+      `sustained: ${result.txPerSec.toLocaleString('en-US')} tx/s completed (generate → lifecycle → aggregate), ${result.seconds} s`,
+    );
 }
 
 main().catch((err: unknown) => {

@@ -24,7 +24,12 @@ const ratio = z.coerce
 const sourceName = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 
 export const OPTION_SPECS = {
-  port: { env: 'PORT', default: '8080', doc: 'HTTP and WebSocket port (0 picks a free one).', schema: int(0, 65535) },
+  port: {
+    env: 'PORT',
+    default: '8080',
+    doc: 'HTTP and WebSocket port (0 picks a free one).',
+    schema: int(0, 65535),
+  },
   host: {
     env: 'HOST',
     default: '127.0.0.1',
@@ -58,7 +63,11 @@ export const OPTION_SPECS = {
       .transform((s) => s.split(',').map((x) => x.trim()))
       .pipe(
         z
-          .array(z.string().regex(sourceName, { error: 'each name: lowercase letters, digits, - _ . (1–32)' }))
+          .array(
+            z
+              .string()
+              .regex(sourceName, { error: 'each name: lowercase letters, digits, - _ . (1–32)' }),
+          )
           .min(1, { error: 'needs at least one source' })
           .max(MAX_SOURCES, { error: `at most ${MAX_SOURCES} sources` })
           .refine((a) => new Set(a).size === a.length, { error: 'names must be unique' }),
@@ -128,13 +137,17 @@ export const OPTION_SPECS = {
     env: 'RING_CAPACITY',
     default: '262144',
     doc: 'Records per shard transaction ring (power of two).',
-    schema: int(1024, 1 << 26).refine((n) => (n & (n - 1)) === 0, { error: 'must be a power of two' }),
+    schema: int(1024, 1 << 26).refine((n) => (n & (n - 1)) === 0, {
+      error: 'must be a power of two',
+    }),
   },
   inflightCapacity: {
     env: 'INFLIGHT_CAPACITY',
     default: '1048576',
     doc: 'In-flight transactions per shard (power of two); generation pauses when full.',
-    schema: int(1024, 1 << 26).refine((n) => (n & (n - 1)) === 0, { error: 'must be a power of two' }),
+    schema: int(1024, 1 << 26).refine((n) => (n & (n - 1)) === 0, {
+      error: 'must be a power of two',
+    }),
   },
   wsIdleTimeoutS: {
     env: 'WS_IDLE_TIMEOUT_S',
@@ -154,11 +167,107 @@ export const OPTION_SPECS = {
     doc: 'MySQL/MariaDB URL, e.g. mysql://user:pass@127.0.0.1:3306/pulseboard.',
     schema: z.string(),
   },
+  mysqlHost: {
+    env: 'MYSQL_HOST',
+    default: '127.0.0.1',
+    doc: 'Database host when MYSQL_URL is empty.',
+    schema: z.string().min(1, { error: 'must not be empty' }),
+  },
+  mysqlPort: {
+    env: 'MYSQL_PORT',
+    default: '3306',
+    doc: 'Database port when MYSQL_URL is empty.',
+    schema: int(1, 65535),
+  },
+  mysqlUser: {
+    env: 'MYSQL_USER',
+    default: 'root',
+    doc: 'Database user when MYSQL_URL is empty.',
+    schema: z.string(),
+  },
+  mysqlPassword: {
+    env: 'MYSQL_PASSWORD',
+    default: '',
+    doc: 'Database password when MYSQL_URL is empty.',
+    schema: z.string(),
+  },
+  mysqlDatabase: {
+    env: 'MYSQL_DATABASE',
+    default: 'pulseboard',
+    doc: 'Database name when MYSQL_URL is empty (created if missing).',
+    schema: z.string().regex(/^[A-Za-z0-9_]{1,64}$/, { error: 'letters, digits and _ (1–64)' }),
+  },
   persistence: {
     env: 'PERSISTENCE',
     default: 'auto',
     doc: 'auto: persist when the database answers; required: refuse to start without it; off.',
     schema: z.enum(['auto', 'required', 'off'], { error: 'must be auto, required or off' }),
+  },
+  dbWriters: {
+    env: 'DB_WRITERS',
+    default: '2',
+    doc: 'MySQL writer threads consuming the shard rings (at most one per shard).',
+    schema: int(1, 16),
+  },
+  dbConnections: {
+    env: 'DB_CONNECTIONS',
+    default: '2',
+    doc: 'Batches each writer thread keeps in flight, one connection each.',
+    schema: int(1, 16),
+  },
+  dbBatchSize: {
+    env: 'DB_BATCH_SIZE',
+    default: '2000',
+    doc: 'Rows per multi-row INSERT from the writers.',
+    schema: int(1, 50_000),
+  },
+  dbFlushMs: {
+    env: 'DB_FLUSH_MS',
+    default: '50',
+    doc: 'Longest a writer waits for a full batch before writing a partial one, ms.',
+    schema: int(1, 10_000),
+  },
+  dbConnectTimeoutMs: {
+    env: 'DB_CONNECT_TIMEOUT_MS',
+    default: '3000',
+    doc: 'Timeout of the start-up database check and of each connection attempt, ms.',
+    schema: int(100, 120_000),
+  },
+  retentionDays: {
+    env: 'RETENTION_DAYS',
+    default: '7',
+    doc: 'Days of transactions kept (older daily partitions are dropped).',
+    schema: int(1, 3650),
+  },
+  rollupRetentionDays: {
+    env: 'ROLLUP_RETENTION_DAYS',
+    default: '90',
+    doc: 'Days of per-second rollups kept.',
+    schema: int(1, 36_500),
+  },
+  readyMaxLagMs: {
+    env: 'READY_MAX_LAG_MS',
+    default: '5000',
+    doc: 'GET /readyz answers 503 when the oldest uncommitted record is older than this, ms.',
+    schema: int(1, 3_600_000),
+  },
+  ingestBodyLimit: {
+    env: 'INGEST_BODY_LIMIT',
+    default: '1048576',
+    doc: 'Largest POST /api/transactions body, bytes (413 above).',
+    schema: int(1024, 64 * 1024 * 1024),
+  },
+  ingestMaxItems: {
+    env: 'INGEST_MAX_ITEMS',
+    default: '10000',
+    doc: 'Most transactions in one POST /api/transactions body (413 above).',
+    schema: int(1, 1_000_000),
+  },
+  shutdownTimeoutMs: {
+    env: 'SHUTDOWN_TIMEOUT_MS',
+    default: '30000',
+    doc: 'Longest a SIGTERM shutdown may take, including draining rings to the database, ms.',
+    schema: int(1000, 600_000),
   },
   logLevel: {
     env: 'LOG_LEVEL',

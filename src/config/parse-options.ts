@@ -1,6 +1,12 @@
-import { type z } from 'zod';
+import type { z } from 'zod';
 import { PulseboardError } from '../errors.js';
-import { flagOf, OPTION_NAMES, OPTION_SPECS, type OptionName, type Options } from './option-specs.js';
+import {
+  flagOf,
+  OPTION_NAMES,
+  OPTION_SPECS,
+  type OptionName,
+  type Options,
+} from './option-specs.js';
 
 /**
  * Options come from three places, later ones winning: defaults, environment variables,
@@ -32,7 +38,9 @@ export function parseOptions(
     const fromEnv = env[OPTION_SPECS[name].env];
     raw.set(
       name,
-      fromEnv !== undefined ? { value: fromEnv, from: 'env' } : { value: OPTION_SPECS[name].default, from: 'default' },
+      fromEnv !== undefined
+        ? { value: fromEnv, from: 'env' }
+        : { value: OPTION_SPECS[name].default, from: 'default' },
     );
   }
   let help = false;
@@ -54,7 +62,8 @@ export function parseOptions(
       value = argv[i + 1];
       i++;
     }
-    if (value === undefined) throw new PulseboardError('PB_ERR_OPTIONS_INVALID', `option ${flag} needs a value`);
+    if (value === undefined)
+      throw new PulseboardError('PB_ERR_OPTIONS_INVALID', `option ${flag} needs a value`);
     raw.set(name, { value, from: 'flag' });
   }
   for (const [name, value] of Object.entries(overrides) as [OptionName, string][]) {
@@ -69,12 +78,17 @@ export function parseOptions(
     if (result.success) out[name] = result.data;
     else {
       const why = result.error.issues.map((i) => i.message).join('; ');
-      problems.push(`options.${name} (${sourceLabel(name, from)}) ${why} (got ${JSON.stringify(value)})`);
+      problems.push(
+        `options.${name} (${sourceLabel(name, from)}) ${why} (got ${JSON.stringify(value)})`,
+      );
     }
   }
   if (problems.length === 0) crossCheck(out as Options, problems);
   if (problems.length > 0) {
-    throw new PulseboardError('PB_ERR_OPTIONS_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+    throw new PulseboardError(
+      'PB_ERR_OPTIONS_INVALID',
+      `invalid configuration:\n  ${problems.join('\n  ')}`,
+    );
   }
   return { options: Object.freeze(out) as Options, help };
 }

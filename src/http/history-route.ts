@@ -1,5 +1,5 @@
-import { createLTTB } from 'downsample';
 import type { TemplatedApp } from 'uWebSockets.js';
+import { createLTTB } from 'downsample';
 import { PulseboardError } from '../errors.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import type { SecondPoint } from '../metrics/snapshot-types.js';
@@ -12,7 +12,16 @@ import { sendError, sendJson, track } from './respond.js';
  * chosen by LTTB (downsample) on the first metric and every series keeps the same x.
  */
 
-export const HISTORY_METRICS = ['tps', 'failed', 'flagged', 'volumeUsd', 'avgMs', 'p50Ms', 'p95Ms', 'p99Ms'] as const;
+export const HISTORY_METRICS = [
+  'tps',
+  'failed',
+  'flagged',
+  'volumeUsd',
+  'avgMs',
+  'p50Ms',
+  'p95Ms',
+  'p99Ms',
+] as const;
 type HistoryMetric = (typeof HISTORY_METRICS)[number];
 const FIELD: Record<HistoryMetric, keyof SecondPoint> = {
   tps: 'count',
@@ -31,7 +40,12 @@ function bad(message: string, field: string): PulseboardError {
   return new PulseboardError('PB_ERR_HTTP_BAD_QUERY', message, { field });
 }
 
-function parseIntParam(raw: string | undefined, name: string, min: number, max: number): number | undefined {
+function parseIntParam(
+  raw: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (raw === undefined || raw === '') return undefined;
   if (!/^\d+$/.test(raw)) throw bad(`${name} must be a whole number`, name);
   const n = Number(raw);
@@ -47,11 +61,15 @@ export function registerHistoryRoute(app: TemplatedApp, snapshots: SnapshotServi
       const metrics = metricParam.split(',').filter((m) => m !== '');
       const unknown = metrics.filter((m) => !(HISTORY_METRICS as readonly string[]).includes(m));
       if (metrics.length === 0 || unknown.length > 0) {
-        throw bad(`metric must be a comma-separated list of ${HISTORY_METRICS.join(', ')}`, 'metric');
+        throw bad(
+          `metric must be a comma-separated list of ${HISTORY_METRICS.join(', ')}`,
+          'metric',
+        );
       }
       const now = Date.now();
       const to = parseIntParam(req.getQuery('to'), 'to', 0, 8_640_000_000_000) ?? now;
-      const from = parseIntParam(req.getQuery('from'), 'from', 0, 8_640_000_000_000) ?? to - HOUR_MS;
+      const from =
+        parseIntParam(req.getQuery('from'), 'from', 0, 8_640_000_000_000) ?? to - HOUR_MS;
       if (from > to) throw bad('from must not be after to', 'from');
       const points = parseIntParam(req.getQuery('points'), 'points', 2, MAX_POINTS);
 

@@ -1,7 +1,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { PulseboardError } from '../errors.js';
-import { type ScenarioRunner } from '../scenario/scenario-runner.js';
 import { parseScenarioBody } from '../scenario/scenario-body.js';
+import type { ScenarioRunner } from '../scenario/scenario-runner.js';
 import { methodNotAllowed } from './api-routes.js';
 import { readJson } from './read-body.js';
 import { sendError, sendJson, track } from './respond.js';
@@ -12,7 +12,10 @@ const CONTROL_BODY_LIMIT = 64 * 1024;
 
 function requireJson(contentType: string): void {
   if (contentType !== '' && !contentType.toLowerCase().startsWith('application/json')) {
-    throw new PulseboardError('PB_ERR_HTTP_CONTENT_TYPE', `content-type must be application/json (got ${contentType})`);
+    throw new PulseboardError(
+      'PB_ERR_HTTP_CONTENT_TYPE',
+      `content-type must be application/json (got ${contentType})`,
+    );
   }
 }
 

@@ -17,7 +17,9 @@ export function readBody(t: Tracked, limit: number): Promise<Buffer> {
       size += chunk.byteLength;
       if (size > limit) {
         failed = true;
-        reject(new PulseboardError('PB_ERR_HTTP_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`));
+        reject(
+          new PulseboardError('PB_ERR_HTTP_BODY_TOO_LARGE', `request body exceeds ${limit} bytes`),
+        );
         return;
       }
       chunks.push(Buffer.from(chunk.slice(0)));
@@ -33,6 +35,9 @@ export async function readJson(t: Tracked, limit: number): Promise<unknown> {
   try {
     return JSON.parse(body.toString('utf8'));
   } catch (err) {
-    throw new PulseboardError('PB_ERR_HTTP_BAD_JSON', `request body is not valid JSON: ${(err as Error).message}`);
+    throw new PulseboardError(
+      'PB_ERR_HTTP_BAD_JSON',
+      `request body is not valid JSON: ${(err as Error).message}`,
+    );
   }
 }

@@ -65,5 +65,10 @@ export function sendError(t: Tracked, err: unknown, headers: Record<string, stri
     sendJson(t, err.status, JSON.stringify({ error: err.toJSON() }), headers);
     return;
   }
-  sendJson(t, 500, JSON.stringify({ error: { code: 'PB_ERR_INTERNAL', message: 'internal error' } }), headers);
+  sendJson(
+    t,
+    500,
+    JSON.stringify({ error: { code: 'PB_ERR_INTERNAL', message: 'internal error' } }),
+    headers,
+  );
 }

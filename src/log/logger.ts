@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import type { Options } from '../config/option-specs.js';
 
 /**
@@ -9,13 +9,24 @@ import type { Options } from '../config/option-specs.js';
 export function createLogger(options: Pick<Options, 'logLevel' | 'logPretty'>): Logger {
   const pretty =
     options.logPretty === 'true' ||
-    (options.logPretty === 'auto' && (process.stdout.isTTY === true || process.env.NODE_ENV === 'development'));
+    (options.logPretty === 'auto' &&
+      (process.stdout.isTTY === true || process.env.NODE_ENV === 'development'));
   return pino({
     level: options.logLevel,
     base: { pid: process.pid },
     // Tokens must never reach a log line, whatever object someone logs.
-    redact: { paths: ['*.authorization', '*.token', '*.ingestToken', '*.adminToken', '*.readToken'], censor: '[redacted]' },
-    ...(pretty ? { transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid' } } } : {}),
+    redact: {
+      paths: ['*.authorization', '*.token', '*.ingestToken', '*.adminToken', '*.readToken'],
+      censor: '[redacted]',
+    },
+    ...(pretty
+      ? {
+          transport: {
+            target: 'pino-pretty',
+            options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid' },
+          },
+        }
+      : {}),
   });
 }
 

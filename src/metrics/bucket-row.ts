@@ -57,11 +57,16 @@ export function windowMetrics(row: Float64Array, off: number, seconds: number): 
   };
 }
 
-export function sourceMetrics(row: Float64Array, off: number, names: readonly string[]): SourceMetrics[] {
+export function sourceMetrics(
+  row: Float64Array,
+  off: number,
+  names: readonly string[],
+): SourceMetrics[] {
   const out: SourceMetrics[] = [];
   for (let s = 0; s < names.length; s++) {
     const count = row[off + B_SOURCE_COUNT + s]!;
-    if (count > 0) out.push({ source: names[s]!, count, volumeUsd: Math.round(row[off + B_SOURCE_USD + s]!) });
+    if (count > 0)
+      out.push({ source: names[s]!, count, volumeUsd: Math.round(row[off + B_SOURCE_USD + s]!) });
   }
   return out.sort((a, b) => b.count - a.count || b.volumeUsd - a.volumeUsd);
 }

@@ -1,4 +1,4 @@
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 
 /**
  * Event-loop delay of the primary thread (the bar: p99 < 5 ms at full load). The histogram
@@ -12,7 +12,9 @@ const RESOLUTION_MS = 10;
 const toDelayMs = (ns: number) => Math.max(0, Math.round((ns / 1e6 - RESOLUTION_MS) * 100) / 100);
 
 export class EventLoopMonitor {
-  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
+  private readonly histogram: IntervalHistogram = monitorEventLoopDelay({
+    resolution: RESOLUTION_MS,
+  });
   private timer: NodeJS.Timeout;
   private lastP99Ms = 0;
   private lastMaxMs = 0;

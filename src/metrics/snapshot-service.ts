@@ -1,5 +1,21 @@
-import { B_COUNT, B_SECOND, BUCKET_MASK, BUCKET_STRIDE, G_ALERTS_DROPPED, G_COMPLETED, G_FAILED, G_FEED_OMITTED, G_FLAGGED, G_GENERATED, G_LOOP_NS, G_PENDING, G_PROCESSING, G_THROTTLED, GAUGE_COUNT } from '../shared/metric-buckets.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
+import {
+  B_COUNT,
+  B_SECOND,
+  BUCKET_MASK,
+  BUCKET_STRIDE,
+  G_ALERTS_DROPPED,
+  G_COMPLETED,
+  G_FAILED,
+  G_FEED_OMITTED,
+  G_FLAGGED,
+  G_GENERATED,
+  G_LOOP_NS,
+  G_PENDING,
+  G_PROCESSING,
+  G_THROTTLED,
+  GAUGE_COUNT,
+} from '../shared/metric-buckets.js';
 import { secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
 import {
   type MetricsSnapshot,
@@ -77,7 +93,8 @@ export class SnapshotService {
     // Last full second = open row 0 (second now-1).
     const tps = open.rows[B_COUNT]!;
     let recent = tps;
-    for (let s = nowSecond - SMOOTHING_SECONDS; s <= nowSecond - 2; s++) recent += acc.closedCount(s);
+    for (let s = nowSecond - SMOOTHING_SECONDS; s <= nowSecond - 2; s++)
+      recent += acc.closedCount(s);
     const covered = Math.max(1, Math.min(SMOOTHING_SECONDS, nowSecond - acc.startSecond));
     const seconds: SecondPoint[] = closedSeconds.map((s) =>
       secondPoint(acc.closed, (s & BUCKET_MASK) * BUCKET_STRIDE, s),

@@ -128,7 +128,8 @@ export class WindowAccumulator {
         if (Atomics.load(shard.control, C_SEQ) === before) break; // consistent copy
         if (attempt === MAX_SEQLOCK_TRIES - 1) this.tornReads++;
       }
-      for (let k = 0; k < OPEN_SECONDS; k++) addRow(rows, k * BUCKET_STRIDE, scratch, k * BUCKET_STRIDE);
+      for (let k = 0; k < OPEN_SECONDS; k++)
+        addRow(rows, k * BUCKET_STRIDE, scratch, k * BUCKET_STRIDE);
       for (let g = 0; g < GAUGE_COUNT; g++) gauges[g]! += shardGauges[gOff + g]!;
     }
     return this.open;

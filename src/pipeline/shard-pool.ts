@@ -62,7 +62,12 @@ export class ShardPool {
     };
   }
 
-  async start(): Promise<void> {
+  /**
+   * Starts the shard threads. `beforeShard` runs for each shard after its rings exist and
+   * before its thread starts: the MySQL writers claim their ring consumer slot there, so no
+   * completed record can be produced before they listen.
+   */
+  async start(beforeShard?: (shard: Shard) => void): Promise<void> {
     const o = this.options;
     const ready: Promise<void>[] = [];
     for (let index = 0; index < o.shards; index++) {
@@ -98,6 +103,7 @@ export class ShardPool {
       const shard: Shard = { index, metrics, txRing, feedRing, alertRing, worker: undefined as unknown as Worker };
       this.shards.push(shard);
       this.writeParams(shard);
+      beforeShard?.(shard);
       const worker = new Worker(SHARD_SCRIPT, { workerData: init, name: `shard-${index}` });
       (shard as { worker: Worker }).worker = worker;
       ready.push(

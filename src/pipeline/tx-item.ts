@@ -1,6 +1,12 @@
-import { CURRENCIES, FAILURE_REASONS, FLAG_RULES, STATUS_NAMES, TX_TYPES } from '../shared/catalog.js';
-import type { RecordViews } from '../shared/tx-ring.js';
+import {
+  CURRENCIES,
+  FAILURE_REASONS,
+  FLAG_RULES,
+  STATUS_NAMES,
+  TX_TYPES,
+} from '../shared/catalog.js';
 import { txIdToString } from '../shared/tx-id.js';
+import type { RecordViews } from '../shared/tx-ring.js';
 
 /** A transaction as clients see it (`tx`, `alerts` and `source/<name>` topics). */
 export interface TxItem {
@@ -48,4 +54,3 @@ export function txItem(f: RecordViews, i: number, sourceNames: readonly string[]
     riskScore: f.riskScore[i]!,
   };
 }
-

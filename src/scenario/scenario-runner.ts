@@ -50,7 +50,12 @@ export class ScenarioRunner {
     let plan: ScenarioPlan;
     if (body.scenario) plan = structuredClone(NAMED_PLANS[body.scenario]);
     else if (body.stages) plan = { name: 'custom', stages: body.stages, rampUpSeconds: 0 };
-    else plan = { name: 'custom', stages: [{ tps: body.tps!, seconds: body.duration ?? null }], rampUpSeconds: 0 };
+    else
+      plan = {
+        name: 'custom',
+        stages: [{ tps: body.tps!, seconds: body.duration ?? null }],
+        rampUpSeconds: 0,
+      };
     if (body.rampUpSeconds !== undefined) plan.rampUpSeconds = body.rampUpSeconds;
 
     this.halt();
@@ -69,7 +74,10 @@ export class ScenarioRunner {
     });
     this.step();
     this.timer = setInterval(() => this.step(), STEP_MS);
-    this.log.info({ scenario: plan.name, stages: plan.stages, rampUpSeconds: plan.rampUpSeconds }, 'scenario started');
+    this.log.info(
+      { scenario: plan.name, stages: plan.stages, rampUpSeconds: plan.rampUpSeconds },
+      'scenario started',
+    );
     return this.status();
   }
 
@@ -93,7 +101,7 @@ export class ScenarioRunner {
     const plan = this.plan;
     const elapsed = this.state === 'running' ? (performance.now() - this.stageStart) / 1000 : 0;
     let progress: number | null = null;
-    if (plan && plan.stages.every((s) => s.seconds !== null)) {
+    if (plan?.stages.every((s) => s.seconds !== null)) {
       const total = plan.rampUpSeconds + plan.stages.reduce((n, s) => n + s.seconds!, 0);
       if (this.state === 'completed') progress = 1;
       else if (this.state === 'running') {
@@ -139,11 +147,19 @@ export class ScenarioRunner {
         this.log.info({ scenario: plan.name }, 'scenario completed');
         return;
       }
-      this.log.info({ scenario: plan.name, stage: this.stageIndex, tps: plan.stages[this.stageIndex]!.tps }, 'scenario stage');
+      this.log.info(
+        { scenario: plan.name, stage: this.stageIndex, tps: plan.stages[this.stageIndex]!.tps },
+        'scenario stage',
+      );
     }
     const stage = plan.stages[this.stageIndex]!;
     let tps = stage.tps === 'max' ? Number.POSITIVE_INFINITY : stage.tps;
-    if (this.stageIndex === 0 && plan.rampUpSeconds > 0 && elapsed < plan.rampUpSeconds && Number.isFinite(tps)) {
+    if (
+      this.stageIndex === 0 &&
+      plan.rampUpSeconds > 0 &&
+      elapsed < plan.rampUpSeconds &&
+      Number.isFinite(tps)
+    ) {
       tps = this.fromTps + (tps - this.fromTps) * (elapsed / plan.rampUpSeconds);
     }
     if (tps !== this.pool.simulatorParams.tps) this.pool.setParams({ tps });

@@ -34,7 +34,14 @@ export const CURRENCIES: readonly CurrencyInfo[] = [
   { code: 'MXN', exponent: 2, usdPerMinor: 0.058, weight: 0.01 },
 ];
 
-export const TX_TYPES = ['purchase', 'refund', 'transfer', 'withdrawal', 'deposit', 'payment'] as const;
+export const TX_TYPES = [
+  'purchase',
+  'refund',
+  'transfer',
+  'withdrawal',
+  'deposit',
+  'payment',
+] as const;
 
 export const STATUS = { pending: 0, processing: 1, completed: 2, failed: 3 } as const;
 export const STATUS_NAMES = ['pending', 'processing', 'completed', 'failed'] as const;

@@ -29,7 +29,7 @@ export function idHigh(msSinceEpoch: number): number {
 
 /** Low 32 bits: the 10 low bits of the ms, then worker, then sequence. */
 export function idLow(msSinceEpoch: number, worker: number, sequence: number): number {
-  return (((msSinceEpoch & 1023) * TWO_POW_22) + (worker << TX_ID_SEQUENCE_BITS) + sequence) >>> 0;
+  return ((msSinceEpoch & 1023) * TWO_POW_22 + (worker << TX_ID_SEQUENCE_BITS) + sequence) >>> 0;
 }
 
 export function txIdToBigInt(high: number, low: number): bigint {

@@ -50,7 +50,10 @@ const FIELDS = {
 } as const;
 
 type FieldName = keyof typeof FIELDS;
-type ViewCtor = { new (b: SharedArrayBuffer, offset: number, length: number): ArrayBufferView; BYTES_PER_ELEMENT: number };
+type ViewCtor = {
+  new (b: SharedArrayBuffer, offset: number, length: number): ArrayBufferView;
+  BYTES_PER_ELEMENT: number;
+};
 export type RecordViews = { readonly [K in FieldName]: InstanceType<(typeof FIELDS)[K]> };
 export const RECORD_FIELDS = Object.keys(FIELDS) as FieldName[];
 
@@ -75,8 +78,15 @@ export class TxRing {
   readonly f: RecordViews;
 
   constructor(sab: SharedArrayBuffer, capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 2 || capacity > 2 ** 30 || (capacity & (capacity - 1)) !== 0) {
-      throw new RangeError(`ring capacity must be a power of two between 2 and 2^30 (got ${capacity})`);
+    if (
+      !Number.isInteger(capacity) ||
+      capacity < 2 ||
+      capacity > 2 ** 30 ||
+      (capacity & (capacity - 1)) !== 0
+    ) {
+      throw new RangeError(
+        `ring capacity must be a power of two between 2 and 2^30 (got ${capacity})`,
+      );
     }
     if (sab.byteLength < ringByteLength(capacity)) {
       throw new RangeError(`ring buffer too small for capacity ${capacity}`);
@@ -106,7 +116,8 @@ export class TxRing {
   }
 
   hasConsumers(): boolean {
-    for (let k = 0; k < MAX_CONSUMERS; k++) if (Atomics.load(this.header, ACTIVE + k) === 1) return true;
+    for (let k = 0; k < MAX_CONSUMERS; k++)
+      if (Atomics.load(this.header, ACTIVE + k) === 1) return true;
     return false;
   }
 

@@ -28,7 +28,13 @@ export interface TickStats {
 
 export class TickPublisher {
   readonly sequencer = new TopicSequencer();
-  readonly stats: TickStats = { ticks: 0, costSumMs: 0, costMaxMs: 0, costCount: 0, bytesPublished: 0 };
+  readonly stats: TickStats = {
+    ticks: 0,
+    costSumMs: 0,
+    costMaxMs: 0,
+    costCount: 0,
+    bytesPublished: 0,
+  };
   private timer: NodeJS.Timeout | undefined;
   private lastOmitted = 0;
   private lastAlertsDropped = 0;
@@ -78,10 +84,14 @@ export class TickPublisher {
     }
 
     const alerts = drainRing(this.pool.shards, 'alertRing', this.options.alertsPerTick, names);
-    const droppedTotal = this.pool.shards.reduce((n, s) => n + s.metrics.gauges[G_ALERTS_DROPPED]!, 0);
+    const droppedTotal = this.pool.shards.reduce(
+      (n, s) => n + s.metrics.gauges[G_ALERTS_DROPPED]!,
+      0,
+    );
     const dropped = Math.max(0, droppedTotal - this.lastAlertsDropped);
     this.lastAlertsDropped = droppedTotal;
-    if (alerts.length > 0 || dropped > 0) this.publish('alerts', JSON.stringify({ items: alerts, dropped }), now);
+    if (alerts.length > 0 || dropped > 0)
+      this.publish('alerts', JSON.stringify({ items: alerts, dropped }), now);
 
     this.publishSources(feed, snapshot.windows, now);
 
@@ -94,7 +104,11 @@ export class TickPublisher {
     this.lastCostMs = this.lastCostMs === 0 ? cost : this.lastCostMs * 0.9 + cost * 0.1;
   }
 
-  private publishSources(feed: TxItem[], windows: ReturnType<SnapshotService['refresh']>['windows'], now: number): void {
+  private publishSources(
+    feed: TxItem[],
+    windows: ReturnType<SnapshotService['refresh']>['windows'],
+    now: number,
+  ): void {
     const snapshot = this.snapshots.latest;
     for (const source of this.options.sources) {
       const topic = sourceTopic(source);

@@ -34,7 +34,12 @@ type Reply =
   | { ok: true; op: string; topics: string[] }
   | { ok: false; error: { code: ErrorCode; message: string } };
 
-export function registerWsRoute(app: TemplatedApp, catalog: TopicCatalog, options: Options, log: Logger): WsStats {
+export function registerWsRoute(
+  app: TemplatedApp,
+  catalog: TopicCatalog,
+  options: Options,
+  log: Logger,
+): WsStats {
   const stats: WsStats = { open: 0, accepted: 0, rejectedFrames: 0 };
 
   function reply(ws: WebSocket<SocketData>, body: Reply): void {
@@ -70,7 +75,12 @@ export function registerWsRoute(app: TemplatedApp, catalog: TopicCatalog, option
 
     upgrade: (res, req, context) => {
       const query = req.getQuery('topics') ?? '';
-      const initialTopics = query === '' ? [] : decodeURIComponent(query).split(',').filter((t) => t !== '');
+      const initialTopics =
+        query === ''
+          ? []
+          : decodeURIComponent(query)
+              .split(',')
+              .filter((t) => t !== '');
       res.upgrade<SocketData>(
         { initialTopics, controlSeq: 0, closed: false },
         req.getHeader('sec-websocket-key'),
@@ -92,13 +102,21 @@ export function registerWsRoute(app: TemplatedApp, catalog: TopicCatalog, option
       const unknown = unknownTopics(initialTopics);
       for (const t of initialTopics) if (catalog.isKnown(t)) ws.subscribe(t);
       if (unknown.length > 0) {
-        refuse(ws, 'PB_ERR_WS_UNKNOWN_TOPIC', `unknown topic(s): ${unknown.join(', ')}; known: ${catalog.list().join(', ')}`);
+        refuse(
+          ws,
+          'PB_ERR_WS_UNKNOWN_TOPIC',
+          `unknown topic(s): ${unknown.join(', ')}; known: ${catalog.list().join(', ')}`,
+        );
       }
     },
 
     message: (ws, message, isBinary) => {
       if (isBinary) {
-        refuse(ws, 'PB_ERR_WS_BINARY', 'control frames are JSON text; binary frames are not accepted');
+        refuse(
+          ws,
+          'PB_ERR_WS_BINARY',
+          'control frames are JSON text; binary frames are not accepted',
+        );
         return;
       }
       let frame: unknown;
@@ -114,7 +132,11 @@ export function registerWsRoute(app: TemplatedApp, catalog: TopicCatalog, option
       }
       const { op, topics } = frame as { op?: unknown; topics?: unknown };
       if (op !== 'subscribe' && op !== 'unsubscribe') {
-        refuse(ws, 'PB_ERR_WS_UNKNOWN_OP', `op must be "subscribe" or "unsubscribe" (got ${JSON.stringify(op) ?? 'nothing'})`);
+        refuse(
+          ws,
+          'PB_ERR_WS_UNKNOWN_OP',
+          `op must be "subscribe" or "unsubscribe" (got ${JSON.stringify(op) ?? 'nothing'})`,
+        );
         return;
       }
       if (
@@ -123,13 +145,21 @@ export function registerWsRoute(app: TemplatedApp, catalog: TopicCatalog, option
         topics.length > MAX_TOPICS_PER_REQUEST ||
         !topics.every((t) => typeof t === 'string')
       ) {
-        refuse(ws, 'PB_ERR_WS_BAD_CONTROL', `topics must be an array of 1 to ${MAX_TOPICS_PER_REQUEST} strings`);
+        refuse(
+          ws,
+          'PB_ERR_WS_BAD_CONTROL',
+          `topics must be an array of 1 to ${MAX_TOPICS_PER_REQUEST} strings`,
+        );
         return;
       }
       const unknown = unknownTopics(topics as string[]);
       if (unknown.length > 0) {
         // All or nothing: a frame with one bad topic changes no subscription.
-        refuse(ws, 'PB_ERR_WS_UNKNOWN_TOPIC', `unknown topic(s): ${unknown.join(', ')}; known: ${catalog.list().join(', ')}`);
+        refuse(
+          ws,
+          'PB_ERR_WS_UNKNOWN_TOPIC',
+          `unknown topic(s): ${unknown.join(', ')}; known: ${catalog.list().join(', ')}`,
+        );
         return;
       }
       for (const t of topics as string[]) {

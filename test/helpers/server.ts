@@ -21,12 +21,19 @@ export interface TestServer {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const withPort = args.includes('--port') ? args : ['--port', '0', ...args];
-  const proc = spawn(process.execPath, [MAIN, '--log-pretty', 'false', '--stats-interval-s', '0', ...withPort], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [MAIN, '--log-pretty', 'false', '--stats-interval-s', '0', ...withPort],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => {
@@ -50,10 +57,15 @@ export async function startServer(args: string[] = [], env: Record<string, strin
         }
       }
     });
-    proc.once('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${stderr}`)));
+    proc.once('exit', (code) =>
+      reject(new Error(`server exited with ${code} before listening:\n${stderr}`)),
+    );
   });
   const timeout = new Promise<never>((_, reject) => {
-    const t = setTimeout(() => reject(new Error(`server did not start within 15 s:\n${stderr}`)), 15_000);
+    const t = setTimeout(
+      () => reject(new Error(`server did not start within 15 s:\n${stderr}`)),
+      15_000,
+    );
     t.unref();
   });
   let port: number;

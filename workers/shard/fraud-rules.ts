@@ -34,7 +34,13 @@ export class FraudRules {
   }
 
   /** Counts the transaction for its account and returns the rule that flags it (0 = none). */
-  check(accountSlot: number, nowMs: number, amountUsd: number, source: number, currency: number): number {
+  check(
+    accountSlot: number,
+    nowMs: number,
+    amountUsd: number,
+    source: number,
+    currency: number,
+  ): number {
     const window = (nowMs / VELOCITY_WINDOW_MS) >>> 0;
     let count: number;
     if (this.windowOf[accountSlot] !== window) {

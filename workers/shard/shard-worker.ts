@@ -3,7 +3,6 @@ import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
 import {
   C_RESET,
   C_RESET_ACK,
-
   C_SOURCE_MASK,
   C_STOP,
   C_TICK,
@@ -143,7 +142,15 @@ function advance(nowMs: number, ringOpen: boolean): boolean {
     const currency = pool.currency[slot]!;
     const amount = pool.amount[slot]!;
     const flagged = pool.flagRule[slot] !== 0;
-    windows.add(failed, flagged, processingMs, currency, amount, amount * usdPerMinor[currency]!, pool.source[slot]!);
+    windows.add(
+      failed,
+      flagged,
+      processingMs,
+      currency,
+      amount,
+      amount * usdPerMinor[currency]!,
+      pool.source[slot]!,
+    );
     if (failed) gauges[G_FAILED]!++;
     if (flagged) {
       gauges[G_FLAGGED]!++;
@@ -183,7 +190,15 @@ function advance(nowMs: number, ringOpen: boolean): boolean {
 function applyReset(): void {
   windows.begin();
   metrics.buckets.fill(0);
-  for (const g of [G_GENERATED, G_COMPLETED, G_FAILED, G_FLAGGED, G_FEED_OMITTED, G_ALERTS_DROPPED, G_THROTTLED]) {
+  for (const g of [
+    G_GENERATED,
+    G_COMPLETED,
+    G_FAILED,
+    G_FLAGGED,
+    G_FEED_OMITTED,
+    G_ALERTS_DROPPED,
+    G_THROTTLED,
+  ]) {
     gauges[g] = 0;
   }
   windows.forget();
@@ -206,7 +221,11 @@ function run(): void {
       tickSeen = tick;
       feedLeft = init.feedQuota;
     }
-    factory.setParams(gauges[G_FAILURE_RATE]!, gauges[G_PAIRING_RATE]!, Atomics.load(control, C_SOURCE_MASK));
+    factory.setParams(
+      gauges[G_FAILURE_RATE]!,
+      gauges[G_PAIRING_RATE]!,
+      Atomics.load(control, C_SOURCE_MASK),
+    );
     bucket.setRate(gauges[G_RATE]!, nowMs);
 
     const ringOpen = txRing.hasConsumers();
@@ -238,7 +257,11 @@ try {
   run();
 } catch (err) {
   const e = err as Error;
-  post({ type: 'error', shardIndex: init.shardIndex, code: 'PB_ERR_WORKER_FAILED', message: e.stack ?? e.message });
+  post({
+    type: 'error',
+    shardIndex: init.shardIndex,
+    code: 'PB_ERR_WORKER_FAILED',
+    message: e.stack ?? e.message,
+  });
   throw err;
 }
-

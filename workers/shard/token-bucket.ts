@@ -28,7 +28,7 @@ export class TokenBucket {
     if (this.rate === Number.POSITIVE_INFINITY) return max;
     this.refill(now);
     const whole = Math.floor(this.tokens);
-    return whole < max ? whole : max;
+    return Math.min(whole, max);
   }
 
   take(n: number): void {

@@ -1,6 +1,6 @@
 import { CURRENCIES, FAILURE_REASONS, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
-import type { RecordViews } from '../../src/shared/tx-ring.js';
 import { idHigh, idLow, TX_ID_EPOCH_MS, TX_ID_SEQUENCE_BITS } from '../../src/shared/tx-id.js';
+import type { RecordViews } from '../../src/shared/tx-ring.js';
 import { amountTable, processingDelayTable, TABLE_MASK, weightedPicker } from './distributions.js';
 import { FraudRules, usualCurrencyMask } from './fraud-rules.js';
 
@@ -49,12 +49,21 @@ export class TransactionFactory {
   constructor(private readonly cfg: FactoryConfig) {
     this.delays = processingDelayTable(cfg.procMinMs, cfg.procMedianMs, cfg.procMaxMs);
     this.accountSlots = Math.ceil(cfg.accounts / cfg.shardCount);
-    this.fraud = new FraudRules(this.accountSlots, cfg.sourceNames.length, cfg.fraudAmountThreshold, cfg.fraudVelocityMax);
+    this.fraud = new FraudRules(
+      this.accountSlots,
+      cfg.sourceNames.length,
+      cfg.fraudAmountThreshold,
+      cfg.fraudVelocityMax,
+    );
     this.amountScale = new Float64Array(cfg.sourceNames.map((s) => AMOUNT_SCALE[s] ?? 1));
     for (let s = 0; s < cfg.sourceNames.length; s++) {
       const usual = usualCurrencyMask(s);
-      this.usualPickers.push(weightedPicker(CURRENCIES.map((c, i) => (usual & (1 << i) ? c.weight : 0))));
-      this.unusualCurrencies.push(CURRENCIES.map((_, i) => i).filter((i) => (usual & (1 << i)) === 0));
+      this.usualPickers.push(
+        weightedPicker(CURRENCIES.map((c, i) => (usual & (1 << i) ? c.weight : 0))),
+      );
+      this.unusualCurrencies.push(
+        CURRENCIES.map((_, i) => i).filter((i) => (usual & (1 << i)) === 0),
+      );
     }
     this.setParams(0, 0, -1);
   }
@@ -64,9 +73,13 @@ export class TransactionFactory {
     this.pairingRate = pairingRate;
     if (sourceMask !== this.sourceMask) {
       this.sourceMask = sourceMask;
-      const weights = this.cfg.sourceNames.map((_, i) => ((sourceMask >>> i) & 1 ? 1 / (i + 1) ** SOURCE_SKEW : 0));
+      const weights = this.cfg.sourceNames.map((_, i) =>
+        (sourceMask >>> i) & 1 ? 1 / (i + 1) ** SOURCE_SKEW : 0,
+      );
       // An all-zero mask would leave nothing to pick: fall back to every source.
-      this.sourcePicker = weightedPicker(weights.some((w) => w > 0) ? weights : weights.map(() => 1));
+      this.sourcePicker = weightedPicker(
+        weights.some((w) => w > 0) ? weights : weights.map(() => 1),
+      );
     }
   }
 
@@ -131,4 +144,3 @@ function riskScore(amountUsd: number, velocity: number, flag: number): number {
   if (flag !== FLAG_RULE.none) score += 45;
   return score >= 100 ? 100 : score | 0;
 }
-

@@ -1,3 +1,4 @@
+import { histogramBucket } from '../../src/shared/latency-histogram.js';
 import {
   B_COUNT,
   B_FAILED,
@@ -13,7 +14,6 @@ import {
   C_SEQ,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
-import { histogramBucket } from '../../src/shared/latency-histogram.js';
 
 /**
  * Adds completed transactions to this shard's per-second bucket in shared memory. The

@@ -1,0 +1,170 @@
+import mysql from 'mysql2/promise';
+import type { Options } from '../config/option-specs.js';
+import { connectionOptions, type DbConfig, dbConfigFrom, describeDb } from '../db/db-config.js';
+import { migrate } from '../db/migrate.js';
+import { runRetention } from '../db/retention.js';
+import { PulseboardError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Shard } from '../pipeline/shard-pool.js';
+import { WriterPool } from './writer-pool.js';
+
+/**
+ * The primary's persistence state: decides at start whether persistence is on
+ * (PERSISTENCE=auto|required|off), runs migrations, owns the writer threads, watches the
+ * database (ping) for readiness, runs retention on a schedule, and reports the
+ * persistence figures of the snapshot.
+ */
+
+const PING_EVERY_MS = 2000;
+const RETENTION_EVERY_MS = 3_600_000;
+
+export interface PersistenceFigures {
+  on: boolean;
+  dbRowsPerSec: number;
+  writerLag: number;
+  ringFill: number;
+}
+
+export class Persistence {
+  readonly writers: WriterPool | undefined;
+  private reachable = true;
+  private monitor: mysql.Connection | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private lastRows = 0;
+  private lastRowsAt = performance.now();
+  private rowsPerSec = 0;
+
+  private constructor(
+    readonly on: boolean,
+    readonly db: DbConfig | undefined,
+    private readonly options: Options,
+    private readonly log: Logger,
+  ) {
+    if (on && db) {
+      this.writers = new WriterPool(
+        {
+          db,
+          writers: options.dbWriters,
+          connections: options.dbConnections,
+          batchSize: options.dbBatchSize,
+          flushMs: options.dbFlushMs,
+          sourceNames: options.sources,
+        },
+        log,
+      );
+    }
+  }
+
+  /** Checks the database and migrates it; decides on/off from PERSISTENCE. */
+  static async open(options: Options, log: Logger): Promise<Persistence> {
+    if (options.persistence === 'off') {
+      log.warn('persistence is OFF (PERSISTENCE=off): transactions are not stored');
+      return new Persistence(false, undefined, options, log);
+    }
+    const db = dbConfigFrom(options);
+    try {
+      const m = await migrate(db);
+      log.info({ db: describeDb(db), schemaVersion: m.version, applied: m.applied }, 'database ready');
+      return new Persistence(true, db, options, log);
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const why = `${describeDb(db)}: ${e.code ? `${e.code} ` : ''}${e.message}`;
+      if (options.persistence === 'required') {
+        throw new PulseboardError(
+          'PB_ERR_DB_UNREACHABLE',
+          `PERSISTENCE=required but the database is not usable (${why}); start MySQL/MariaDB or set MYSQL_URL`,
+        );
+      }
+      log.warn(
+        { db: describeDb(db), err: e.message, code: e.code },
+        '!!! PERSISTENCE IS OFF: the database is unreachable at start; transactions will NOT be stored (set PERSISTENCE=required to refuse to start instead) !!!',
+      );
+      return new Persistence(false, undefined, options, log);
+    }
+  }
+
+  /** ShardPool start hook (claims writer consumer slots before the shard runs). */
+  readonly beforeShard = (shard: Shard): void => {
+    this.writers?.claimRing(shard);
+  };
+
+  /** Starts writers, the reachability ping and the retention schedule. */
+  start(): void {
+    if (!this.on || !this.writers || !this.db) return;
+    this.writers.start();
+    this.timers.push(setInterval(() => void this.ping(), PING_EVERY_MS));
+    void this.retention();
+    this.timers.push(setInterval(() => void this.retention(), RETENTION_EVERY_MS));
+  }
+
+  figures(): PersistenceFigures {
+    if (!this.writers) return { on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 };
+    const st = this.writers.status();
+    const now = performance.now();
+    if (now - this.lastRowsAt >= 1000) {
+      this.rowsPerSec = Math.round(((st.rowsTotal - this.lastRows) * 1000) / (now - this.lastRowsAt));
+      this.lastRows = st.rowsTotal;
+      this.lastRowsAt = now;
+    }
+    return { on: true, dbRowsPerSec: this.rowsPerSec, writerLag: st.backlog, ringFill: Math.round(st.ringFill * 1000) / 1000 };
+  }
+
+  /** For GET /readyz: null when ready, else the reason. */
+  notReadyReason(): string | null {
+    if (!this.writers) return 'persistence is off (no database)';
+    if (!this.reachable) return 'database unreachable';
+    const st = this.writers.status();
+    if (st.lagMs > this.options.readyMaxLagMs) {
+      return `writers behind: oldest uncommitted record is ${st.lagMs} ms old (READY_MAX_LAG_MS=${this.options.readyMaxLagMs})`;
+    }
+    return null;
+  }
+
+  private async ping(retry = true): Promise<void> {
+    try {
+      this.monitor ??= await mysql.createConnection(connectionOptions(this.db!));
+      await this.monitor.query({ sql: 'SELECT 1', timeout: PING_EVERY_MS });
+      if (!this.reachable) this.log.info('database reachable again');
+      this.reachable = true;
+    } catch (err) {
+      this.monitor?.destroy();
+      this.monitor = undefined;
+      // A dropped monitor connection is not an outage: try once more on a fresh one.
+      if (retry) return this.ping(false);
+      if (this.reachable) this.log.warn({ err: (err as Error).message }, 'database unreachable');
+      this.reachable = false;
+    }
+  }
+
+  private async retention(): Promise<void> {
+    let conn: mysql.Connection | undefined;
+    try {
+      conn = await mysql.createConnection(connectionOptions(this.db!));
+      const r = await runRetention(conn, Date.now(), this.options.retentionDays, this.options.rollupRetentionDays);
+      this.log.info(r, 'retention: partitions maintained, expired data dropped');
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message }, 'retention run failed; will retry at the next schedule');
+    } finally {
+      await conn?.end().catch(() => conn?.destroy());
+    }
+  }
+
+  /** After the producers stopped: commit what is in the rings, bounded by `timeoutMs`. */
+  async close(timeoutMs: number): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.monitor?.destroy();
+    this.monitor = undefined;
+    if (!this.writers) return;
+    const started = Date.now();
+    const r = await this.writers.drain(timeoutMs);
+    const ms = Date.now() - started;
+    if (r.complete) this.log.info({ rows: r.rows, ms }, 'drained: every completed transaction is committed');
+    else {
+      this.log.error(
+        { code: 'PB_ERR_DB_DRAIN_TIMEOUT', backlog: r.backlog, rows: r.rows, ms },
+        `drain timed out after ${timeoutMs} ms: ${r.backlog} completed transactions were not committed`,
+      );
+    }
+  }
+}

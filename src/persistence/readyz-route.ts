@@ -1,0 +1,19 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import { sendJson, track } from '../http/respond.js';
+
+/**
+ * GET /readyz: 200 only when the database answers and the writers keep up; 503 with the
+ * reason otherwise (a load balancer stops routing ingest here until it recovers).
+ */
+export function registerReadyzRoute(app: TemplatedApp, notReadyReason: () => string | null): void {
+  app.get('/readyz', (res) => {
+    const t = track(res);
+    const reason = notReadyReason();
+    if (reason === null) sendJson(t, 200, JSON.stringify({ status: 'ready' }));
+    else {
+      sendJson(t, 503, JSON.stringify({ status: 'not ready', error: { code: 'PB_ERR_NOT_READY', message: reason } }), {
+        'retry-after': '1',
+      });
+    }
+  });
+}

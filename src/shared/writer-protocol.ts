@@ -1,0 +1,51 @@
+import type { DbConfig } from '../db/db-config.js';
+
+/**
+ * The typed protocol between the primary and a MySQL writer thread: what it gets at start
+ * (workerData), its shared control/stats block, and the few messages it posts.
+ *
+ *   control (Int32Array, primary → writer)   stats (Float64Array, writer → primary)
+ *   +-------+                                 +----------+---------+---------+--------+-----------+
+ *   | DRAIN | 1 = commit what is in the rings  | rows     | batches | retries | errors | connected |
+ *   +-------+     then exit                    +----------+---------+---------+--------+-----------+
+ */
+
+export const W_DRAIN = 0;
+export const W_CONTROL_INTS = 4;
+
+export const WS_ROWS = 0; // rows committed since start
+export const WS_BATCHES = 1;
+export const WS_RETRIES = 2; // batch attempts that failed and were retried
+export const WS_ERRORS = 3; // connection or query errors seen
+export const WS_CONNECTED = 4; // connections currently open
+export const WS_LAST_COMMIT_MS = 5;
+export const WS_STATS_COUNT = 8;
+
+export function writerBlockBytes(): number {
+  return W_CONTROL_INTS * 4 + WS_STATS_COUNT * 8;
+}
+
+export interface WriterRingRef {
+  sab: SharedArrayBuffer;
+  capacity: number;
+  /** Consumer slot the primary claimed for this writer before the shard started. */
+  consumer: number;
+}
+
+export interface WriterInit {
+  writerIndex: number;
+  db: DbConfig;
+  rings: WriterRingRef[];
+  blockSab: SharedArrayBuffer;
+  sourceNames: string[];
+  batchSize: number;
+  flushMs: number;
+  connections: number;
+}
+
+/** writer → primary */
+export type WriterMessage =
+  | { type: 'ready'; writerIndex: number }
+  | { type: 'drained'; writerIndex: number; rows: number }
+  | { type: 'warn'; writerIndex: number; code: string; message: string; attempt: number }
+  | { type: 'error'; writerIndex: number; code: string; message: string };

@@ -1,0 +1,145 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+
+/**
+ * A real MySQL/MariaDB for tests (DESIGN §6), found in this order:
+ *   1. MYSQL_URL if set;
+ *   2. a server on 127.0.0.1:3306 as root without password, if one answers;
+ *   3. a private mariadbd/mysqld from PATH (or /usr/sbin) in a temporary datadir on a free
+ *      port, removed when the test process exits;
+ *   4. otherwise fail with how to install one.
+ * Each suite gets its own database (`pb_test_<random>`), dropped by `drop()`.
+ */
+
+export interface TestDatabase {
+  /** mysql://… URL of this suite's database. */
+  url: string;
+  name: string;
+  /** A connection to this suite's database (closed by drop()). */
+  conn: mysql.Connection;
+  drop(): Promise<void>;
+}
+
+const INSTALL_HINT =
+  'no MySQL/MariaDB server found: set MYSQL_URL, start one on 127.0.0.1:3306, or install one ' +
+  '(Debian/Ubuntu: sudo apt-get install -y mariadb-server; macOS: brew install mariadb)';
+
+let server: Promise<string> | undefined;
+let privateProc: ChildProcess | undefined;
+let privateDir: string | undefined;
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const c = await mysql.createConnection({ uri: url, connectTimeout: 1500 });
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findBinary(): string | undefined {
+  for (const name of ['mariadbd', 'mysqld']) {
+    const r = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
+    if (r.status === 0 && r.stdout.trim()) return r.stdout.trim();
+    for (const dir of ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin']) {
+      if (existsSync(join(dir, name))) return join(dir, name);
+    }
+  }
+  return undefined;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function stopPrivate(): void {
+  privateProc?.kill('SIGKILL');
+  privateProc = undefined;
+  if (privateDir) rmSync(privateDir, { recursive: true, force: true });
+  privateDir = undefined;
+}
+
+async function startPrivate(bin: string): Promise<string> {
+  privateDir = mkdtempSync(join(tmpdir(), 'pb-mariadb-'));
+  const data = join(privateDir, 'data');
+  const isMaria = bin.endsWith('mariadbd');
+  const installer = isMaria ? findInstaller() : undefined;
+  const init = installer
+    ? spawnSync(installer, [`--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', `--user=${userInfo().username}`], { encoding: 'utf8' })
+    : spawnSync(bin, ['--initialize-insecure', `--datadir=${data}`], { encoding: 'utf8' });
+  if (init.status !== 0) throw new Error(`could not initialise a private database in ${data}:\n${init.stderr}`);
+  const port = await freePort();
+  privateProc = spawn(
+    bin,
+    [`--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(privateDir, 'sock')}`, `--user=${userInfo().username}`],
+    { stdio: 'ignore' },
+  );
+  process.once('exit', stopPrivate);
+  const url = `mysql://root@127.0.0.1:${port}`;
+  for (let i = 0; i < 150; i++) {
+    if (await answers(url)) return url;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  stopPrivate();
+  throw new Error(`private ${bin} did not answer on port ${port} within 30 s`);
+}
+
+function findInstaller(): string | undefined {
+  for (const p of ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db', '/usr/local/bin/mariadb-install-db']) {
+    if (existsSync(p)) return p;
+  }
+  return undefined;
+}
+
+/** The server base URL (no database), found once per test process. */
+export function databaseServer(): Promise<string> {
+  server ??= (async () => {
+    const env = process.env.MYSQL_URL;
+    if (env) {
+      const u = new URL(env);
+      u.pathname = '';
+      return u.toString().replace(/\/$/, '');
+    }
+    const local = 'mysql://root@127.0.0.1:3306';
+    if (await answers(local)) return local;
+    const bin = findBinary();
+    if (!bin) throw new Error(INSTALL_HINT);
+    return startPrivate(bin);
+  })();
+  return server;
+}
+
+/** Creates a fresh database for one suite. */
+export async function createTestDatabase(prefix = 'pb_test'): Promise<TestDatabase> {
+  const base = await databaseServer();
+  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+  const admin = await mysql.createConnection({ uri: base });
+  await admin.query(`CREATE DATABASE \`${name}\``);
+  await admin.end();
+  const url = `${base}/${name}`;
+  const conn = await mysql.createConnection({ uri: url, supportBigNumbers: true, bigNumberStrings: true, multipleStatements: true });
+  return {
+    url,
+    name,
+    conn,
+    async drop() {
+      await conn.end().catch(() => conn.destroy());
+      const a = await mysql.createConnection({ uri: base });
+      await a.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await a.end();
+    },
+  };
+}

@@ -1,0 +1,54 @@
+import mysql from 'mysql2/promise';
+import t from 'tap';
+import { parseMysqlUrl } from '../src/db/db-config.js';
+import { migrate } from '../src/db/migrate.js';
+import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { startServer } from './helpers/server.js';
+import { getJson } from './helpers/wait-for.js';
+
+/** Start-up without a database (auto / required), and migrations under concurrent start. */
+
+// Port 9 (discard) on loopback: nothing answers, the connection is refused at once.
+const DEAD_URL = 'mysql://root@127.0.0.1:9/pulseboard';
+
+let db: TestDatabase;
+t.before(async () => {
+  db = await createTestDatabase();
+});
+t.teardown(async () => {
+  await db?.drop();
+});
+
+t.test('PERSISTENCE=auto without a database runs with persistence off, loudly', async (t) => {
+  const server = await startServer(['--sim-tps', '0'], { MYSQL_URL: DEAD_URL, PERSISTENCE: 'auto' });
+  try {
+    const warn = server.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('PERSISTENCE IS OFF'));
+    t.ok(warn, 'warned in the log');
+    t.equal(warn?.level, 40);
+    const m = await getJson(`${server.url}/api/metrics`);
+    t.equal(m.body.persistence, 'off');
+    const ready = await getJson(`${server.url}/readyz`);
+    t.equal(ready.status, 503);
+    t.equal(ready.body.error.code, 'PB_ERR_NOT_READY');
+  } finally {
+    await server.stop();
+  }
+});
+
+t.test('PERSISTENCE=required without a database refuses to start', async (t) => {
+  await t.rejects(startServer(['--sim-tps', '0'], { MYSQL_URL: DEAD_URL, PERSISTENCE: 'required' }), /PB_ERR_DB_UNREACHABLE|exited with 1/);
+});
+
+t.test('two concurrent starts migrate exactly once', async (t) => {
+  const cfg = parseMysqlUrl(db.url);
+  const [a, b] = await Promise.all([migrate(cfg), migrate(cfg)]);
+  t.same([...a.applied, ...b.applied].sort(), [1], 'migration 1 applied by exactly one');
+  t.equal(a.version, 1);
+  t.equal(b.version, 1);
+  const conn = await mysql.createConnection({ uri: db.url });
+  const [rows] = await conn.query('SELECT COUNT(*) AS n FROM schema_migrations');
+  t.equal(Number((rows as { n: number }[])[0]!.n), 1);
+  const again = await migrate(cfg);
+  t.same(again.applied, [], 'a third start applies nothing');
+  await conn.end();
+});

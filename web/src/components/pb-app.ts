@@ -1,0 +1,286 @@
+/**
+ * The page orchestrator: layout, header controls (window, pause, theme), and the render
+ * loop. Data arrives in LiveModel; once per animation frame `flush` hands each component
+ * only what changed since the last frame and times the whole update (see render-stats.ts).
+ */
+import { html, LitElement, nothing, type TemplateResult } from 'lit';
+import { LiveModel } from '../lib/live-model.js';
+import { RenderStats, type RenderStatsSummary } from '../lib/render-stats.js';
+import { syntheticPoints } from '../lib/synthetic.js';
+import { applyTheme, initialTheme, type Theme } from '../lib/theme.js';
+import { WINDOW_SECONDS, type WindowName } from '../types.js';
+import { CHART_SPECS } from './chart-specs.js';
+import type { PbConnectionStatus } from './pb-connection-status.js';
+import type { PbDiagnostics } from './pb-diagnostics.js';
+import type { PbKpiCards } from './pb-kpi-cards.js';
+import type { PbTimeChart, ZoomDetail } from './pb-time-chart.js';
+import type { PbTopSources } from './pb-top-sources.js';
+import type { PbTxList } from './pb-tx-list.js';
+import { appStyles } from './pb-app-styles.js';
+
+interface Notice {
+  key: string;
+  kind: 'warn' | 'info';
+  text: string;
+}
+
+/** What tests (and the curious, from the console) can read: `window.__pulseboard`. */
+export interface PulseboardDebug {
+  renderStats(): RenderStatsSummary;
+  resetRenderStats(): void;
+  /** Prepends `n` synthetic seconds so every chart holds a full hour; returns points held. */
+  seedSynthetic(n: number): number;
+  setWindow(w: WindowName): void;
+  state(): Record<string, unknown>;
+}
+
+declare global {
+  interface Window {
+    __pulseboard?: PulseboardDebug;
+  }
+}
+
+const WINDOWS: WindowName[] = ['1m', '5m', '1h'];
+const NOTICE_MS = 30_000;
+
+export class PbApp extends LitElement {
+  static override properties = {
+    window: { state: true },
+    paused: { state: true },
+    zoomed: { state: true },
+    theme: { state: true },
+    notices: { state: true },
+  };
+
+  window: WindowName = initialWindow();
+  paused = false;
+  zoomed: ZoomDetail | null = null;
+  theme: Theme = initialTheme();
+  notices: Notice[] = [];
+
+  private readonly stats = new RenderStats();
+  private readonly model = new LiveModel({
+    changed: () => this.schedule(),
+    status: (s) => {
+      if (this.els) this.els.status.status = s;
+    },
+    notice: (key, kind, text) => this.notice(key, kind, text),
+  });
+  private els: {
+    kpis: PbKpiCards;
+    sources: PbTopSources;
+    feed: PbTxList;
+    alerts: PbTxList;
+    status: PbConnectionStatus;
+    diag: PbDiagnostics;
+    charts: PbTimeChart[];
+  } | null = null;
+  private frameQueued = false;
+  private diagAt = 0;
+  private readonly noticeTimers = new Map<string, ReturnType<typeof setTimeout>>();
+
+  static override styles = appStyles;
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    applyTheme(this.theme, false);
+    window.__pulseboard = this.debugApi();
+  }
+
+  override firstUpdated(): void {
+    const q = <T>(sel: string) => this.renderRoot.querySelector(sel) as T;
+    this.els = {
+      kpis: q('pb-kpi-cards'),
+      sources: q('pb-top-sources'),
+      feed: q('pb-tx-list[mode=feed]'),
+      alerts: q('pb-tx-list[mode=alerts]'),
+      status: q('pb-connection-status'),
+      diag: q('pb-diagnostics'),
+      charts: [...this.renderRoot.querySelectorAll<PbTimeChart>('pb-time-chart')],
+    };
+    this.els.feed.ring = this.model.feed;
+    this.els.alerts.ring = this.model.alerts;
+    this.els.status.status = this.model.connectionStatus;
+    for (const chart of this.els.charts) chart.buffer = this.model.buffer;
+    this.model.start();
+  }
+
+  private schedule(): void {
+    if (this.frameQueued) return;
+    this.frameQueued = true;
+    requestAnimationFrame(() => void this.flush());
+  }
+
+  /** One update: push what changed to the components and wait until they have rendered. */
+  private async flush(): Promise<void> {
+    this.frameQueued = false;
+    const els = this.els;
+    const m = this.model;
+    const d = m.dirty;
+    if (!els || !(d.metrics || d.series || d.feed || d.alerts)) return;
+    m.dirty = { metrics: false, series: false, feed: false, alerts: false };
+    const t0 = performance.now();
+    const waits: Promise<unknown>[] = [];
+    if (d.metrics && m.snapshot) {
+      els.kpis.snapshot = m.snapshot;
+      els.sources.sources = m.snapshot.topSources[this.window] ?? [];
+      els.status.latencyMs = m.latencyMs;
+      waits.push(els.kpis.updateComplete, els.sources.updateComplete, els.status.updateComplete);
+    }
+    // uPlot redraws synchronously inside refresh() (batch mode), so it is inside the span.
+    if (d.series && !this.paused) this.drawCharts();
+    if (d.feed) {
+      els.feed.note = m.feedOmitted > 0 ? `sampled · ${m.feedOmitted.toLocaleString('en-US')} not shown last tick` : 'every transaction';
+      els.feed.version++;
+      waits.push(els.feed.updateComplete);
+    }
+    if (d.alerts) {
+      els.alerts.note = m.alertsDropped > 0 ? `${m.alertsDropped.toLocaleString('en-US')} dropped (still persisted)` : '';
+      els.alerts.version++;
+      waits.push(els.alerts.updateComplete);
+    }
+    await Promise.all(waits);
+    this.stats.record(performance.now() - t0);
+    // The instrument itself stays outside the measured span, and refreshes once a second
+    // (sorting the samples every frame would cost more than some updates).
+    const now = performance.now();
+    if (now - this.diagAt < 1000) return;
+    this.diagAt = now;
+    els.diag.data = {
+      render: this.stats.summary(),
+      points: m.buffer.length,
+      domRows: els.feed.domRows,
+      frames: m.frames,
+      missed: m.missed,
+      reconnects: m.reconnects,
+    };
+  }
+
+  private drawCharts(): void {
+    const t = this.model.buffer.t;
+    if (!this.els || t.length === 0) return;
+    const max = t[t.length - 1]!;
+    const min = max - WINDOW_SECONDS[this.window];
+    for (const chart of this.els.charts) chart.refresh(min, max);
+  }
+
+  private setWindow(w: WindowName): void {
+    this.window = w;
+    localStorage.setItem('pulseboard.window', w);
+    this.resume();
+    this.model.mark({ metrics: true, series: true });
+  }
+
+  private resume(): void {
+    this.paused = false;
+    this.zoomed = null;
+    this.model.mark({ series: true });
+  }
+
+  private togglePause(): void {
+    if (this.paused) this.resume();
+    else this.paused = true;
+  }
+
+  private onZoom(e: CustomEvent<ZoomDetail>): void {
+    this.paused = true;
+    this.zoomed = e.detail;
+    for (const chart of this.els?.charts ?? []) chart.refresh(e.detail.min, e.detail.max);
+  }
+
+  private toggleTheme(): void {
+    this.theme = this.theme === 'dark' ? 'light' : 'dark';
+    applyTheme(this.theme, true);
+  }
+
+  private notice(key: string, kind: Notice['kind'], text: string): void {
+    this.notices = [...this.notices.filter((n) => n.key !== key), { key, kind, text }];
+    clearTimeout(this.noticeTimers.get(key));
+    this.noticeTimers.set(key, setTimeout(() => this.dismiss(key), NOTICE_MS));
+  }
+
+  private dismiss(key: string): void {
+    this.notices = this.notices.filter((n) => n.key !== key);
+  }
+
+  override render(): TemplateResult {
+    const pauseLabel = this.zoomed ? 'Zoomed · back to live' : this.paused ? 'Resume' : 'Pause';
+    return html`<header class="top">
+        <div class="brand"><span class="logo" aria-hidden="true"></span>Pulseboard</div>
+        <pb-connection-status></pb-connection-status>
+        <span class="spacer"></span>
+        <span class="seg" role="group" aria-label="Window">
+          ${WINDOWS.map(
+            (w) =>
+              html`<button data-window=${w} aria-pressed=${this.window === w} @click=${() => this.setWindow(w)}>${w}</button>`,
+          )}
+        </span>
+        <button data-action="pause" aria-pressed=${this.paused} title="Pause or resume the charts (data keeps arriving)" @click=${this.togglePause}>
+          ${this.paused ? '▶' : '❚❚'} ${pauseLabel}
+        </button>
+        <button data-action="theme" title="Switch theme" aria-label="Switch to ${this.theme === 'dark' ? 'light' : 'dark'} theme" @click=${this.toggleTheme}>
+          ${this.theme === 'dark' ? '☀' : '☾'}
+        </button>
+      </header>
+      ${
+        this.notices.length > 0
+          ? html`<div class="notices">
+            ${this.notices.map(
+              (n) =>
+                html`<div class="notice ${n.kind}" data-notice=${n.key} role="status">
+                  <span>${n.text}</span>
+                  <button aria-label="Dismiss" @click=${() => this.dismiss(n.key)}>✕</button>
+                </div>`,
+            )}
+          </div>`
+          : nothing
+      }
+      <main>
+        <pb-kpi-cards class="kpis" .window=${this.window}></pb-kpi-cards>
+        <div class="charts" @pb-zoom=${this.onZoom} @pb-live=${this.resume}>
+          ${CHART_SPECS.map((spec) => html`<pb-time-chart .spec=${spec} .theme=${this.theme}></pb-time-chart>`)}
+        </div>
+        <div class="side">
+          <pb-scenario-panel class="scenario" @pb-reset=${() => this.model.resetData()}></pb-scenario-panel>
+          <pb-top-sources class="sources" .window=${this.window}></pb-top-sources>
+        </div>
+        <pb-tx-list class="feed" mode="feed" heading="Live feed"></pb-tx-list>
+        <pb-tx-list class="alerts" mode="alerts" heading="Alerts · flagged"></pb-tx-list>
+      </main>
+      <pb-diagnostics></pb-diagnostics>`;
+  }
+
+  private debugApi(): PulseboardDebug {
+    return {
+      renderStats: () => this.stats.summary(),
+      resetRenderStats: () => this.stats.reset(),
+      seedSynthetic: (n) => {
+        const b = this.model.buffer;
+        const end = Number.isFinite(b.firstMs) ? b.firstMs : Date.now();
+        b.prepend(syntheticPoints(n, end));
+        this.model.mark({ series: true });
+        return b.length;
+      },
+      setWindow: (w) => this.setWindow(w),
+      state: () => ({
+        connection: this.model.connectionStatus.state,
+        frames: this.model.frames,
+        missed: this.model.missed,
+        reconnects: this.model.reconnects,
+        points: this.model.buffer.length,
+        feedSize: this.model.feed.size,
+        alertsSize: this.model.alerts.size,
+        feedDomRows: this.els?.feed.domRows ?? 0,
+        chartPoints: this.els?.charts.map((c) => c.pointCount) ?? [],
+        snapshotTs: this.model.snapshot?.ts ?? null,
+      }),
+    };
+  }
+}
+
+function initialWindow(): WindowName {
+  const w = new URLSearchParams(location.search).get('window') ?? localStorage.getItem('pulseboard.window');
+  return w === '5m' || w === '1h' ? w : '1m';
+}
+
+customElements.define('pb-app', PbApp);

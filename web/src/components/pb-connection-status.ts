@@ -1,0 +1,94 @@
+/**
+ * Connection indicator: live (with the last frame's delivery latency), connecting, or
+ * waiting to retry with a countdown. The countdown timer runs only while waiting.
+ */
+import { css, html, LitElement, type PropertyValues, type TemplateResult } from 'lit';
+import type { ConnectionStatus } from '../lib/connection.js';
+
+export class PbConnectionStatus extends LitElement {
+  static override properties = {
+    status: { attribute: false },
+    latencyMs: { attribute: false },
+    now: { state: true },
+  };
+
+  status: ConnectionStatus | null = null;
+  /** Server send → client receive of the last metrics frame (same-clock hosts only). */
+  latencyMs: number | null = null;
+  now = Date.now();
+
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  static override styles = css`
+    :host {
+      display: inline-flex;
+      align-items: center;
+      gap: 8px;
+      font-size: 13px;
+      white-space: nowrap;
+    }
+    .dot {
+      width: 9px;
+      height: 9px;
+      border-radius: 50%;
+      background: var(--pb-muted);
+      flex: none;
+    }
+    :host([data-state='live']) .dot {
+      background: var(--pb-ok);
+      box-shadow: 0 0 0 3px color-mix(in srgb, var(--pb-ok) 25%, transparent);
+    }
+    :host([data-state='waiting']) .dot {
+      background: var(--pb-fail);
+    }
+    :host([data-state='connecting']) .dot {
+      background: var(--pb-flag);
+    }
+    .lat {
+      color: var(--pb-muted);
+      font-variant-numeric: tabular-nums;
+    }
+  `;
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    this.stopTimer();
+  }
+
+  override updated(changed: PropertyValues<this>): void {
+    if (!changed.has('status')) return;
+    const state = this.status?.state ?? 'connecting';
+    this.dataset['state'] = state;
+    if (state === 'waiting' && !this.timer) {
+      this.timer = setInterval(() => {
+        this.now = Date.now();
+      }, 250);
+    } else if (state !== 'waiting') {
+      this.stopTimer();
+    }
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  override render(): TemplateResult {
+    const s = this.status;
+    let text = 'Connecting…';
+    if (s?.state === 'live') text = 'Live';
+    else if (s?.state === 'waiting') {
+      const secs = Math.max(0, ((s.retryAt ?? 0) - this.now) / 1000);
+      text = `Disconnected · retry ${s.attempt} in ${secs.toFixed(1)} s`;
+    } else if (s && s.attempt > 0) text = `Reconnecting (attempt ${s.attempt})…`;
+    return html`<span class="dot" aria-hidden="true"></span>
+      <span role="status" aria-live="polite">${text}</span>
+      ${
+        s?.state === 'live' && this.latencyMs !== null
+          ? html`<span class="lat" title="server send → browser receive">${Math.max(0, Math.round(this.latencyMs))} ms</span>`
+          : ''
+      }`;
+  }
+}
+
+customElements.define('pb-connection-status', PbConnectionStatus);

@@ -1,0 +1,182 @@
+/**
+ * The KPI cards. Rendered from the latest snapshot and the selected window; Lit compares
+ * every bound value and writes only the text nodes whose value changed, so a tick where
+ * only TPS moved touches one node.
+ */
+import { css, html, LitElement, nothing, type TemplateResult } from 'lit';
+import {
+  fmtCompact,
+  fmtCount,
+  fmtMoney,
+  fmtMs,
+  fmtPct,
+  fmtRate,
+  fmtUsdCompact,
+} from '../lib/format.js';
+import type { MetricsSnapshot, WindowName } from '../types.js';
+import { panelStyles } from './shared-styles.js';
+
+export class PbKpiCards extends LitElement {
+  static override properties = {
+    snapshot: { attribute: false },
+    window: {},
+  };
+
+  snapshot: MetricsSnapshot | null = null;
+  window: WindowName = '1m';
+
+  static override styles = [
+    panelStyles,
+    css`
+      .grid {
+        display: grid;
+        grid-template-columns: repeat(auto-fill, minmax(168px, 1fr));
+        gap: var(--pb-gap);
+      }
+      .panel {
+        padding: 10px 12px;
+        min-height: 92px;
+      }
+      .label {
+        font-size: 12px;
+        color: var(--pb-muted);
+        display: flex;
+        justify-content: space-between;
+        gap: 6px;
+      }
+      .value {
+        font-size: 26px;
+        font-weight: 650;
+        margin: 4px 0 2px;
+        font-variant-numeric: tabular-nums;
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .value small {
+        font-size: 13px;
+        font-weight: 500;
+        color: var(--pb-muted);
+      }
+      .sub {
+        font-size: 12px;
+        color: var(--pb-muted);
+        font-variant-numeric: tabular-nums;
+        white-space: nowrap;
+        overflow: hidden;
+        text-overflow: ellipsis;
+      }
+      .good {
+        color: var(--pb-ok);
+      }
+      .bad {
+        color: var(--pb-fail);
+      }
+      .warn {
+        color: var(--pb-flag);
+      }
+      .badge {
+        font-size: 11px;
+        font-weight: 600;
+        border-radius: 5px;
+        padding: 0 5px;
+        border: 1px solid currentColor;
+      }
+      @media (max-width: 600px) {
+        .grid {
+          grid-template-columns: repeat(2, minmax(0, 1fr));
+        }
+        .value {
+          font-size: 21px;
+        }
+      }
+    `,
+  ];
+
+  override render(): TemplateResult {
+    const s = this.snapshot;
+    if (!s) return html`<div class="grid"><div class="panel muted">Waiting for data…</div></div>`;
+    const w = s.windows[this.window];
+    const win = this.window;
+    const failClass = w.failureRate > 0.1 ? 'bad' : w.failureRate > 0.03 ? 'warn' : 'good';
+    const target = s.pipeline.targetTps;
+    const persistence = s.persistence === 'on';
+    return html`<div class="grid">
+      ${card(
+        'tps',
+        'TPS now',
+        fmtRate(s.tps),
+        `10 s avg ${fmtRate(s.tpsSmoothed)}${target === null ? ' · target max' : ` · target ${fmtCount(target)}`}`,
+      )}
+      ${card('count', `Transactions · ${win}`, fmtCount(w.count), `${fmtRate(w.avgTps)} tx/s average`)}
+      ${card('volume', `Volume · ${win}`, fmtUsdCompact(w.volumeUsd), currencies(w.volume))}
+      ${card(
+        'success',
+        `Success rate · ${win}`,
+        html`<span class=${failClass}>${fmtPct(w.successRate)}</span>`,
+        `${fmtCount(w.failed)} failed`,
+      )}
+      ${card(
+        'latency',
+        `Processing · ${win}`,
+        html`${fmtMs(w.avgMs)} <small>avg</small>`,
+        `p50 ${fmtMs(w.p50Ms)} · p95 ${fmtMs(w.p95Ms)} · p99 ${fmtMs(w.p99Ms)}`,
+      )}
+      ${card(
+        'flagged',
+        `Flagged · ${win}`,
+        html`<span class=${w.flagged > 0 ? 'warn' : ''}>${fmtCount(w.flagged)}</span>`,
+        w.count > 0 ? `${((w.flagged / w.count) * 1000).toFixed(1)} per 1,000 tx` : '—',
+      )}
+      ${card(
+        'inflight',
+        'In flight',
+        fmtCount(s.inFlight.pending + s.inFlight.processing),
+        `${fmtCount(s.inFlight.pending)} pending · ${fmtCount(s.inFlight.processing)} processing`,
+      )}
+      ${card(
+        'db',
+        'Database',
+        persistence ? html`${fmtCompact(s.pipeline.dbRowsPerSec)} <small>rows/s</small>` : 'Off',
+        persistence
+          ? `writer lag ${fmtCount(s.pipeline.writerLag)} rows`
+          : 'not persisting: data is in memory only',
+        html`<span class="badge ${persistence ? 'good' : 'bad'}" data-persistence=${s.persistence}
+          >${persistence ? 'PERSISTED' : 'NOT PERSISTED'}</span
+        >`,
+      )}
+      ${card('clients', 'Clients', fmtCount(s.clients), 'connected dashboards')}
+    </div>`;
+  }
+}
+
+function card(
+  id: string,
+  label: string,
+  value: string | TemplateResult,
+  sub: string,
+  badge: TemplateResult | typeof nothing = nothing,
+): TemplateResult {
+  return html`<div class="panel" data-kpi=${id}>
+    <div class="label"><span>${label}</span>${badge}</div>
+    <div class="value">${value}</div>
+    <div class="sub" title=${sub}>${sub}</div>
+  </div>`;
+}
+
+/** "USD $1.2M · EUR €310K · +3": per-currency volume in native units, largest first. */
+function currencies(volume: Record<string, number>): string {
+  const entries = Object.entries(volume).filter(([, v]) => v > 0);
+  if (entries.length === 0) return 'no volume yet';
+  entries.sort((a, b) => b[1] - a[1]);
+  const shown = entries.slice(0, 2).map(([code, v]) => `${code} ${compactMoney(v, code)}`);
+  return shown.join(' · ') + (entries.length > 2 ? ` · +${entries.length - 2}` : '');
+}
+
+function compactMoney(minor: number, code: string): string {
+  const full = fmtMoney(minor, code);
+  // Long amounts read badly in a card; keep the symbol and shorten the number.
+  return full.length <= 10 ? full : full.replace(/[\d,.]+/, (n) => fmtCompact(Number(n.replace(/,/g, ''))));
+}
+
+customElements.define('pb-kpi-cards', PbKpiCards);

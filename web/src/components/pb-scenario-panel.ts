@@ -1,0 +1,344 @@
+/**
+ * Scenario control: start a named or custom load scenario, watch its stage and progress,
+ * stop it, reset the metrics. Status comes from `GET /api/load-test`, polled once a second
+ * (fast enough for a progress bar, and a poll costs the server one cached JSON write).
+ *
+ * Protected endpoints answer 401 when an admin token is configured; the panel then asks
+ * for the token instead of failing silently.
+ */
+import { css, html, LitElement, nothing, type TemplateResult } from 'lit';
+import {
+  ApiError,
+  fetchLoadTest,
+  getToken,
+  resetMetrics,
+  setToken,
+  startLoadTest,
+  stopLoadTest,
+} from '../lib/api.js';
+import { fmtCount, fmtSeconds } from '../lib/format.js';
+import type { LoadTestRequest, LoadTestStage, LoadTestStatus } from '../types.js';
+import { panelStyles } from './shared-styles.js';
+
+const NAMED = [
+  { id: 'steady', label: 'Steady', hint: 'constant moderate rate' },
+  { id: 'ramp', label: 'Ramp', hint: 'climb step by step' },
+  { id: 'demo', label: 'Demo', hint: '10 → 50 → 100 → 3,000 → max' },
+  { id: 'max', label: 'Max', hint: 'as fast as the box goes' },
+] as const;
+
+const POLL_MS = 1000;
+
+export class PbScenarioPanel extends LitElement {
+  static override properties = {
+    status: { state: true },
+    message: { state: true },
+    busy: { state: true },
+    needToken: { state: true },
+    confirmReset: { state: true },
+  };
+
+  status: LoadTestStatus | null = null;
+  message: { kind: 'error' | 'info'; text: string } | null = null;
+  busy = false;
+  needToken = false;
+  confirmReset = false;
+
+  private timer: ReturnType<typeof setInterval> | null = null;
+
+  static override styles = [
+    panelStyles,
+    css`
+      header {
+        display: flex;
+        align-items: center;
+        justify-content: space-between;
+        gap: 8px;
+        margin-bottom: 10px;
+      }
+      .state {
+        font-size: 12px;
+        font-weight: 600;
+        text-transform: uppercase;
+        letter-spacing: 0.04em;
+        padding: 1px 7px;
+        border-radius: 5px;
+        border: 1px solid var(--pb-border);
+        color: var(--pb-muted);
+      }
+      .state.running {
+        color: var(--pb-ok);
+        border-color: var(--pb-ok);
+      }
+      .named {
+        display: grid;
+        grid-template-columns: repeat(4, minmax(0, 1fr));
+        gap: 6px;
+      }
+      .custom {
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) auto;
+        gap: 6px;
+        margin-top: 8px;
+      }
+      label {
+        display: flex;
+        flex-direction: column;
+        gap: 3px;
+        font-size: 11.5px;
+        color: var(--pb-muted);
+      }
+      .run {
+        margin-top: 10px;
+        font-size: 13px;
+      }
+      .stages {
+        display: flex;
+        flex-wrap: wrap;
+        gap: 4px;
+        margin: 6px 0;
+      }
+      .stage {
+        font-size: 11.5px;
+        padding: 1px 6px;
+        border-radius: 5px;
+        background: var(--pb-surface-2);
+        color: var(--pb-muted);
+        font-variant-numeric: tabular-nums;
+      }
+      .stage.current {
+        background: var(--pb-accent);
+        color: #fff;
+      }
+      .stage.done {
+        text-decoration: line-through;
+      }
+      progress {
+        width: 100%;
+        height: 6px;
+        accent-color: var(--pb-accent);
+      }
+      .actions {
+        display: flex;
+        gap: 6px;
+        margin-top: 10px;
+      }
+      .actions button {
+        flex: 1;
+      }
+      .msg {
+        margin-top: 8px;
+        font-size: 12.5px;
+      }
+      .msg.error {
+        color: var(--pb-fail);
+      }
+      .token {
+        display: grid;
+        grid-template-columns: minmax(0, 1fr) auto;
+        gap: 6px;
+        margin-top: 8px;
+      }
+    `,
+  ];
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    void this.poll();
+    this.timer = setInterval(() => void this.poll(), POLL_MS);
+  }
+
+  override disconnectedCallback(): void {
+    super.disconnectedCallback();
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async poll(): Promise<void> {
+    if (document.visibilityState === 'hidden') return;
+    try {
+      this.status = await fetchLoadTest();
+    } catch (err) {
+      // The server restarting is normal here; keep the last status and say so quietly.
+      if (err instanceof ApiError && err.status === 401) this.needToken = true;
+      else this.status = null;
+    }
+  }
+
+  private async act(label: string, fn: () => Promise<unknown>): Promise<boolean> {
+    this.busy = true;
+    this.message = null;
+    try {
+      await fn();
+      this.message = { kind: 'info', text: label };
+      await this.poll();
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) {
+        this.needToken = true;
+        this.message = { kind: 'error', text: 'Not authorised: enter the admin token.' };
+      } else {
+        this.message = { kind: 'error', text: err instanceof Error ? err.message : String(err) };
+      }
+      return false;
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private start(body: LoadTestRequest, label: string): void {
+    void this.act(`Started ${label}.`, () => startLoadTest(body));
+  }
+
+  private startCustom(e: Event): void {
+    e.preventDefault();
+    const form = e.target as HTMLFormElement;
+    const data = new FormData(form);
+    const spec = String(data.get('spec') ?? '').trim();
+    const ramp = Number(data.get('ramp') || 0);
+    const parsed = parseCustom(spec);
+    if (typeof parsed === 'string') {
+      this.message = { kind: 'error', text: parsed };
+      return;
+    }
+    const body: LoadTestRequest =
+      'tps' in parsed ? parsed : ramp > 0 ? { ...parsed, rampUpSeconds: ramp } : parsed;
+    this.start(body, 'custom scenario');
+  }
+
+  private async reset(): Promise<void> {
+    if (!this.confirmReset) {
+      // Two-step confirm without a blocking dialog: the button asks again for 4 s.
+      this.confirmReset = true;
+      setTimeout(() => {
+        this.confirmReset = false;
+      }, 4000);
+      return;
+    }
+    this.confirmReset = false;
+    if (await this.act('Metrics reset.', resetMetrics)) {
+      this.dispatchEvent(new CustomEvent('pb-reset', { bubbles: true, composed: true }));
+    }
+  }
+
+  private saveToken(e: Event): void {
+    e.preventDefault();
+    const input = (e.target as HTMLFormElement).elements.namedItem('token') as HTMLInputElement;
+    setToken(input.value);
+    this.needToken = false;
+    this.message = { kind: 'info', text: 'Token saved for this session.' };
+    void this.poll();
+  }
+
+  override render(): TemplateResult {
+    const s = this.status;
+    const running = s?.state === 'running';
+    return html`<section class="panel">
+      <header>
+        <h2>Scenario</h2>
+        <span class="state ${s?.state ?? ''}" data-state=${s?.state ?? 'unknown'}
+          >${s ? s.state : 'unavailable'}</span
+        >
+      </header>
+      <div class="named">
+        ${NAMED.map(
+          (n) =>
+            html`<button
+              data-action="start-${n.id}"
+              title=${n.hint}
+              ?disabled=${this.busy}
+              @click=${() => this.start({ scenario: n.id }, n.label)}
+            >
+              ${n.label}
+            </button>`,
+        )}
+      </div>
+      <form class="custom" @submit=${this.startCustom}>
+        <label
+          >Custom: TPS, or stages "tps×seconds, …"
+          <input name="spec" placeholder="500  or  100x10, 1000x30" autocomplete="off" />
+        </label>
+        <label
+          >Ramp-up s
+          <input name="ramp" type="number" min="0" step="1" placeholder="0" style="width:70px" />
+        </label>
+        <button type="submit" class="primary" data-action="start-custom" ?disabled=${this.busy}>
+          Start custom
+        </button>
+      </form>
+      ${s && s.state !== 'idle' ? this.renderRun(s) : nothing}
+      <div class="actions">
+        <button data-action="stop" ?disabled=${this.busy || !running} @click=${this.stop}>Stop</button>
+        <button class="danger" data-action="reset" ?disabled=${this.busy} @click=${this.reset}>
+          ${this.confirmReset ? 'Click again to reset' : 'Reset metrics'}
+        </button>
+      </div>
+      ${
+        this.message
+          ? html`<div class="msg ${this.message.kind}" role="status">${this.message.text}</div>`
+          : nothing
+      }
+      ${
+        this.needToken
+          ? html`<form class="token" @submit=${this.saveToken}>
+            <input name="token" type="password" placeholder="Admin token" .value=${getToken() ?? ''} />
+            <button type="submit">Use token</button>
+          </form>`
+          : nothing
+      }
+    </section>`;
+  }
+
+  private readonly stop = (): void => {
+    void this.act('Stopped.', stopLoadTest);
+  };
+
+  private renderRun(s: LoadTestStatus): TemplateResult {
+    const stage = s.stages[s.stageIndex];
+    return html`<div class="run" data-scenario=${s.scenario ?? 'custom'}>
+      <div>
+        <strong>${s.scenario ?? 'custom'}</strong>
+        <span class="muted">
+          · stage ${Math.min(s.stageIndex + 1, s.stages.length)}/${s.stages.length}
+          ${stage ? `· ${stageLabel(stage)}` : ''} · ${fmtSeconds(s.stageElapsedS)} in stage
+          ${s.currentTps !== null ? `· now ${fmtCount(s.currentTps)} TPS` : ''}
+        </span>
+      </div>
+      <div class="stages">
+        ${s.stages.map(
+          (st, i) =>
+            html`<span class="stage ${i === s.stageIndex && s.state === 'running' ? 'current' : i < s.stageIndex ? 'done' : ''}"
+              >${stageLabel(st)}</span
+            >`,
+        )}
+      </div>
+      ${
+        s.progress !== null
+          ? html`<progress max="1" .value=${s.progress} aria-label="scenario progress"></progress>`
+          : nothing
+      }
+    </div>`;
+  }
+}
+
+function stageLabel(st: LoadTestStage): string {
+  const tps = st.tps === 'max' ? 'max' : `${fmtCount(st.tps)} TPS`;
+  return st.seconds === null ? tps : `${tps} × ${fmtSeconds(st.seconds)}`;
+}
+
+/** "500" → {tps: 500}; "100x10, 1000x30" → stages. Returns an error message on bad input. */
+export function parseCustom(spec: string): LoadTestRequest | string {
+  if (/^\d+$/.test(spec)) {
+    const tps = Number(spec);
+    return tps > 0 ? { tps } : 'TPS must be above 0.';
+  }
+  const stages: { tps: number; seconds: number }[] = [];
+  for (const part of spec.split(/[,;]/)) {
+    const m = /^\s*(\d+)\s*[x×*@]\s*(\d+)\s*s?\s*$/i.exec(part);
+    if (!m) return `Cannot read "${part.trim()}": write tps×seconds, e.g. 100x10.`;
+    stages.push({ tps: Number(m[1]), seconds: Number(m[2]) });
+  }
+  if (stages.length === 0) return 'Enter a TPS or stages.';
+  return { stages };
+}
+
+customElements.define('pb-scenario-panel', PbScenarioPanel);

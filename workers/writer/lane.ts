@@ -1,0 +1,47 @@
+import mysql from 'mysql2/promise';
+import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
+
+/**
+ * One connection a writer keeps in flight. Any error destroys it: after a failed
+ * multi-statement batch the server-side transaction state is unknown, and a fresh
+ * connection (whose old transaction the server rolls back) is the only clean state.
+ */
+export class Lane {
+  private conn: mysql.Connection | undefined;
+
+  constructor(
+    private readonly cfg: DbConfig,
+    private readonly onCount: (delta: number) => void,
+  ) {}
+
+  async get(): Promise<mysql.Connection> {
+    if (this.conn) return this.conn;
+    const conn = await mysql.createConnection(connectionOptions(this.cfg));
+    // An idle connection the server closes emits 'error'; drop it, the next batch reconnects.
+    conn.on('error', () => this.drop());
+    this.conn = conn;
+    this.onCount(1);
+    return conn;
+  }
+
+  drop(): void {
+    if (!this.conn) return;
+    this.conn.destroy();
+    this.conn = undefined;
+    this.onCount(-1);
+  }
+
+  async close(): Promise<void> {
+    const conn = this.conn;
+    if (!conn) return;
+    this.conn = undefined;
+    this.onCount(-1);
+    // end() waits for the server's goodbye; a half-dead connection may never send it.
+    const ended = conn.end().then(
+      () => true,
+      () => false,
+    );
+    const ok = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
+    if (!ok) conn.destroy();
+  }
+}

@@ -1,0 +1,118 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import { sourceLiterals } from '../../src/db/ring-rows.js';
+import {
+  W_DRAIN,
+  W_CONTROL_INTS,
+  type WriterInit,
+  type WriterMessage,
+  WS_BATCHES,
+  WS_CONNECTED,
+  WS_ERRORS,
+  WS_LAST_COMMIT_MS,
+  WS_RETRIES,
+  WS_ROWS,
+  WS_STATS_COUNT,
+} from '../../src/shared/writer-protocol.js';
+import { backoffMs, sleep } from './backoff.js';
+import { commitBatch } from './commit-batch.js';
+import { Lane } from './lane.js';
+import { type Batch, RingCursor } from './ring-cursor.js';
+
+/**
+ * A MySQL writer thread: an extra consumer of some shards' transaction rings. It keeps
+ * `connections` batches in flight (one connection each), releases ring slots only after
+ * COMMIT, and retries failed batches forever with capped, jittered backoff: while the
+ * database is slow or down the rings fill and the shards throttle (backpressure), nothing
+ * is dropped. On DRAIN it writes whatever is in its rings, reports, and exits.
+ */
+
+const init = workerData as WriterInit;
+const port = parentPort!;
+const control = new Int32Array(init.blockSab, 0, W_CONTROL_INTS);
+const stats = new Float64Array(init.blockSab, W_CONTROL_INTS * 4, WS_STATS_COUNT);
+const cursors = init.rings.map((r) => new RingCursor(r.sab, r.capacity, r.consumer));
+const ctx = {
+  writerIndex: init.writerIndex,
+  sourceSql: sourceLiterals(init.sourceNames),
+  sourceNames: init.sourceNames,
+};
+const POLL_MS = Math.min(5, init.flushMs);
+const WARN_EVERY_MS = 5000;
+let lastWarnAt = 0;
+let next = 0; // round-robin start over cursors
+
+function post(m: WriterMessage): void {
+  port.postMessage(m);
+}
+
+const draining = () => Atomics.load(control, W_DRAIN) === 1;
+
+/** The next batch to write: a full one, or a partial one whose flush time has come. */
+function pick(now: number): Batch | null {
+  const n = cursors.length;
+  for (let i = 0; i < n; i++) {
+    const c = cursors[(next + i) % n]!;
+    const waiting = c.unclaimed();
+    if (waiting <= 0) continue;
+    if (c.waitingSince === -1) c.waitingSince = now;
+    if (waiting >= init.batchSize || draining() || now - c.waitingSince >= init.flushMs) {
+      next = (next + i + 1) % n;
+      return c.claim(init.batchSize);
+    }
+  }
+  return null;
+}
+
+async function writeWithRetry(lane: Lane, batch: Batch): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const rows = await commitBatch(lane, batch, attempt, ctx);
+      stats[WS_ROWS]! += rows;
+      stats[WS_BATCHES]!++;
+      stats[WS_LAST_COMMIT_MS] = Date.now();
+      return;
+    } catch (err) {
+      lane.drop();
+      stats[WS_ERRORS]!++;
+      stats[WS_RETRIES]!++;
+      const e = err as Error & { code?: string };
+      const now = Date.now();
+      if (now - lastWarnAt >= WARN_EVERY_MS || attempt === 0) {
+        lastWarnAt = now;
+        post({ type: 'warn', writerIndex: init.writerIndex, code: e.code ?? 'PB_ERR_DB_WRITER', message: e.message, attempt });
+      }
+      await sleep(backoffMs(attempt));
+    }
+  }
+}
+
+async function runLane(lane: Lane): Promise<void> {
+  for (;;) {
+    const batch = pick(Date.now());
+    if (batch !== null) {
+      await writeWithRetry(lane, batch);
+      batch.cursor.complete(batch);
+      continue;
+    }
+    if (draining() && cursors.every((c) => c.idle() || c.unclaimed() === 0)) return;
+    await sleep(POLL_MS);
+  }
+}
+
+async function main(): Promise<void> {
+  const lanes = Array.from({ length: init.connections }, () => new Lane(init.db, (d) => {
+    stats[WS_CONNECTED]! += d;
+  }));
+  post({ type: 'ready', writerIndex: init.writerIndex });
+  await Promise.all(lanes.map(runLane));
+  await Promise.all(lanes.map((l) => l.close()));
+  post({ type: 'drained', writerIndex: init.writerIndex, rows: stats[WS_ROWS]! });
+  // Ends this thread only; nothing else of ours is pending.
+  process.exit(0);
+}
+
+main().catch((err: unknown) => {
+  const e = err as Error;
+  post({ type: 'error', writerIndex: init.writerIndex, code: 'PB_ERR_DB_WRITER', message: e.message });
+  process.exit(1);
+});
