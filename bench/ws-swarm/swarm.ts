@@ -1,0 +1,188 @@
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { cpuShare, type ProcSample, sampleProc } from './proc-stats.js';
+import type { SwarmProcessConfig, SwarmReport } from './swarm-process.js';
+
+/**
+ * WebSocket client swarm: N connections split over P processes of minimal `net` clients
+ * (swarm-process.ts), ramped, then measured for S seconds: delivered messages/s, sequence
+ * gaps (lost messages), delivery latency p50/p95/p99/max, bandwidth, failed connections,
+ * and — with --pid — the server's CPU and RSS from /proc.
+ *
+ *   node dist/bench/ws-swarm/swarm.js --url ws://127.0.0.1:8080/ws?topics=metrics \
+ *        --clients 1000 [--processes 1] [--ramp 2000] [--seconds 20] [--pid N] [--json]
+ * Loopback targets only; stops by itself.
+ */
+
+const PROCESS_SCRIPT = fileURLToPath(new URL('./swarm-process.js', import.meta.url));
+
+export interface SwarmOptions {
+  url: string;
+  clients: number;
+  processes: number;
+  rampPerSecond: number;
+  seconds: number;
+  pid?: number;
+  quiet?: boolean;
+}
+
+export interface SwarmResult {
+  clients: number;
+  connected: number;
+  failedConnections: number;
+  failureReasons: Record<string, number>;
+  closedDuringRun: number;
+  seconds: number;
+  messagesPerSec: number;
+  messages: number;
+  gaps: number;
+  bytesPerSec: number;
+  latencyMs: { p50: number; p95: number; p99: number; max: number };
+  server?: { cpuCores: number; rssBytes: number; cpuMsPerThousandMessages: number };
+}
+
+function mergeFailures(reports: SwarmReport[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of reports)
+    for (const [k, n] of Object.entries(r.failures)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
+function percentile(hist: number[], total: number, q: number): number {
+  if (total === 0) return 0;
+  const rank = Math.ceil(q * total);
+  let seen = 0;
+  for (let i = 0; i < hist.length; i++) {
+    seen += hist[i]!;
+    if (seen >= rank) return i / 10;
+  }
+  return (hist.length - 1) / 10;
+}
+
+export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
+  const url = new URL(o.url);
+  if (
+    !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
+    !url.hostname.startsWith('127.')
+  ) {
+    throw new Error(`the swarm targets loopback only (got ${url.hostname})`);
+  }
+  const log = (m: string) => {
+    if (!o.quiet) process.stderr.write(`${m}\n`);
+  };
+  const per = Math.ceil(o.clients / o.processes);
+  const children = Array.from({ length: o.processes }, (_, i) => {
+    const config: SwarmProcessConfig = {
+      host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
+      port: Number(url.port || 80),
+      path: url.pathname + url.search,
+      connections: Math.min(per, o.clients - i * per),
+      rampPerSecond: Math.ceil(o.rampPerSecond / o.processes),
+      seconds: o.seconds,
+    };
+    return fork(PROCESS_SCRIPT, [], {
+      env: { ...process.env, SWARM_CONFIG: JSON.stringify(config) },
+    });
+  });
+  const latest = new Map<number, SwarmReport>();
+  let measuring = false;
+  const hist: number[] = [];
+  let messages = 0;
+  let bytes = 0;
+  let gaps = 0;
+  const finals: Promise<void>[] = [];
+  children.forEach((child, i) => {
+    let resolveFinal!: () => void;
+    finals.push(new Promise<void>((r) => (resolveFinal = r)));
+    child.on('message', (r: SwarmReport) => {
+      latest.set(i, r);
+      if (measuring) {
+        messages += r.messages;
+        bytes += r.bytes;
+        gaps += r.gaps;
+        r.latency.forEach((n, k) => {
+          hist[k] = (hist[k] ?? 0) + n;
+        });
+      }
+      if (r.final) resolveFinal();
+    });
+  });
+  const sum = (f: (r: SwarmReport) => number) => [...latest.values()].reduce((n, r) => n + f(r), 0);
+
+  // Ramp: wait until every client is connected (or failed), at most clients/ramp + 30 s.
+  const rampDeadline = Date.now() + (o.clients / o.rampPerSecond) * 1000 + 30_000;
+  while (sum((r) => r.open + r.failed) < o.clients && Date.now() < rampDeadline) {
+    await new Promise((r) => setTimeout(r, 1000));
+    log(`  ramp: ${sum((r) => r.open)} open, ${sum((r) => r.failed)} failed of ${o.clients}`);
+  }
+  await new Promise((r) => setTimeout(r, 1500)); // settle
+  let before: ProcSample | undefined;
+  if (o.pid) before = sampleProc(o.pid);
+  measuring = true;
+  const t0 = performance.now();
+  for (let s = 1; s <= o.seconds; s++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    log(
+      `  ${String(s).padStart(3)} s  ${messages.toLocaleString('en-US')} messages, ${gaps} gaps, ${sum((r) => r.open)} open`,
+    );
+  }
+  for (const c of children) c.send({ type: 'stop' });
+  await Promise.all(finals);
+  const elapsed = (performance.now() - t0) / 1000;
+  const after = o.pid ? sampleProc(o.pid) : undefined;
+  const total = hist.reduce((a, b) => a + (b ?? 0), 0);
+  const filled = Array.from(hist, (n) => n ?? 0);
+  const result: SwarmResult = {
+    clients: o.clients,
+    connected: sum((r) => r.open),
+    failedConnections: sum((r) => r.failed),
+    failureReasons: mergeFailures([...latest.values()]),
+    closedDuringRun: sum((r) => r.closed),
+    seconds: Math.round(elapsed * 10) / 10,
+    messages,
+    messagesPerSec: Math.round(messages / elapsed),
+    gaps,
+    bytesPerSec: Math.round(bytes / elapsed),
+    latencyMs: {
+      p50: percentile(filled, total, 0.5),
+      p95: percentile(filled, total, 0.95),
+      p99: percentile(filled, total, 0.99),
+      max: (filled.length - 1) / 10,
+    },
+  };
+  if (before && after) {
+    const cores = cpuShare(before, after);
+    result.server = {
+      cpuCores: Math.round(cores * 1000) / 1000,
+      rssBytes: after.rssBytes,
+      cpuMsPerThousandMessages:
+        messages > 0
+          ? Math.round(((after.cpuMs - before.cpuMs) / messages) * 1000 * 1000) / 1000
+          : 0,
+    };
+  }
+  return result;
+}
+
+function arg(name: string, fallback?: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? fallback : process.argv[i + 1];
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const clients = Number(arg('--clients', '1000'));
+  runSwarm({
+    url: arg('--url', 'ws://127.0.0.1:8080/ws?topics=metrics')!,
+    clients,
+    processes: Number(arg('--processes', String(Math.max(1, Math.ceil(clients / 5000))))),
+    rampPerSecond: Number(arg('--ramp', '2000')),
+    seconds: Number(arg('--seconds', '20')),
+    pid: arg('--pid') ? Number(arg('--pid')) : undefined,
+  }).then(
+    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (err: unknown) => {
+      process.stderr.write(`${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
