@@ -130,9 +130,13 @@ const total = page.reduce((s, r) => ({ raw: s.raw + r.raw, gz: s.gz + r.gz, br: 
   br: 0,
 });
 const kb = (n) => (n / 1000).toFixed(1).padStart(7) + ' KB';
-const lines = [`${'file'.padEnd(40)} ${'raw'.padStart(10)} ${'gzip'.padStart(10)} ${'brotli'.padStart(10)}`];
+const lines = [
+  `${'file'.padEnd(40)} ${'raw'.padStart(10)} ${'gzip'.padStart(10)} ${'brotli'.padStart(10)}`,
+];
 for (const r of rows) lines.push(`${r.file.padEnd(40)} ${kb(r.raw)} ${kb(r.gz)} ${kb(r.br)}`);
-lines.push(`${'page total (without .map)'.padEnd(40)} ${kb(total.raw)} ${kb(total.gz)} ${kb(total.br)}`);
+lines.push(
+  `${'page total (without .map)'.padEnd(40)} ${kb(total.raw)} ${kb(total.gz)} ${kb(total.br)}`,
+);
 console.error(lines.join('\n'));
 
 if (total.gz > BUDGET) {

@@ -1,17 +1,21 @@
 import uWS from 'uWebSockets.js';
+import { fileURLToPath } from 'node:url';
 import type { Options } from './config/option-specs.js';
 import { PulseboardError } from './errors.js';
 import { registerApiRoutes } from './http/api-routes.js';
 import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
+import { registerStaticFiles } from './http/static-files.js';
+import { registerIngestRoute } from './ingest/ingest-route.js';
+import { IngestService } from './ingest/ingest-service.js';
 import type { Logger } from './log/logger.js';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
 import { SnapshotService } from './metrics/snapshot-service.js';
-import { skipRing } from './pipeline/live-feed.js';
-import { ShardPool } from './pipeline/shard-pool.js';
 import { Persistence } from './persistence/persistence.js';
 import { registerReadyzRoute } from './persistence/readyz-route.js';
+import { skipRing } from './pipeline/live-feed.js';
+import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
 import { StatsLine } from './stats-line.js';
 import { TickPublisher } from './ws/tick-publisher.js';
@@ -55,6 +59,11 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const pool = new ShardPool(options);
   await pool.start(persistence.beforeShard);
   persistence.start();
+  // Durable ingest needs the database: without it POST /api/transactions answers 503.
+  const ingest = persistence.on
+    ? await IngestService.start(options, persistence.db!, pool.shards.length, log)
+    : undefined;
+  if (ingest) pool.adopt(ingest.shard);
 
   const app = uWS.App();
   const catalog = new TopicCatalog(options.sources);
@@ -84,11 +93,25 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   registerLoadTestRoutes(app, runner, options.sources, reset);
   registerPrometheusRoute(app, snapshots, wsStats);
   registerReadyzRoute(app, () => persistence.notReadyReason());
+  registerIngestRoute(app, () => ingest, {
+    bodyLimit: options.ingestBodyLimit,
+    token: options.ingestToken,
+  });
+  // The built dashboard (dist/web), after every API route.
+  const web = registerStaticFiles(app, fileURLToPath(new URL('../web', import.meta.url)));
+  if (!web.built) log.warn('dashboard not built (dist/web missing): run `npm run build`');
   app.any('/*', (res, req) => {
     res.cork(() => {
       res.writeStatus('404 Not Found');
       res.writeHeader('content-type', 'application/json; charset=utf-8');
-      res.end(JSON.stringify({ error: { code: 'PB_ERR_HTTP_NOT_FOUND', message: `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}` } }));
+      res.end(
+        JSON.stringify({
+          error: {
+            code: 'PB_ERR_HTTP_NOT_FOUND',
+            message: `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`,
+          },
+        }),
+      );
     });
   });
 
@@ -97,7 +120,10 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
       if (socket) resolve(socket);
       else {
         reject(
-          new PulseboardError('PB_ERR_LISTEN_FAILED', `cannot listen on ${options.host}:${options.port} (in use, or not an address of this machine)`),
+          new PulseboardError(
+            'PB_ERR_LISTEN_FAILED',
+            `cannot listen on ${options.host}:${options.port} (in use, or not an address of this machine)`,
+          ),
         );
       }
     });
@@ -112,7 +138,10 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
 
   if (persistence.writers) {
     persistence.writers.onFatal = (message) => {
-      log.fatal({ code: 'PB_ERR_DB_WRITER', err: message }, 'a database writer thread failed; shutting down');
+      log.fatal(
+        { code: 'PB_ERR_DB_WRITER', err: message },
+        'a database writer thread failed; shutting down',
+      );
       void close('writer failure').then(() => process.exit(1));
     };
   }

@@ -27,7 +27,9 @@ async function names(): Promise<string[]> {
 async function insertAt(ms: number, n: number): Promise<void> {
   const rows = [];
   for (let i = 0; i < n; i++) {
-    rows.push(`(${firstIdAt(ms) + BigInt(i)}, 'ach', 'AC1', 'purchase', 100, 'USD', 'completed', ${ms}, ${ms}, 1, 0)`);
+    rows.push(
+      `(${firstIdAt(ms) + BigInt(i)}, 'ach', 'AC1', 'purchase', 100, 'USD', 'completed', ${ms}, ${ms}, 1, 0)`,
+    );
   }
   await db.conn.query(
     `INSERT INTO transactions (id, source, account, type, amount, currency, status, created_ms, completed_ms, processing_ms, risk_score) VALUES ${rows.join(',')}`,
@@ -35,7 +37,14 @@ async function insertAt(ms: number, n: number): Promise<void> {
 }
 
 t.test('initial layout: yesterday … 3 days ahead, then pfuture', async (t) => {
-  t.same(await names(), ['p20260109', 'p20260110', 'p20260111', 'p20260112', 'p20260113', 'pfuture']);
+  t.same(await names(), [
+    'p20260109',
+    'p20260110',
+    'p20260111',
+    'p20260112',
+    'p20260113',
+    'pfuture',
+  ]);
 });
 
 t.test('a week later: new days added, exactly the expired ones dropped', async (t) => {
@@ -48,10 +57,23 @@ t.test('a week later: new days added, exactly the expired ones dropped', async (
   // p20260109 and p20260110 is older; p20260111 still holds rows younger than the cutoff.
   const r = await runRetention(db.conn, T0 + 8 * DAY, 7, 90);
   t.same(r.dropped, ['p20260109', 'p20260110']);
-  t.same(r.added, ['p20260114', 'p20260115', 'p20260116', 'p20260117', 'p20260118', 'p20260119', 'p20260120', 'p20260121']);
+  t.same(r.added, [
+    'p20260114',
+    'p20260115',
+    'p20260116',
+    'p20260117',
+    'p20260118',
+    'p20260119',
+    'p20260120',
+    'p20260121',
+  ]);
   t.equal(r.rollupsDeleted, 1);
   const [rows] = await db.conn.query('SELECT COUNT(*) AS n FROM transactions');
-  t.equal(Number((rows as { n: string }[])[0]!.n), 11, 'the 7 expired rows are gone, the 11 others stay');
+  t.equal(
+    Number((rows as { n: string }[])[0]!.n),
+    11,
+    'the 7 expired rows are gone, the 11 others stay',
+  );
   t.equal((await names()).at(-1), 'pfuture');
   const again = await runRetention(db.conn, T0 + 8 * DAY, 7, 90);
   t.same(again, { added: [], dropped: [], rollupsDeleted: 0, refsDeleted: 0 }, 'idempotent');

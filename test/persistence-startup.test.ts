@@ -20,9 +20,14 @@ t.teardown(async () => {
 });
 
 t.test('PERSISTENCE=auto without a database runs with persistence off, loudly', async (t) => {
-  const server = await startServer(['--sim-tps', '0'], { MYSQL_URL: DEAD_URL, PERSISTENCE: 'auto' });
+  const server = await startServer(['--sim-tps', '0'], {
+    MYSQL_URL: DEAD_URL,
+    PERSISTENCE: 'auto',
+  });
   try {
-    const warn = server.logs.find((l) => typeof l.msg === 'string' && l.msg.includes('PERSISTENCE IS OFF'));
+    const warn = server.logs.find(
+      (l) => typeof l.msg === 'string' && l.msg.includes('PERSISTENCE IS OFF'),
+    );
     t.ok(warn, 'warned in the log');
     t.equal(warn?.level, 40);
     const m = await getJson(`${server.url}/api/metrics`);
@@ -36,7 +41,10 @@ t.test('PERSISTENCE=auto without a database runs with persistence off, loudly', 
 });
 
 t.test('PERSISTENCE=required without a database refuses to start', async (t) => {
-  await t.rejects(startServer(['--sim-tps', '0'], { MYSQL_URL: DEAD_URL, PERSISTENCE: 'required' }), /PB_ERR_DB_UNREACHABLE|exited with 1/);
+  await t.rejects(
+    startServer(['--sim-tps', '0'], { MYSQL_URL: DEAD_URL, PERSISTENCE: 'required' }),
+    /PB_ERR_DB_UNREACHABLE|exited with 1/,
+  );
 });
 
 t.test('two concurrent starts migrate exactly once', async (t) => {

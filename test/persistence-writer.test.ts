@@ -14,10 +14,13 @@ let server: TestServer;
 
 t.before(async () => {
   db = await createTestDatabase();
-  server = await startServer(['--sim-tps', '4000', '--shards', '2', '--db-batch-size', '500', '--db-flush-ms', '20'], {
-    MYSQL_URL: db.url,
-    PERSISTENCE: 'required',
-  });
+  server = await startServer(
+    ['--sim-tps', '4000', '--shards', '2', '--db-batch-size', '500', '--db-flush-ms', '20'],
+    {
+      MYSQL_URL: db.url,
+      PERSISTENCE: 'required',
+    },
+  );
 });
 
 t.teardown(async () => {
@@ -65,24 +68,33 @@ t.test('exactly once when writer connections are KILLed mid-batch', async (t) =>
     body: JSON.stringify({ tps: 0 }),
   });
   t.equal(stop.status, 200);
-  const settled = await waitFor('pipeline idle and writers caught up', async () => {
-    const { body } = await getJson(`${server.url}/api/metrics`);
-    const p = body.pipeline;
-    const idle = body.inFlight.pending + body.inFlight.processing === 0 && p.writerLag === 0;
-    return idle ? body : undefined;
-  }, 30_000, 250);
+  const settled = await waitFor(
+    'pipeline idle and writers caught up',
+    async () => {
+      const { body } = await getJson(`${server.url}/api/metrics`);
+      const p = body.pipeline;
+      const idle = body.inFlight.pending + body.inFlight.processing === 0 && p.writerLag === 0;
+      return idle ? body : undefined;
+    },
+    30_000,
+    250,
+  );
   // One more tick so `completed` is final.
   await new Promise((r) => setTimeout(r, 700));
   const { body } = await getJson(`${server.url}/api/metrics`);
   const completed = body.pipeline.completed as number;
   t.ok(settled.pipeline.completed > 0);
 
-  const [rows] = await db.conn.query('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM transactions');
+  const [rows] = await db.conn.query(
+    'SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM transactions',
+  );
   const { n, d } = (rows as { n: string; d: string }[])[0]!;
   t.equal(Number(n), completed, 'rows in MySQL equal the completed count');
   t.equal(Number(d), Number(n), 'no duplicate ids');
 
-  const warned = server.logs.filter((l) => l.msg === 'database write failed; retrying with backoff');
+  const warned = server.logs.filter(
+    (l) => l.msg === 'database write failed; retrying with backoff',
+  );
   t.ok(warned.length > 0, 'the writers saw the kills and retried');
 });
 
@@ -96,7 +108,8 @@ t.test('rollups equal a brute-force aggregation of the transactions', async (t) 
             SUM(flag_rule IS NOT NULL) AS g, SUM(amount) AS a, SUM(processing_ms) AS p
        FROM transactions GROUP BY 1, source, currency ORDER BY 1, source, currency`,
   );
-  const norm = (rows: unknown) => (rows as Record<string, unknown>[]).map((r) => Object.values(r).map(String).join('|'));
+  const norm = (rows: unknown) =>
+    (rows as Record<string, unknown>[]).map((r) => Object.values(r).map(String).join('|'));
   t.ok((b as unknown[]).length > 0);
   t.same(norm(a), norm(b));
 });
@@ -114,5 +127,9 @@ t.test('SIGTERM drains the rings before exit', async (t) => {
   const drained = server.logs.find((l) => typeof l.msg === 'string' && l.msg.startsWith('drained'));
   t.ok(stopped && drained, 'logged the stop and the drain');
   const [rows] = await db.conn.query('SELECT COUNT(*) AS n FROM transactions');
-  t.equal(Number((rows as { n: string }[])[0]!.n), stopped!.completed, 'every completed transaction is in MySQL');
+  t.equal(
+    Number((rows as { n: string }[])[0]!.n),
+    stopped!.completed,
+    'every completed transaction is in MySQL',
+  );
 });

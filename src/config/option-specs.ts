@@ -217,8 +217,8 @@ export const OPTION_SPECS = {
   },
   dbBatchSize: {
     env: 'DB_BATCH_SIZE',
-    default: '2000',
-    doc: 'Rows per multi-row INSERT from the writers.',
+    default: '1000',
+    doc: 'Rows per multi-row INSERT from the writers (1000 measured best, see BENCHMARKS.md).',
     schema: int(1, 50_000),
   },
   dbFlushMs: {

@@ -21,7 +21,13 @@ const DB_NAME = /^[A-Za-z0-9_]{1,64}$/;
 
 type DbOptions = Pick<
   Options,
-  'mysqlUrl' | 'mysqlHost' | 'mysqlPort' | 'mysqlUser' | 'mysqlPassword' | 'mysqlDatabase' | 'dbConnectTimeoutMs'
+  | 'mysqlUrl'
+  | 'mysqlHost'
+  | 'mysqlPort'
+  | 'mysqlUser'
+  | 'mysqlPassword'
+  | 'mysqlDatabase'
+  | 'dbConnectTimeoutMs'
 >;
 
 export function dbConfigFrom(o: DbOptions): DbConfig {
@@ -43,14 +49,23 @@ export function parseMysqlUrl(raw: string, connectTimeoutMs = 3000): DbConfig {
   try {
     url = new URL(raw);
   } catch {
-    throw new PulseboardError('PB_ERR_DB_CONFIG', 'MYSQL_URL is not a URL (expected mysql://user:pass@host:3306/db)');
+    throw new PulseboardError(
+      'PB_ERR_DB_CONFIG',
+      'MYSQL_URL is not a URL (expected mysql://user:pass@host:3306/db)',
+    );
   }
   if (url.protocol !== 'mysql:' && url.protocol !== 'mariadb:') {
-    throw new PulseboardError('PB_ERR_DB_CONFIG', `MYSQL_URL must start with mysql:// (got ${url.protocol}//)`);
+    throw new PulseboardError(
+      'PB_ERR_DB_CONFIG',
+      `MYSQL_URL must start with mysql:// (got ${url.protocol}//)`,
+    );
   }
   const database = decodeURIComponent(url.pathname.replace(/^\//, '')) || 'pulseboard';
   if (!DB_NAME.test(database)) {
-    throw new PulseboardError('PB_ERR_DB_CONFIG', `MYSQL_URL database name must be letters, digits and _ (got "${database}")`);
+    throw new PulseboardError(
+      'PB_ERR_DB_CONFIG',
+      `MYSQL_URL database name must be letters, digits and _ (got "${database}")`,
+    );
   }
   return {
     host: url.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',

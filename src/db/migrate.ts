@@ -32,7 +32,10 @@ export async function migrate(cfg: DbConfig, nowMs = Date.now()): Promise<Migrat
   try {
     const [got] = await conn.query('SELECT GET_LOCK(?, ?) AS ok', [lock, LOCK_TIMEOUT_S]);
     if ((got as { ok: number | null }[])[0]?.ok !== 1) {
-      throw new PulseboardError('PB_ERR_DB_MIGRATION', `could not take the migration lock within ${LOCK_TIMEOUT_S} s`);
+      throw new PulseboardError(
+        'PB_ERR_DB_MIGRATION',
+        `could not take the migration lock within ${LOCK_TIMEOUT_S} s`,
+      );
     }
     try {
       await conn.query(
@@ -51,13 +54,15 @@ export async function migrate(cfg: DbConfig, nowMs = Date.now()): Promise<Migrat
           // DDL commits implicitly; every statement is IF NOT EXISTS so a crash between
           // a statement and the version row is repaired by simply running it again.
           for (const sql of m.statements(nowMs)) await conn.query(sql);
-          await conn.query('INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)', [
-            m.version,
-            m.name,
-            Date.now(),
-          ]);
+          await conn.query(
+            'INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)',
+            [m.version, m.name, Date.now()],
+          );
         } catch (err) {
-          throw new PulseboardError('PB_ERR_DB_MIGRATION', `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`);
+          throw new PulseboardError(
+            'PB_ERR_DB_MIGRATION',
+            `migration ${m.version} (${m.name}) failed: ${(err as Error).message}`,
+          );
         }
         applied.push(m.version);
       }

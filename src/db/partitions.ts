@@ -43,7 +43,10 @@ interface PartitionRow {
   bound: string | null;
 }
 
-export async function listPartitions(conn: Connection, table = 'transactions'): Promise<PartitionRow[]> {
+export async function listPartitions(
+  conn: Connection,
+  table = 'transactions',
+): Promise<PartitionRow[]> {
   const [rows] = await conn.query(
     `SELECT PARTITION_NAME AS name, PARTITION_DESCRIPTION AS bound
        FROM information_schema.PARTITIONS
@@ -63,7 +66,11 @@ export interface RetentionResult {
  * Adds the daily partitions up to DAYS_AHEAD days from `nowMs` and drops those whose every
  * row is older than `retentionDays` (the partition's upper bound is at or before the cutoff).
  */
-export async function maintainPartitions(conn: Connection, nowMs: number, retentionDays: number): Promise<RetentionResult> {
+export async function maintainPartitions(
+  conn: Connection,
+  nowMs: number,
+  retentionDays: number,
+): Promise<RetentionResult> {
   const parts = await listPartitions(conn);
   const names = new Set(parts.map((p) => p.name));
   const today = dayStart(nowMs);
@@ -85,6 +92,7 @@ export async function maintainPartitions(conn: Connection, nowMs: number, retent
   const expired = daily.filter((p) => BigInt(p.bound!) <= cutoff).map((p) => p.name);
   // Never drop the last daily partition: RANGE needs at least one besides pfuture.
   if (expired.length === daily.length) expired.pop();
-  if (expired.length > 0) await conn.query(`ALTER TABLE transactions DROP PARTITION ${expired.join(', ')}`);
+  if (expired.length > 0)
+    await conn.query(`ALTER TABLE transactions DROP PARTITION ${expired.join(', ')}`);
   return { added: missing.map(partitionName), dropped: expired };
 }

@@ -37,6 +37,10 @@ export async function runRetention(
     Math.floor((nowMs - rollupRetentionDays * DAY_MS) / 1000),
   );
   // A ref outlives its transaction by nothing: once the row is gone, so is the key.
-  const refsDeleted = await deleteInChunks(conn, 'DELETE FROM ingest_refs WHERE created_ms < ?', nowMs - retentionDays * DAY_MS);
+  const refsDeleted = await deleteInChunks(
+    conn,
+    'DELETE FROM ingest_refs WHERE created_ms < ?',
+    nowMs - retentionDays * DAY_MS,
+  );
   return { ...parts, rollupsDeleted, refsDeleted };
 }

@@ -1,7 +1,7 @@
 import { accountName } from '../pipeline/tx-item.js';
 import { CURRENCIES, FAILURE_REASONS, FLAG_RULES, STATUS, TX_TYPES } from '../shared/catalog.js';
-import type { RecordViews } from '../shared/tx-ring.js';
 import { txIdToString } from '../shared/tx-id.js';
+import type { RecordViews } from '../shared/tx-ring.js';
 
 /**
  * Turns ring records into the text of one multi-row INSERT plus its rollup upsert. Every
@@ -33,7 +33,15 @@ export interface RollupCell {
 export class RollupAccumulator {
   readonly cells = new Map<number, RollupCell>();
 
-  add(second: number, source: number, currency: number, failed: boolean, flagged: boolean, amount: number, ms: number): void {
+  add(
+    second: number,
+    source: number,
+    currency: number,
+    failed: boolean,
+    flagged: boolean,
+    amount: number,
+    ms: number,
+  ): void {
     const key = second * 4096 + source * 64 + currency;
     let c = this.cells.get(key);
     if (c === undefined) {
@@ -96,7 +104,15 @@ export function appendRingRows(
     out.push(
       `(${id},NULL,${sourceSql[f.source[i]!]},'${accountName(f.account[i]!)}',${TYPE_SQL[f.type[i]!]},${amount},${CURRENCY_SQL[f.currency[i]!]},${failed ? "'failed'" : "'completed'"},${REASON_SQL[f.failureReason[i]!]},${Math.round(f.createdAt[i]!)},${Math.round(completed)},${ms},${RULE_SQL[flag]},${f.riskScore[i]!})`,
     );
-    rollup.add(Math.floor(completed / 1000), f.source[i]!, f.currency[i]!, failed, flag !== 0, amount, ms);
+    rollup.add(
+      Math.floor(completed / 1000),
+      f.source[i]!,
+      f.currency[i]!,
+      failed,
+      flag !== 0,
+      amount,
+      ms,
+    );
     added++;
   }
   return added;

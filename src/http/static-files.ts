@@ -10,10 +10,11 @@
  * ranks static routes above parameter and wildcard routes, so these never shadow
  * `/api/*`, `/ws`, `/metrics`, `/healthz` or `/readyz`, whatever order they are added in.
  */
+
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, relative, sep } from 'node:path';
-import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -93,7 +94,8 @@ export function registerStaticFiles(app: TemplatedApp, webRoot: string): StaticF
     route(app, url, file);
     if (url === '/index.html') route(app, '/', file);
     files++;
-    bytes += file.identity.body.length + (file.br?.body.length ?? 0) + (file.gzip?.body.length ?? 0);
+    bytes +=
+      file.identity.body.length + (file.br?.body.length ?? 0) + (file.gzip?.body.length ?? 0);
   }
   return { built: true, files, bytes };
 }

@@ -114,7 +114,7 @@ export class SnapshotService {
       persistence: persistence.on ? 'on' : 'off',
       clients: this.sources.clients(),
       pipeline: {
-        shards: this.pool.shards.length,
+        shards: this.pool.simulatorShards,
         targetTps: Number.isFinite(target) ? target : null,
         generated: g[G_GENERATED]!,
         completed: g[G_COMPLETED]!,

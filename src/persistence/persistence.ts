@@ -64,7 +64,10 @@ export class Persistence {
     const db = dbConfigFrom(options);
     try {
       const m = await migrate(db);
-      log.info({ db: describeDb(db), schemaVersion: m.version, applied: m.applied }, 'database ready');
+      log.info(
+        { db: describeDb(db), schemaVersion: m.version, applied: m.applied },
+        'database ready',
+      );
       return new Persistence(true, db, options, log);
     } catch (err) {
       const e = err as Error & { code?: string };
@@ -102,11 +105,18 @@ export class Persistence {
     const st = this.writers.status();
     const now = performance.now();
     if (now - this.lastRowsAt >= 1000) {
-      this.rowsPerSec = Math.round(((st.rowsTotal - this.lastRows) * 1000) / (now - this.lastRowsAt));
+      this.rowsPerSec = Math.round(
+        ((st.rowsTotal - this.lastRows) * 1000) / (now - this.lastRowsAt),
+      );
       this.lastRows = st.rowsTotal;
       this.lastRowsAt = now;
     }
-    return { on: true, dbRowsPerSec: this.rowsPerSec, writerLag: st.backlog, ringFill: Math.round(st.ringFill * 1000) / 1000 };
+    return {
+      on: true,
+      dbRowsPerSec: this.rowsPerSec,
+      writerLag: st.backlog,
+      ringFill: Math.round(st.ringFill * 1000) / 1000,
+    };
   }
 
   /** For GET /readyz: null when ready, else the reason. */
@@ -140,10 +150,18 @@ export class Persistence {
     let conn: mysql.Connection | undefined;
     try {
       conn = await mysql.createConnection(connectionOptions(this.db!));
-      const r = await runRetention(conn, Date.now(), this.options.retentionDays, this.options.rollupRetentionDays);
+      const r = await runRetention(
+        conn,
+        Date.now(),
+        this.options.retentionDays,
+        this.options.rollupRetentionDays,
+      );
       this.log.info(r, 'retention: partitions maintained, expired data dropped');
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'retention run failed; will retry at the next schedule');
+      this.log.warn(
+        { err: (err as Error).message },
+        'retention run failed; will retry at the next schedule',
+      );
     } finally {
       await conn?.end().catch(() => conn?.destroy());
     }
@@ -159,7 +177,8 @@ export class Persistence {
     const started = Date.now();
     const r = await this.writers.drain(timeoutMs);
     const ms = Date.now() - started;
-    if (r.complete) this.log.info({ rows: r.rows, ms }, 'drained: every completed transaction is committed');
+    if (r.complete)
+      this.log.info({ rows: r.rows, ms }, 'drained: every completed transaction is committed');
     else {
       this.log.error(
         { code: 'PB_ERR_DB_DRAIN_TIMEOUT', backlog: r.backlog, rows: r.rows, ms },

@@ -11,9 +11,17 @@ export function registerReadyzRoute(app: TemplatedApp, notReadyReason: () => str
     const reason = notReadyReason();
     if (reason === null) sendJson(t, 200, JSON.stringify({ status: 'ready' }));
     else {
-      sendJson(t, 503, JSON.stringify({ status: 'not ready', error: { code: 'PB_ERR_NOT_READY', message: reason } }), {
-        'retry-after': '1',
-      });
+      sendJson(
+        t,
+        503,
+        JSON.stringify({
+          status: 'not ready',
+          error: { code: 'PB_ERR_NOT_READY', message: reason },
+        }),
+        {
+          'retry-after': '1',
+        },
+      );
     }
   });
 }

@@ -27,7 +27,9 @@ import {
  *   shard 3 ring ─┘   (ring i → writer i mod W)
  */
 
-const WRITER_SCRIPT = fileURLToPath(new URL('../../workers/writer/writer-worker.js', import.meta.url));
+const WRITER_SCRIPT = fileURLToPath(
+  new URL('../../workers/writer/writer-worker.js', import.meta.url),
+);
 
 export interface WriterPoolOptions {
   db: DbConfig;
@@ -82,7 +84,11 @@ export class WriterPool {
       const init: WriterInit = {
         writerIndex: w,
         db: this.o.db,
-        rings: rings.map((r) => ({ sab: r.ring.sab, capacity: r.ring.capacity, consumer: r.consumer })),
+        rings: rings.map((r) => ({
+          sab: r.ring.sab,
+          capacity: r.ring.capacity,
+          consumer: r.consumer,
+        })),
         blockSab: block,
         sourceNames: [...this.o.sourceNames],
         batchSize: this.o.batchSize,
@@ -102,12 +108,18 @@ export class WriterPool {
       worker.on('error', (e) => this.onFatal(`writer ${w}: ${e.message}`));
       this.writers.push(handle);
     }
-    this.log.info({ writers: count, connections: this.o.connections, batchSize: this.o.batchSize }, 'database writers started');
+    this.log.info(
+      { writers: count, connections: this.o.connections, batchSize: this.o.batchSize },
+      'database writers started',
+    );
   }
 
   private onMessage(h: WriterHandle, m: WriterMessage): void {
     if (m.type === 'warn') {
-      this.log.warn({ writer: m.writerIndex, code: m.code, attempt: m.attempt, err: m.message }, 'database write failed; retrying with backoff');
+      this.log.warn(
+        { writer: m.writerIndex, code: m.code, attempt: m.attempt, err: m.message },
+        'database write failed; retrying with backoff',
+      );
     } else if (m.type === 'drained') {
       h.drained = true;
     } else if (m.type === 'error') {

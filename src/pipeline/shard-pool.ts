@@ -100,7 +100,14 @@ export class ShardPool {
         fraudVelocityMax: o.fraudVelocityMax,
         feedQuota: Math.ceil(o.feedPerTick / o.shards),
       };
-      const shard: Shard = { index, metrics, txRing, feedRing, alertRing, worker: undefined as unknown as Worker };
+      const shard: Shard = {
+        index,
+        metrics,
+        txRing,
+        feedRing,
+        alertRing,
+        worker: undefined as unknown as Worker,
+      };
       this.shards.push(shard);
       this.writeParams(shard);
       beforeShard?.(shard);
@@ -111,7 +118,10 @@ export class ShardPool {
           worker.on('message', (m: ShardMessage) => {
             if (m.type === 'ready') resolve();
             if (m.type === 'error') {
-              const err = new PulseboardError('PB_ERR_WORKER_FAILED', `shard ${m.shardIndex}: ${m.message}`);
+              const err = new PulseboardError(
+                'PB_ERR_WORKER_FAILED',
+                `shard ${m.shardIndex}: ${m.message}`,
+              );
               reject(err);
               this.onFatal(err);
             }
@@ -125,6 +135,20 @@ export class ShardPool {
       );
     }
     await Promise.all(ready);
+  }
+
+  /**
+   * Adds a thread that is not a simulator but speaks the shard protocol (the ingest
+   * thread): the snapshot merges its metrics and the publisher reads its feed and alert
+   * rings; tick, reset and stop reach it like any shard. Call before the snapshot is built.
+   */
+  adopt(shard: Shard): void {
+    this.shards.push(shard);
+  }
+
+  /** Simulator shards only (shards.length also counts adopted threads). */
+  get simulatorShards(): number {
+    return this.options.shards;
   }
 
   get simulatorParams(): Readonly<SimulatorParams> {
@@ -150,8 +174,11 @@ export class ShardPool {
       this.wake(s);
     }
     const deadline = Date.now() + 5000;
-    while (this.shards.some((s) => Atomics.load(s.metrics.control, C_RESET_ACK) !== this.resetEpoch)) {
-      if (Date.now() > deadline) throw new PulseboardError('PB_ERR_WORKER_FAILED', 'a shard did not apply the reset');
+    while (
+      this.shards.some((s) => Atomics.load(s.metrics.control, C_RESET_ACK) !== this.resetEpoch)
+    ) {
+      if (Date.now() > deadline)
+        throw new PulseboardError('PB_ERR_WORKER_FAILED', 'a shard did not apply the reset');
       await new Promise((r) => setTimeout(r, 2));
     }
   }

@@ -78,13 +78,29 @@ async function startPrivate(bin: string): Promise<string> {
   const isMaria = bin.endsWith('mariadbd');
   const installer = isMaria ? findInstaller() : undefined;
   const init = installer
-    ? spawnSync(installer, [`--datadir=${data}`, '--auth-root-authentication-method=normal', '--skip-test-db', `--user=${userInfo().username}`], { encoding: 'utf8' })
+    ? spawnSync(
+        installer,
+        [
+          `--datadir=${data}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          `--user=${userInfo().username}`,
+        ],
+        { encoding: 'utf8' },
+      )
     : spawnSync(bin, ['--initialize-insecure', `--datadir=${data}`], { encoding: 'utf8' });
-  if (init.status !== 0) throw new Error(`could not initialise a private database in ${data}:\n${init.stderr}`);
+  if (init.status !== 0)
+    throw new Error(`could not initialise a private database in ${data}:\n${init.stderr}`);
   const port = await freePort();
   privateProc = spawn(
     bin,
-    [`--datadir=${data}`, `--port=${port}`, '--bind-address=127.0.0.1', `--socket=${join(privateDir, 'sock')}`, `--user=${userInfo().username}`],
+    [
+      `--datadir=${data}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--socket=${join(privateDir, 'sock')}`,
+      `--user=${userInfo().username}`,
+    ],
     { stdio: 'ignore' },
   );
   process.once('exit', stopPrivate);
@@ -98,7 +114,11 @@ async function startPrivate(bin: string): Promise<string> {
 }
 
 function findInstaller(): string | undefined {
-  for (const p of ['/usr/bin/mariadb-install-db', '/usr/bin/mysql_install_db', '/usr/local/bin/mariadb-install-db']) {
+  for (const p of [
+    '/usr/bin/mariadb-install-db',
+    '/usr/bin/mysql_install_db',
+    '/usr/local/bin/mariadb-install-db',
+  ]) {
     if (existsSync(p)) return p;
   }
   return undefined;
@@ -130,7 +150,12 @@ export async function createTestDatabase(prefix = 'pb_test'): Promise<TestDataba
   await admin.query(`CREATE DATABASE \`${name}\``);
   await admin.end();
   const url = `${base}/${name}`;
-  const conn = await mysql.createConnection({ uri: url, supportBigNumbers: true, bigNumberStrings: true, multipleStatements: true });
+  const conn = await mysql.createConnection({
+    uri: url,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+    multipleStatements: true,
+  });
   return {
     url,
     name,

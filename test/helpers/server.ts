@@ -26,6 +26,9 @@ export async function startServer(
   env: Record<string, string> = {},
 ): Promise<TestServer> {
   const withPort = args.includes('--port') ? args : ['--port', '0', ...args];
+  // Tests that do not ask for persistence get none: a server started with the default
+  // `auto` would write into whatever database answers on 127.0.0.1:3306.
+  if (!args.includes('--persistence') && env.PERSISTENCE === undefined) withPort.push('--persistence', 'off');
   const proc = spawn(
     process.execPath,
     [MAIN, '--log-pretty', 'false', '--stats-interval-s', '0', ...withPort],

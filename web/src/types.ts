@@ -3,7 +3,7 @@
  * (types, plus two small constants, are all that come from src/); the rest mirrors the
  * WebSocket and HTTP contract in DESIGN §5.
  */
-export { WINDOW_NAMES, WINDOW_SECONDS } from '../../src/metrics/snapshot-types.js';
+
 export type {
   MetricsSnapshot,
   SecondPoint,
@@ -11,6 +11,7 @@ export type {
   WindowMetrics,
   WindowName,
 } from '../../src/metrics/snapshot-types.js';
+export { WINDOW_NAMES, WINDOW_SECONDS } from '../../src/metrics/snapshot-types.js';
 
 /** Every server frame on `/ws`. `seq` counts up by one per topic; a jump means loss. */
 export interface Frame<T = unknown> {

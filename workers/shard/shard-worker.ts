@@ -203,8 +203,6 @@ function applyReset(): void {
   }
   windows.forget();
   windows.end();
-  // The live feed and alerts restart empty: skip what the primary has not read yet.
-  feedRing.publish(feedRing.writePos);
   Atomics.store(control, C_RESET_ACK, Atomics.load(control, C_RESET));
 }
 

@@ -1,4 +1,9 @@
-import { appendRingRows, RollupAccumulator, ringRowId, TX_COLUMNS } from '../../src/db/ring-rows.js';
+import {
+  appendRingRows,
+  RollupAccumulator,
+  ringRowId,
+  TX_COLUMNS,
+} from '../../src/db/ring-rows.js';
 import type { Lane } from './lane.js';
 import type { Batch } from './ring-cursor.js';
 
@@ -23,13 +28,19 @@ export interface CommitContext {
   sourceNames: readonly string[];
 }
 
-export async function commitBatch(lane: Lane, batch: Batch, attempt: number, ctx: CommitContext): Promise<number> {
+export async function commitBatch(
+  lane: Lane,
+  batch: Batch,
+  attempt: number,
+  ctx: CommitContext,
+): Promise<number> {
   const { ring } = batch.cursor;
   const conn = await lane.get();
   let skip: Set<string> | undefined;
   if (attempt > 0) {
     const ids: string[] = [];
-    for (let n = 0; n < batch.count; n++) ids.push(ringRowId(ring.f, (batch.start + n) & ring.mask));
+    for (let n = 0; n < batch.count; n++)
+      ids.push(ringRowId(ring.f, (batch.start + n) & ring.mask));
     const [results] = await conn.query({
       sql: `START TRANSACTION; SELECT id FROM transactions WHERE id IN (${ids.join(',')}) FOR UPDATE`,
       timeout: QUERY_TIMEOUT_MS,
@@ -39,7 +50,16 @@ export async function commitBatch(lane: Lane, batch: Batch, attempt: number, ctx
   }
   const rows: string[] = [];
   const rollup = new RollupAccumulator();
-  const added = appendRingRows(ring.f, ring.mask, batch.start, batch.count, ctx.sourceSql, rows, rollup, skip);
+  const added = appendRingRows(
+    ring.f,
+    ring.mask,
+    batch.start,
+    batch.count,
+    ctx.sourceSql,
+    rows,
+    rollup,
+    skip,
+  );
   let sql = attempt > 0 ? '' : 'START TRANSACTION;';
   if (added > 0) {
     sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${rows.join(',')} ON DUPLICATE KEY UPDATE id = id;`;

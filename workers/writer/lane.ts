@@ -41,7 +41,10 @@ export class Lane {
       () => true,
       () => false,
     );
-    const ok = await Promise.race([ended, new Promise<boolean>((r) => setTimeout(() => r(false), 1000))]);
+    const ok = await Promise.race([
+      ended,
+      new Promise<boolean>((r) => setTimeout(() => r(false), 1000)),
+    ]);
     if (!ok) conn.destroy();
   }
 }

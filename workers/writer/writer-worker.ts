@@ -1,8 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { sourceLiterals } from '../../src/db/ring-rows.js';
 import {
-  W_DRAIN,
   W_CONTROL_INTS,
+  W_DRAIN,
   type WriterInit,
   type WriterMessage,
   WS_BATCHES,
@@ -79,7 +79,13 @@ async function writeWithRetry(lane: Lane, batch: Batch): Promise<void> {
       const now = Date.now();
       if (now - lastWarnAt >= WARN_EVERY_MS || attempt === 0) {
         lastWarnAt = now;
-        post({ type: 'warn', writerIndex: init.writerIndex, code: e.code ?? 'PB_ERR_DB_WRITER', message: e.message, attempt });
+        post({
+          type: 'warn',
+          writerIndex: init.writerIndex,
+          code: e.code ?? 'PB_ERR_DB_WRITER',
+          message: e.message,
+          attempt,
+        });
       }
       await sleep(backoffMs(attempt));
     }
@@ -100,9 +106,13 @@ async function runLane(lane: Lane): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const lanes = Array.from({ length: init.connections }, () => new Lane(init.db, (d) => {
-    stats[WS_CONNECTED]! += d;
-  }));
+  const lanes = Array.from(
+    { length: init.connections },
+    () =>
+      new Lane(init.db, (d) => {
+        stats[WS_CONNECTED]! += d;
+      }),
+  );
   post({ type: 'ready', writerIndex: init.writerIndex });
   await Promise.all(lanes.map(runLane));
   await Promise.all(lanes.map((l) => l.close()));
@@ -113,6 +123,11 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   const e = err as Error;
-  post({ type: 'error', writerIndex: init.writerIndex, code: 'PB_ERR_DB_WRITER', message: e.message });
+  post({
+    type: 'error',
+    writerIndex: init.writerIndex,
+    code: 'PB_ERR_DB_WRITER',
+    message: e.message,
+  });
   process.exit(1);
 });

@@ -20,7 +20,13 @@ export const CHART_SPECS: ChartSpec[] = [
     title: 'Volume · USD per second',
     format: (v) => '$' + fmtCompact(v),
     series: [
-      { key: 'volumeUsd', label: 'Volume', color: '--pb-volume', fill: '--pb-volume-fill', width: 1.6 },
+      {
+        key: 'volumeUsd',
+        label: 'Volume',
+        color: '--pb-volume',
+        fill: '--pb-volume-fill',
+        width: 1.6,
+      },
     ],
   },
   {

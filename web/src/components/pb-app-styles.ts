@@ -162,6 +162,11 @@ export const appStyles = [
         height: auto;
         min-height: 300px;
       }
+      /* The lists fill the rows the charts define; they must not size those rows. */
+      .feed,
+      .alerts {
+        contain: size;
+      }
     }
     @media (max-width: 600px) {
       header.top {

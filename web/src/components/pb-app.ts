@@ -10,13 +10,13 @@ import { syntheticPoints } from '../lib/synthetic.js';
 import { applyTheme, initialTheme, type Theme } from '../lib/theme.js';
 import { WINDOW_SECONDS, type WindowName } from '../types.js';
 import { CHART_SPECS } from './chart-specs.js';
+import { appStyles } from './pb-app-styles.js';
 import type { PbConnectionStatus } from './pb-connection-status.js';
 import type { PbDiagnostics } from './pb-diagnostics.js';
 import type { PbKpiCards } from './pb-kpi-cards.js';
 import type { PbTimeChart, ZoomDetail } from './pb-time-chart.js';
 import type { PbTopSources } from './pb-top-sources.js';
 import type { PbTxList } from './pb-tx-list.js';
-import { appStyles } from './pb-app-styles.js';
 
 interface Notice {
   key: string;
@@ -130,12 +130,18 @@ export class PbApp extends LitElement {
     // uPlot redraws synchronously inside refresh() (batch mode), so it is inside the span.
     if (d.series && !this.paused) this.drawCharts();
     if (d.feed) {
-      els.feed.note = m.feedOmitted > 0 ? `sampled · ${m.feedOmitted.toLocaleString('en-US')} not shown last tick` : 'every transaction';
+      els.feed.note =
+        m.feedOmitted > 0
+          ? `sampled · ${m.feedOmitted.toLocaleString('en-US')} not shown last tick`
+          : 'every transaction';
       els.feed.version++;
       waits.push(els.feed.updateComplete);
     }
     if (d.alerts) {
-      els.alerts.note = m.alertsDropped > 0 ? `${m.alertsDropped.toLocaleString('en-US')} dropped (still persisted)` : '';
+      els.alerts.note =
+        m.alertsDropped > 0
+          ? `${m.alertsDropped.toLocaleString('en-US')} dropped (still persisted)`
+          : '';
       els.alerts.version++;
       waits.push(els.alerts.updateComplete);
     }
@@ -196,7 +202,10 @@ export class PbApp extends LitElement {
   private notice(key: string, kind: Notice['kind'], text: string): void {
     this.notices = [...this.notices.filter((n) => n.key !== key), { key, kind, text }];
     clearTimeout(this.noticeTimers.get(key));
-    this.noticeTimers.set(key, setTimeout(() => this.dismiss(key), NOTICE_MS));
+    this.noticeTimers.set(
+      key,
+      setTimeout(() => this.dismiss(key), NOTICE_MS),
+    );
   }
 
   private dismiss(key: string): void {
@@ -279,7 +288,8 @@ export class PbApp extends LitElement {
 }
 
 function initialWindow(): WindowName {
-  const w = new URLSearchParams(location.search).get('window') ?? localStorage.getItem('pulseboard.window');
+  const w =
+    new URLSearchParams(location.search).get('window') ?? localStorage.getItem('pulseboard.window');
   return w === '5m' || w === '1h' ? w : '1m';
 }
 

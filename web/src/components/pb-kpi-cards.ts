@@ -30,7 +30,7 @@ export class PbKpiCards extends LitElement {
     css`
       .grid {
         display: grid;
-        grid-template-columns: repeat(auto-fill, minmax(168px, 1fr));
+        grid-template-columns: repeat(auto-fit, minmax(128px, 1fr));
         gap: var(--pb-gap);
       }
       .panel {
@@ -45,13 +45,28 @@ export class PbKpiCards extends LitElement {
         gap: 6px;
       }
       .value {
-        font-size: 26px;
+        font-size: clamp(19px, 1.55vw, 28px);
         font-weight: 650;
         margin: 4px 0 2px;
         font-variant-numeric: tabular-nums;
         white-space: nowrap;
         overflow: hidden;
         text-overflow: ellipsis;
+      }
+      .wide {
+        grid-column: span 2;
+      }
+      .trio {
+        display: grid;
+        grid-template-columns: repeat(3, minmax(0, 1fr));
+        gap: 8px;
+      }
+      .trio .value {
+        font-size: clamp(16px, 1.25vw, 24px);
+        margin-bottom: 0;
+      }
+      .trio .sub {
+        margin-bottom: 2px;
       }
       .value small {
         font-size: 13px;
@@ -106,22 +121,30 @@ export class PbKpiCards extends LitElement {
         'tps',
         'TPS now',
         fmtRate(s.tps),
-        `10 s avg ${fmtRate(s.tpsSmoothed)}${target === null ? ' · target max' : ` · target ${fmtCount(target)}`}`,
+        `avg ${fmtRate(s.tpsSmoothed)}${target === null ? ' · target max' : ` · target ${fmtCount(target)}`}`,
       )}
       ${card('count', `Transactions · ${win}`, fmtCount(w.count), `${fmtRate(w.avgTps)} tx/s average`)}
-      ${card('volume', `Volume · ${win}`, fmtUsdCompact(w.volumeUsd), currencies(w.volume))}
+      ${card(
+        'volume',
+        `Volume · ${win}`,
+        fmtUsdCompact(w.volumeUsd),
+        currencySummary(w.volume),
+        nothing,
+        currencyList(w.volume),
+      )}
       ${card(
         'success',
         `Success rate · ${win}`,
         html`<span class=${failClass}>${fmtPct(w.successRate)}</span>`,
         `${fmtCount(w.failed)} failed`,
       )}
-      ${card(
-        'latency',
-        `Processing · ${win}`,
-        html`${fmtMs(w.avgMs)} <small>avg</small>`,
-        `p50 ${fmtMs(w.p50Ms)} · p95 ${fmtMs(w.p95Ms)} · p99 ${fmtMs(w.p99Ms)}`,
-      )}
+      <div class="panel wide" data-kpi="latency">
+        <div class="label"><span>Processing time · ${win}</span></div>
+        <div class="trio">
+          ${stat('avg', w.avgMs)} ${stat('p95', w.p95Ms)} ${stat('p99', w.p99Ms)}
+        </div>
+        <div class="sub">p50 ${fmtMs(w.p50Ms)}</div>
+      </div>
       ${card(
         'flagged',
         `Flagged · ${win}`,
@@ -132,20 +155,18 @@ export class PbKpiCards extends LitElement {
         'inflight',
         'In flight',
         fmtCount(s.inFlight.pending + s.inFlight.processing),
-        `${fmtCount(s.inFlight.pending)} pending · ${fmtCount(s.inFlight.processing)} processing`,
+        `${fmtCount(s.inFlight.pending)} pend. · ${fmtCount(s.inFlight.processing)} proc.`,
       )}
       ${card(
         'db',
         'Database',
-        persistence ? html`${fmtCompact(s.pipeline.dbRowsPerSec)} <small>rows/s</small>` : 'Off',
-        persistence
-          ? `writer lag ${fmtCount(s.pipeline.writerLag)} rows`
-          : 'not persisting: data is in memory only',
+        persistence ? html`${fmtCompact(s.pipeline.dbRowsPerSec)} <small>rows/s</small>` : 'off',
+        persistence ? `writer lag ${fmtCount(s.pipeline.writerLag)}` : 'nothing is saved',
         html`<span class="badge ${persistence ? 'good' : 'bad'}" data-persistence=${s.persistence}
-          >${persistence ? 'PERSISTED' : 'NOT PERSISTED'}</span
+          >${persistence ? 'PERSISTED' : 'NOT SAVED'}</span
         >`,
       )}
-      ${card('clients', 'Clients', fmtCount(s.clients), 'connected dashboards')}
+      ${card('clients', 'Clients', fmtCount(s.clients), 'dashboards')}
     </div>`;
   }
 }
@@ -156,27 +177,42 @@ function card(
   value: string | TemplateResult,
   sub: string,
   badge: TemplateResult | typeof nothing = nothing,
+  title: string = sub,
 ): TemplateResult {
   return html`<div class="panel" data-kpi=${id}>
     <div class="label"><span>${label}</span>${badge}</div>
     <div class="value">${value}</div>
-    <div class="sub" title=${sub}>${sub}</div>
+    <div class="sub" title=${title}>${sub}</div>
   </div>`;
 }
 
-/** "USD $1.2M · EUR €310K · +3": per-currency volume in native units, largest first. */
-function currencies(volume: Record<string, number>): string {
-  const entries = Object.entries(volume).filter(([, v]) => v > 0);
-  if (entries.length === 0) return 'no volume yet';
-  entries.sort((a, b) => b[1] - a[1]);
-  const shown = entries.slice(0, 2).map(([code, v]) => `${code} ${compactMoney(v, code)}`);
-  return shown.join(' · ') + (entries.length > 2 ? ` · +${entries.length - 2}` : '');
+function stat(label: string, ms: number): TemplateResult {
+  return html`<div><div class="value">${fmtMs(ms)}</div><div class="sub">${label}</div></div>`;
+}
+
+/** "USD $1.2M · 8 currencies": the base currency first, the rest in the tooltip. */
+function currencySummary(volume: Record<string, number>): string {
+  const codes = Object.keys(volume).filter((c) => (volume[c] ?? 0) > 0);
+  if (codes.length === 0) return 'no volume yet';
+  const first = codes.includes('USD') ? 'USD' : codes[0]!;
+  const head = `${first} ${compactMoney(volume[first]!, first)}`;
+  return codes.length > 1 ? `${head} · ${codes.length} currencies` : head;
+}
+
+/** Every currency in its own units, one per line (the volume card's tooltip). */
+function currencyList(volume: Record<string, number>): string {
+  return Object.entries(volume)
+    .filter(([, v]) => v > 0)
+    .map(([code, v]) => fmtMoney(v, code))
+    .join('\n');
 }
 
 function compactMoney(minor: number, code: string): string {
   const full = fmtMoney(minor, code);
   // Long amounts read badly in a card; keep the symbol and shorten the number.
-  return full.length <= 10 ? full : full.replace(/[\d,.]+/, (n) => fmtCompact(Number(n.replace(/,/g, ''))));
+  return full.length <= 10
+    ? full
+    : full.replace(/[\d,.]+/, (n) => fmtCompact(Number(n.replace(/,/g, ''))));
 }
 
 customElements.define('pb-kpi-cards', PbKpiCards);

@@ -21,10 +21,10 @@ import type { LoadTestRequest, LoadTestStage, LoadTestStatus } from '../types.js
 import { panelStyles } from './shared-styles.js';
 
 const NAMED = [
-  { id: 'steady', label: 'Steady', hint: 'constant moderate rate' },
-  { id: 'ramp', label: 'Ramp', hint: 'climb step by step' },
-  { id: 'demo', label: 'Demo', hint: '10 → 50 → 100 → 3,000 → max' },
-  { id: 'max', label: 'Max', hint: 'as fast as the box goes' },
+  { id: 'steady', label: 'Steady', hint: 'one constant rate until stopped' },
+  { id: 'ramp', label: 'Ramp', hint: 'step the rate up in stages' },
+  { id: 'demo', label: 'Demo', hint: 'staged demo ramping up to thousands of tx/s' },
+  { id: 'max', label: 'Max', hint: 'as fast as the machine goes' },
 ] as const;
 
 const POLL_MS = 1000;
@@ -132,6 +132,9 @@ export class PbScenarioPanel extends LitElement {
       }
       .msg.error {
         color: var(--pb-fail);
+      }
+      .ramp {
+        width: 72px;
       }
       .token {
         display: grid;
@@ -259,7 +262,7 @@ export class PbScenarioPanel extends LitElement {
         </label>
         <label
           >Ramp-up s
-          <input name="ramp" type="number" min="0" step="1" placeholder="0" style="width:70px" />
+          <input name="ramp" class="ramp" type="number" min="0" step="1" placeholder="0" />
         </label>
         <button type="submit" class="primary" data-action="start-custom" ?disabled=${this.busy}>
           Start custom

@@ -157,7 +157,8 @@ export class PbTimeChart extends LitElement {
       return;
     }
     const { width, height } = this.size();
-    if (width !== this.plot.width || height !== this.plot.height) this.plot.setSize({ width, height });
+    if (width !== this.plot.width || height !== this.plot.height)
+      this.plot.setSize({ width, height });
   }
 
   private build(): void {
@@ -223,7 +224,11 @@ export class PbTimeChart extends LitElement {
     const max = u.posToVal(u.select.left + u.select.width, 'x');
     u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
     this.dispatchEvent(
-      new CustomEvent<ZoomDetail>('pb-zoom', { detail: { min, max }, bubbles: true, composed: true }),
+      new CustomEvent<ZoomDetail>('pb-zoom', {
+        detail: { min, max },
+        bubbles: true,
+        composed: true,
+      }),
     );
   }
 }

@@ -49,13 +49,14 @@ export class PbTxList extends LitElement {
     panelStyles,
     css`
       :host {
-        height: 100%;
+        display: flex;
+        flex-direction: column;
       }
       .panel {
         display: flex;
         flex-direction: column;
-        height: 100%;
-        min-height: 240px;
+        flex: 1 1 auto;
+        min-height: 0;
         padding-bottom: 6px;
       }
       header {
@@ -77,8 +78,10 @@ export class PbTxList extends LitElement {
       }
       .viewport {
         position: relative;
-        flex: 1;
-        min-height: 180px;
+        /* Basis 0: the list takes the height it is given and never grows with its rows,
+           which is what keeps the DOM at one screenful. */
+        flex: 1 1 0;
+        min-height: 120px;
         overflow-y: auto;
         overflow-anchor: none;
         container-type: inline-size;
@@ -105,10 +108,10 @@ export class PbTxList extends LitElement {
         text-overflow: ellipsis;
       }
       :host([mode='feed']) .row {
-        grid-template-columns: 92px minmax(60px, 1fr) minmax(60px, 0.8fr) minmax(70px, 1fr) 104px 92px 66px 20px;
+        grid-template-columns: 92px minmax(60px, 1fr) minmax(60px, 0.8fr) minmax(70px, 1fr) 104px 96px 66px 16px;
       }
       :host([mode='alerts']) .row {
-        grid-template-columns: 92px 140px 40px 104px minmax(60px, 1fr) minmax(70px, 1fr);
+        grid-template-columns: 92px 136px 34px 104px minmax(60px, 1fr) minmax(70px, 1fr);
       }
       .row.failed {
         background: var(--pb-row-fail);
@@ -146,12 +149,20 @@ export class PbTxList extends LitElement {
         padding: 16px 6px;
         font-size: 13px;
       }
-      /* Narrow panels (phones, or a narrow column): keep time, source, amount, status. */
-      @container (max-width: 560px) {
+      /* Narrower panels drop the least useful columns first (container, not viewport:
+         the same list is wide on a phone's full width and narrow in a side column). */
+      @container (max-width: 700px) {
         :host([mode='feed']) .row {
-          grid-template-columns: 86px minmax(50px, 1fr) 96px 78px 18px;
+          grid-template-columns: 92px minmax(60px, 1fr) minmax(70px, 1fr) 100px 92px 60px 16px;
         }
-        :host([mode='feed']) .type,
+        :host([mode='feed']) .type {
+          display: none;
+        }
+      }
+      @container (max-width: 540px) {
+        :host([mode='feed']) .row {
+          grid-template-columns: 86px minmax(50px, 1fr) 96px 78px 16px;
+        }
         :host([mode='feed']) .acct,
         :host([mode='feed']) .ms {
           display: none;

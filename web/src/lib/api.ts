@@ -3,7 +3,12 @@
  * typed into the scenario panel) is sent as `Authorization: Bearer …`; it is kept in
  * sessionStorage so it survives a reload but not the browser session.
  */
-import type { HistoryResponse, LoadTestRequest, LoadTestStatus, MetricsSnapshot } from '../types.js';
+import type {
+  HistoryResponse,
+  LoadTestRequest,
+  LoadTestStatus,
+  MetricsSnapshot,
+} from '../types.js';
 
 const TOKEN_KEY = 'pulseboard.token';
 
@@ -59,7 +64,11 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
   }
   if (!res.ok) {
     const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
-    throw new ApiError(res.status, err?.code ?? null, err?.message ?? `${res.status} ${res.statusText}`);
+    throw new ApiError(
+      res.status,
+      err?.code ?? null,
+      err?.message ?? `${res.status} ${res.statusText}`,
+    );
   }
   return json as T;
 }
@@ -68,7 +77,11 @@ export function fetchSnapshot(): Promise<MetricsSnapshot> {
   return request('GET', '/api/metrics');
 }
 
-export function fetchHistory(fromMs: number, toMs: number, points: number): Promise<HistoryResponse> {
+export function fetchHistory(
+  fromMs: number,
+  toMs: number,
+  points: number,
+): Promise<HistoryResponse> {
   const q = new URLSearchParams({
     metric: 'tps,failed,flagged,volumeUsd,avgMs,p50Ms,p95Ms,p99Ms',
     from: String(Math.floor(fromMs)),

@@ -8,8 +8,9 @@
  *  - a reconnect (everything sent while we were away is gone).
  * Sequence numbers restart with a new server process, so they are tracked per connection.
  */
-import { getToken } from './api.js';
+
 import type { Frame } from '../types.js';
+import { getToken } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'waiting';
 
@@ -50,7 +51,12 @@ export class LiveConnection {
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stallTimer: ReturnType<typeof setInterval> | null = null;
-  private status: ConnectionStatus = { state: 'connecting', attempt: 0, retryAt: null, lastFrameAt: null };
+  private status: ConnectionStatus = {
+    state: 'connecting',
+    attempt: 0,
+    retryAt: null,
+    lastFrameAt: null,
+  };
 
   constructor(
     private readonly topics: readonly string[],
@@ -131,7 +137,8 @@ export class LiveConnection {
     this.status.lastFrameAt = Date.now();
     const prev = this.lastSeq.get(frame.topic);
     if (typeof frame.seq === 'number') {
-      if (prev !== undefined && frame.seq > prev + 1) this.handlers.onGap(frame.topic, frame.seq - prev - 1);
+      if (prev !== undefined && frame.seq > prev + 1)
+        this.handlers.onGap(frame.topic, frame.seq - prev - 1);
       this.lastSeq.set(frame.topic, frame.seq);
     }
     this.handlers.onFrame(frame);

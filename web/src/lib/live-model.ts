@@ -4,11 +4,12 @@
  * marks what changed; the view reads it once per animation frame (pb-app), so a burst of
  * frames costs one render, and a hidden tab renders nothing.
  */
+
+import type { AlertsData, ControlReply, Frame, MetricsSnapshot, TxFeedData } from '../types.js';
 import { fetchHistory, fetchSnapshot } from './api.js';
 import { type ConnectionStatus, LiveConnection } from './connection.js';
 import { SeriesBuffer } from './series-buffer.js';
 import { TxRing } from './tx-ring.js';
-import type { AlertsData, ControlReply, Frame, MetricsSnapshot, TxFeedData } from '../types.js';
 
 export interface Dirty {
   metrics: boolean;
@@ -110,7 +111,11 @@ export class LiveModel {
       case 'control': {
         const reply = frame.data as ControlReply;
         if (!reply.ok && reply.error) {
-          this.events.notice('control', 'warn', `Server refused ${reply.op ?? 'request'}: ${reply.error.message} (${reply.error.code})`);
+          this.events.notice(
+            'control',
+            'warn',
+            `Server refused ${reply.op ?? 'request'}: ${reply.error.message} (${reply.error.code})`,
+          );
         }
         break;
       }
@@ -131,8 +136,13 @@ export class LiveModel {
     const total = (this.missedByTopic.get(topic) ?? 0) + n;
     this.missedByTopic.set(topic, total);
     const at = new Date().toLocaleTimeString();
-    const what = topic === 'metrics' ? 'snapshot and chart history refetched' : 'those items are not shown';
-    this.events.notice(`gap-${topic}`, 'warn', `Missed ${total} message${total === 1 ? '' : 's'} on “${topic}” (last at ${at}); ${what}.`);
+    const what =
+      topic === 'metrics' ? 'snapshot and chart history refetched' : 'those items are not shown';
+    this.events.notice(
+      `gap-${topic}`,
+      'warn',
+      `Missed ${total} message${total === 1 ? '' : 's'} on “${topic}” (last at ${at}); ${what}.`,
+    );
     if (topic === 'metrics') void this.refetch(false);
   }
 
@@ -162,13 +172,15 @@ export class LiveModel {
     try {
       const now = Date.now();
       const last = this.buffer.lastMs;
-      const from = full || !Number.isFinite(last) ? now - HOUR_MS : Math.max(now - HOUR_MS, last + 1);
+      const from =
+        full || !Number.isFinite(last) ? now - HOUR_MS : Math.max(now - HOUR_MS, last + 1);
       const [snap, hist] = await Promise.allSettled([
         fetchSnapshot(),
         fetchHistory(from, now, Math.ceil((now - from) / 1000) + 1),
       ]);
       if (snap.status === 'fulfilled') this.applySnapshot(snap.value);
-      if (hist.status === 'fulfilled' && this.buffer.merge(hist.value) > 0) this.mark({ series: true });
+      if (hist.status === 'fulfilled' && this.buffer.merge(hist.value) > 0)
+        this.mark({ series: true });
     } finally {
       this.refetching = false;
       if (this.refetchQueued) {

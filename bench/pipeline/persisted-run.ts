@@ -1,0 +1,119 @@
+import mysql from 'mysql2/promise';
+import { parseOptions } from '../../src/config/parse-options.js';
+import { createLogger } from '../../src/log/logger.js';
+import { Persistence } from '../../src/persistence/persistence.js';
+import { ShardPool } from '../../src/pipeline/shard-pool.js';
+import {
+  G_COMPLETED,
+  G_PENDING,
+  G_PROCESSING,
+  G_THROTTLED,
+} from '../../src/shared/metric-buckets.js';
+
+/**
+ * One persisted pipeline run: shards at max → rings → writer threads → MySQL, in this
+ * process (no HTTP). Measures committed rows/s over the span, then stops the simulator,
+ * lets in-flight transactions complete, drains, and checks rows in MySQL == completed with
+ * no duplicates. Uses a fresh database `pb_bench_<time>` on loopback, dropped afterwards.
+ */
+
+export interface PersistedResult {
+  benchmark: 'pipeline-persisted';
+  shards: number;
+  writers: number;
+  connections: number;
+  batchSize: number;
+  seconds: number;
+  committedPerSec: number;
+  completedPerSec: number;
+  completed: number;
+  rowsInDb: number;
+  distinctIds: number;
+  lossless: boolean;
+  throttled: number;
+}
+
+export async function runPersisted(
+  args: string[],
+  seconds: number,
+  warmup: number,
+  log: (m: string) => void,
+): Promise<PersistedResult> {
+  const database = `pb_bench_${Date.now()}`;
+  const { options } = parseOptions(
+    args,
+    {},
+    {
+      simTps: '0',
+      logLevel: 'warn',
+      logPretty: 'false',
+      mysqlDatabase: database,
+      persistence: 'required',
+    },
+  );
+  const logger = createLogger(options);
+  const persistence = await Persistence.open(options, logger);
+  const db = persistence.db!;
+  if (!['127.0.0.1', 'localhost', '::1'].includes(db.host))
+    throw new Error(`bench targets loopback only (got ${db.host})`);
+  const pool = new ShardPool(options);
+  await pool.start(persistence.beforeShard);
+  persistence.start();
+  const sum = (g: number) => pool.shards.reduce((n, s) => n + s.metrics.gauges[g]!, 0);
+  const rows = () => persistence.writers!.status().rowsTotal;
+  pool.setParams({ tps: Number.POSITIVE_INFINITY });
+  log(
+    `persisted bench: ${options.shards} shard(s), ${options.dbWriters} writer(s) × ${options.dbConnections} conn, batch ${options.dbBatchSize}, warm-up ${warmup} s, ${seconds} s`,
+  );
+  await new Promise((r) => setTimeout(r, warmup * 1000));
+  const r0 = rows();
+  const c0 = sum(G_COMPLETED);
+  const t0 = performance.now();
+  let last = r0;
+  for (let i = 1; i <= seconds; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = rows();
+    const st = persistence.writers!.status();
+    log(
+      `  ${String(i).padStart(3)} s  ${Math.round(now - last)
+        .toLocaleString('en-US')
+        .padStart(10)} rows/s  backlog ${st.backlog}  fill ${st.ringFill.toFixed(2)}`,
+    );
+    last = now;
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const committed = rows() - r0;
+  const completedSpan = sum(G_COMPLETED) - c0;
+  // Stop generating; let in-flight transactions finish, then stop shards and drain.
+  pool.setParams({ tps: 0 });
+  while (sum(G_PENDING) + sum(G_PROCESSING) > 0) await new Promise((r) => setTimeout(r, 100));
+  await pool.stop();
+  const completed = sum(G_COMPLETED);
+  await persistence.close(120_000);
+  const conn = await mysql.createConnection({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+    database,
+  });
+  const [res] = await conn.query('SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM transactions');
+  const { n, d } = (res as { n: number; d: number }[])[0]!;
+  if (!args.includes('--keep')) await conn.query(`DROP DATABASE \`${database}\``);
+  await conn.end();
+  return {
+    benchmark: 'pipeline-persisted',
+    shards: options.shards,
+    writers: options.dbWriters,
+    connections: options.dbConnections,
+    batchSize: options.dbBatchSize,
+    seconds: Math.round(elapsed * 10) / 10,
+    committedPerSec: Math.round(committed / elapsed),
+    completedPerSec: Math.round(completedSpan / elapsed),
+    completed,
+    rowsInDb: Number(n),
+    distinctIds: Number(d),
+    lossless: Number(n) === completed && Number(d) === Number(n),
+    throttled: sum(G_THROTTLED),
+  };
+}

@@ -1,0 +1,110 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Options } from '../config/option-specs.js';
+import type { DbConfig } from '../db/db-config.js';
+import type { Logger } from '../log/logger.js';
+import type { Shard } from '../pipeline/shard-pool.js';
+import type { IngestInit, IngestMessage, IngestRequest } from '../shared/ingest-protocol.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
+import { MAX_SHARDS_PER_NODE } from '../shared/shard-protocol.js';
+import { TxRing } from '../shared/tx-ring.js';
+
+/**
+ * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
+ * and the tick publisher (`shard`: its own metrics, feed and alert rings; a tiny tx ring
+ * nobody consumes, since the ingest thread writes to MySQL itself), and forwards request
+ * bodies to the thread, resolving each with the thread's answer.
+ */
+
+const SCRIPT = fileURLToPath(new URL('../../workers/ingest/ingest-worker.js', import.meta.url));
+const FEED_RING_CAPACITY = 1024;
+const ALERT_RING_CAPACITY = 4096;
+
+export interface IngestAnswer {
+  status: number;
+  json: string;
+  retryAfterS?: number;
+}
+
+export class IngestService {
+  readonly shard: Shard;
+  private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
+  private nextId = 1;
+
+  private constructor(shard: Shard) {
+    this.shard = shard;
+  }
+
+  static async start(
+    options: Options,
+    db: DbConfig,
+    shardIndex: number,
+    log: Logger,
+  ): Promise<IngestService> {
+    const metrics = ShardMetrics.create();
+    const feedRing = TxRing.create(FEED_RING_CAPACITY);
+    const alertRing = TxRing.create(ALERT_RING_CAPACITY);
+    feedRing.attachConsumer();
+    alertRing.attachConsumer();
+    const init: IngestInit = {
+      db,
+      // The last worker number of node 0: shards use 0..SHARDS-1 (SHARDS ≤ 63 keeps them apart).
+      idWorker: MAX_SHARDS_PER_NODE - 1,
+      metricsSab: metrics.sab,
+      feedRingSab: feedRing.sab,
+      feedRingCapacity: FEED_RING_CAPACITY,
+      alertRingSab: alertRing.sab,
+      alertRingCapacity: ALERT_RING_CAPACITY,
+      sourceNames: [...options.sources],
+      maxItems: options.ingestMaxItems,
+      maxQueued: Math.max(options.ingestMaxItems, 50_000),
+      fraudAmountThreshold: options.fraudAmountThreshold,
+      feedQuota: Math.max(1, Math.ceil(options.feedPerTick / (options.shards + 1))),
+    };
+    const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest' });
+    const shard: Shard = {
+      index: shardIndex,
+      worker,
+      metrics,
+      txRing: TxRing.create(2),
+      feedRing,
+      alertRing,
+    };
+    const service = new IngestService(shard);
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: IngestMessage) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'result') {
+          const done = service.waiting.get(m.reqId);
+          service.waiting.delete(m.reqId);
+          done?.(
+            m.retryAfterS
+              ? { status: m.status, json: m.json, retryAfterS: m.retryAfterS }
+              : { status: m.status, json: m.json },
+          );
+        } else if (m.type === 'warn') {
+          log.warn(
+            { code: m.code, attempt: m.attempt, err: m.message },
+            'ingest commit failed; retrying with backoff',
+          );
+        }
+      });
+      worker.once('error', reject);
+    });
+    worker.on('error', (e) => log.error({ err: e.message }, 'ingest thread failed'));
+    return service;
+  }
+
+  /** Hands a body to the ingest thread (transferred, not copied). */
+  submit(body: Buffer, ndjson: boolean): Promise<IngestAnswer> {
+    const reqId = this.nextId++;
+    // Own the bytes in a transferable buffer of exactly this size.
+    const bytes = new Uint8Array(body.byteLength);
+    bytes.set(body);
+    const msg: IngestRequest = { type: 'ingest', reqId, body: bytes, ndjson };
+    return new Promise((resolve) => {
+      this.waiting.set(reqId, resolve);
+      this.shard.worker.postMessage(msg, [bytes.buffer]);
+    });
+  }
+}

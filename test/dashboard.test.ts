@@ -1,0 +1,239 @@
+import { mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import t from 'tap';
+import { launchBrowser, recordErrors } from './helpers/browser.js';
+import { startServer, type TestServer } from './helpers/server.js';
+import { waitFor } from './helpers/wait-for.js';
+
+/**
+ * The dashboard in a real browser (Debian chromium + playwright-core) against the real
+ * server: served assets, live KPIs and charts, alerts, the scenario panel, reconnecting
+ * after a server restart on the same port, and the per-update render cost (reported, not
+ * asserted: timing on a shared CI box is not a pass/fail signal).
+ *
+ * Screenshots go to test-artifacts/ (git-ignored).
+ */
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** A high flag rate so alerts arrive within a second or two. */
+const SERVER_ARGS = ['--sim-tps', '200', '--unusual-pair-rate', '0.2', '--persistence', 'off'];
+
+interface DebugState {
+  connection: string;
+  frames: number;
+  reconnects: number;
+  points: number;
+  feedSize: number;
+  alertsSize: number;
+  feedDomRows: number;
+  chartPoints: number[];
+  snapshotTs: number | null;
+}
+
+interface RenderStats {
+  count: number;
+  p50: number;
+  p95: number;
+  max: number;
+}
+
+// The page's test hook (web/src/components/pb-app.ts); evaluated in the browser.
+declare const __pulseboard: {
+  state(): DebugState;
+  renderStats(): RenderStats;
+  resetRenderStats(): void;
+  seedSynthetic(n: number): number;
+  setWindow(w: string): void;
+};
+
+const state = (page: Page) => page.evaluate(() => __pulseboard.state());
+
+/** Every KPI card's value text, keyed by card. */
+async function kpis(page: Page): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const card of await page.locator('pb-kpi-cards [data-kpi]').all()) {
+    out[(await card.getAttribute('data-kpi')) ?? '?'] = ((await card.textContent()) ?? '').replace(
+      /\s+/g,
+      ' ',
+    );
+  }
+  return out;
+}
+
+async function loadTest(server: TestServer): Promise<{ state: string; scenario: string | null }> {
+  return (await fetch(`${server.url}/api/load-test`)).json() as Promise<{
+    state: string;
+    scenario: string | null;
+  }>;
+}
+
+/** Resolves once the page has received `n` more frames than now. */
+async function framesLater(page: Page, n: number): Promise<void> {
+  const start = (await state(page)).frames;
+  await waitFor(`${n} more frames`, async () => (await state(page)).frames >= start + n, 10_000);
+}
+
+t.test('dashboard in a real browser', async (t) => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  let server: TestServer = await startServer(SERVER_ARGS);
+  t.teardown(() => server.stop());
+  const browser = await launchBrowser();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage({
+    viewport: { width: 1440, height: 900 },
+    colorScheme: 'dark',
+  });
+  const log = recordErrors(page);
+
+  await t.test('serves the built dashboard without shadowing the API', async (t) => {
+    const index = await fetch(`${server.url}/`, { headers: { 'accept-encoding': 'br, gzip' } });
+    t.equal(index.status, 200);
+    t.match(index.headers.get('content-type'), /^text\/html/);
+    t.equal(index.headers.get('cache-control'), 'no-cache');
+    t.equal(index.headers.get('vary'), 'Accept-Encoding');
+    const html = await index.text();
+    const js = /src="(\/assets\/app-[A-Z0-9]+\.js)"/.exec(html)?.[1];
+    t.ok(js, 'index.html references a content-hashed bundle');
+
+    const asset = await fetch(`${server.url}${js}`, { headers: { 'accept-encoding': 'gzip' } });
+    t.equal(asset.status, 200);
+    t.match(asset.headers.get('content-type'), /^text\/javascript/);
+    t.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
+    t.equal(asset.headers.get('content-encoding'), 'gzip');
+    const bytes = (await asset.arrayBuffer()).byteLength;
+    t.ok(bytes > 1000 && bytes < 150_000, `gzipped bundle is ${bytes} bytes`);
+
+    const head = await fetch(`${server.url}${js}`, {
+      method: 'HEAD',
+      headers: { 'accept-encoding': 'br' },
+    });
+    t.equal(head.status, 200);
+    t.equal(head.headers.get('content-encoding'), 'br');
+    t.ok(Number(head.headers.get('content-length')) > 0, 'HEAD reports the length');
+
+    const api = await fetch(`${server.url}/api/metrics`);
+    t.match(api.headers.get('content-type'), /application\/json/);
+    t.type((await api.json()).tps, 'number');
+  });
+
+  await t.test('loads live with no console errors', async (t) => {
+    await page.goto(`${server.url}/`);
+    await waitFor('a live connection with a snapshot', async () => {
+      const s = await state(page);
+      return s.connection === 'live' && s.snapshotTs !== null;
+    });
+    t.match(await page.locator('pb-connection-status [role=status]').textContent(), /Live/);
+    t.same(log.errors, [], 'no console errors or page errors');
+  });
+
+  await t.test('KPI values change between two ticks', async (t) => {
+    await framesLater(page, 1);
+    const before = await kpis(page);
+    t.ok(before['tps'] && before['count'] && before['latency'], 'cards are rendered');
+    await framesLater(page, 6); // two ticks of metrics + tx + alerts
+    const after = await kpis(page);
+    t.not(JSON.stringify(after), JSON.stringify(before), 'KPI text moved');
+    t.not(after['count'], before['count'], 'transaction count moved');
+  });
+
+  await t.test('TPS chart has points', async (t) => {
+    const s = await waitFor('chart points', async () => {
+      const s = await state(page);
+      return (s.chartPoints[0] ?? 0) > 2 && s;
+    });
+    t.ok(s.chartPoints[0]! > 2, `${s.chartPoints[0]} points in the TPS chart`);
+    const canvas = page.locator('pb-time-chart').first().locator('canvas');
+    t.equal(await canvas.count(), 1, 'the chart drew to a canvas');
+  });
+
+  await t.test('flagged transactions appear in alerts; the feed is virtualized', async (t) => {
+    const alert = page.locator('pb-tx-list[mode=alerts] .row').first();
+    await alert.waitFor({ timeout: 10_000 });
+    t.match(await alert.textContent(), /Unusual pairing|Velocity|Amount over threshold/);
+    t.ok((await page.locator('pb-tx-list[mode=feed] .row.flagged').count()) >= 0);
+    const s = await state(page);
+    const viewport = await page
+      .locator('pb-tx-list[mode=feed] .viewport')
+      .evaluate((el) => el.clientHeight);
+    t.ok(s.feedSize > s.feedDomRows, `${s.feedSize} feed items held`);
+    t.ok(
+      s.feedDomRows <= Math.ceil(viewport / 28) + 1,
+      `only ${s.feedDomRows} DOM rows for ${viewport}px`,
+    );
+    await page.screenshot({ path: `${ARTIFACTS}dashboard.png` });
+  });
+
+  await t.test('render time per update with an hour in every chart', async (t) => {
+    const held = await page.evaluate(() => {
+      const n = __pulseboard.seedSynthetic(3600);
+      __pulseboard.setWindow('1h');
+      return n;
+    });
+    t.ok(held >= 3600, `${held} points per series`);
+    await framesLater(page, 3);
+    await page.evaluate(() => __pulseboard.resetRenderStats());
+    await framesLater(page, 30); // ten ticks
+    const stats = await page.evaluate(() => __pulseboard.renderStats());
+    t.ok(stats.count > 0, 'updates were measured');
+    t.comment(
+      `render per update (${stats.count} updates, 3600 points/series): ` +
+        `p50 ${stats.p50} ms, p95 ${stats.p95} ms, max ${stats.max} ms (bar: p95 < 4 ms)`,
+    );
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-1h.png` });
+    await page.evaluate(() => __pulseboard.setWindow('1m'));
+  });
+
+  await t.test('scenario panel starts and stops a scenario', async (t) => {
+    const panel = page.locator('pb-scenario-panel');
+    await panel.locator('[data-action=start-steady]').click();
+    await panel.locator('.state[data-state=running]').waitFor({ timeout: 10_000 });
+    const running = await loadTest(server);
+    t.equal(running.state, 'running');
+    t.equal(running.scenario, 'steady');
+    t.match(await panel.locator('.run').textContent(), /steady/);
+
+    await panel.locator('[data-action=stop]').click();
+    await panel.locator('.state[data-state=stopped]').waitFor({ timeout: 10_000 });
+    const stopped = await loadTest(server);
+    t.equal(stopped.state, 'stopped');
+  });
+
+  await t.test('reconnects by itself after the server restarts', async (t) => {
+    const port = server.port;
+    const errorsBefore = log.errors.length;
+    await server.stop();
+    await page.locator('pb-connection-status[data-state=waiting]').waitFor({ timeout: 10_000 });
+    server = await startServer([...SERVER_ARGS, '--port', String(port)]);
+    await waitFor(
+      'the page to reconnect',
+      async () => {
+        const s = await state(page);
+        return s.connection === 'live' && s.reconnects >= 1;
+      },
+      20_000,
+    );
+    const before = await kpis(page);
+    await framesLater(page, 6);
+    t.not((await kpis(page))['count'], before['count'], 'data flows again');
+    await page.locator('[data-notice=reconnect]').waitFor({ timeout: 5_000 });
+    t.match(await page.locator('[data-notice=reconnect]').textContent(), /Reconnected/);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-reconnected.png` });
+    // While the server was down the browser logs refused connections; nothing else.
+    const unexpected = log.errors
+      .slice(errorsBefore)
+      .filter(
+        (e) =>
+          !/ERR_CONNECTION_REFUSED|WebSocket connection to .* failed|Failed to load resource/.test(
+            e,
+          ),
+      );
+    t.same(unexpected, [], 'only connection-refused errors while the server was down');
+  });
+
+  await t.test('phone width', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await framesLater(page, 3);
+    await page.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
+  });
+});

@@ -1,0 +1,89 @@
+import type mysql from 'mysql2/promise';
+import { RollupAccumulator, TX_COLUMNS } from '../../src/db/ring-rows.js';
+import type { ValidItem } from '../../src/ingest/validate-item.js';
+import { CURRENCIES, FLAG_RULES, TX_TYPES } from '../../src/shared/catalog.js';
+import { INGEST_ROLLUP_WRITER } from '../../src/shared/ingest-protocol.js';
+
+/**
+ * One group commit: the items of many requests in one transaction.
+ *
+ *   1. INSERT the (source, ref) keys with our new ids, ON DUPLICATE KEY UPDATE id = id,
+ *      then read them back FOR UPDATE: a key that comes back with another id is a retry of
+ *      something already stored (the producer gets the original id, nothing is written).
+ *   2. INSERT the new transactions and their rollup cells; COMMIT.
+ *
+ * Retry after a lost reply: the keys then come back with *our* ids; the rows that already
+ * exist are found (FOR UPDATE) and skipped, so neither rows nor rollups are doubled.
+ * ref and account passed the validator's charset, so quoting them needs no escaping.
+ */
+
+export interface PendingItem {
+  item: ValidItem;
+  id: string;
+  flagRule: number;
+  receivedAt: number;
+  /** Set by commitGroup: the stored id (ours, or the original one for a duplicate). */
+  storedId?: string;
+  duplicate?: boolean;
+}
+
+const TYPE_SQL = TX_TYPES.map((t) => `'${t}'`);
+const CURRENCY_SQL = CURRENCIES.map((c) => `'${c.code}'`);
+const RULE_SQL = FLAG_RULES.map((r) => (r === '' ? 'NULL' : `'${r}'`));
+
+export async function commitGroup(
+  conn: mysql.Connection,
+  group: PendingItem[],
+  attempt: number,
+  sourceNames: readonly string[],
+): Promise<PendingItem[]> {
+  const src = (p: PendingItem) => `'${sourceNames[p.item.source]}'`;
+  const keys = group.map((p) => `(${src(p)},'${p.item.ref}')`);
+  const refRows = group.map((p) => `(${src(p)},'${p.item.ref}',${p.id},${p.receivedAt})`);
+  const [res] = await conn.query(
+    `START TRANSACTION;
+     INSERT INTO ingest_refs (source, ref, id, created_ms) VALUES ${refRows.join(',')} ON DUPLICATE KEY UPDATE id = id;
+     SELECT source, ref, id FROM ingest_refs WHERE (source, ref) IN (${keys.join(',')}) FOR UPDATE`,
+  );
+  const stored = new Map<string, string>();
+  for (const r of (res as unknown[])[2] as { source: string; ref: string; id: string }[]) {
+    stored.set(`${r.source}\u0000${r.ref}`, String(r.id));
+  }
+  const fresh: PendingItem[] = [];
+  for (const p of group) {
+    const id = stored.get(`${sourceNames[p.item.source]}\u0000${p.item.ref}`) ?? p.id;
+    p.storedId = id;
+    p.duplicate = id !== p.id;
+    if (!p.duplicate) fresh.push(p);
+  }
+  let toInsert = fresh;
+  if (attempt > 0 && fresh.length > 0) {
+    const [found] = await conn.query(
+      `SELECT id FROM transactions WHERE id IN (${fresh.map((p) => p.id).join(',')}) FOR UPDATE`,
+    );
+    const there = new Set((found as { id: string }[]).map((r) => String(r.id)));
+    toInsert = fresh.filter((p) => !there.has(p.id));
+  }
+  let sql = '';
+  if (toInsert.length > 0) {
+    const rollup = new RollupAccumulator();
+    const rows = toInsert.map((p) => {
+      const it = p.item;
+      rollup.add(
+        Math.floor(p.receivedAt / 1000),
+        it.source,
+        it.currency,
+        it.failed,
+        p.flagRule !== 0,
+        it.amount,
+        it.processingMs,
+      );
+      return `(${p.id},'${it.ref}',${src(p)},'${it.account}',${TYPE_SQL[it.type]},${it.amount},${CURRENCY_SQL[it.currency]},${it.failed ? "'failed'" : "'completed'"},NULL,${it.createdAt},${p.receivedAt},${it.processingMs},${RULE_SQL[p.flagRule]},0)`;
+    });
+    sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${rows.join(',')} ON DUPLICATE KEY UPDATE id = id;`;
+    sql += `${rollup.sql(INGEST_ROLLUP_WRITER, sourceNames)};`;
+  }
+  await conn.query(`${sql}COMMIT`);
+  // Metrics count what is new to the store, including rows a lost-reply attempt committed.
+  return fresh;
+}

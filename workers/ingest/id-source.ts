@@ -1,0 +1,27 @@
+import { idHigh, idLow, TX_ID_EPOCH_MS } from '../../src/shared/tx-id.js';
+
+/**
+ * Snowflake ids for ingested transactions: time + this thread's worker number + a 12-bit
+ * sequence. When 4096 ids are taken within one ms the clock part borrows the next ms, so ids
+ * stay unique and increasing under any burst.
+ */
+export class IdSource {
+  private lastMs = 0;
+  private seq = 0;
+
+  constructor(private readonly worker: number) {}
+
+  next(nowMs: number): { hi: number; lo: number; text: string } {
+    let ms = Math.max(nowMs - TX_ID_EPOCH_MS, this.lastMs);
+    if (ms === this.lastMs) {
+      if (++this.seq === 4096) {
+        ms++;
+        this.seq = 0;
+      }
+    } else this.seq = 0;
+    this.lastMs = ms;
+    const hi = idHigh(ms);
+    const lo = idLow(ms, this.worker, this.seq);
+    return { hi, lo, text: ((BigInt(hi) << 32n) | BigInt(lo)).toString() };
+  }
+}
