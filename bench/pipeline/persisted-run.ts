@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { parseOptions } from '../../src/config/parse-options.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -31,6 +32,36 @@ export interface PersistedResult {
   distinctIds: number;
   lossless: boolean;
   throttled: number;
+  /**
+   * CPU cost per committed row over the span, µs: this process (all threads) and the
+   * database server (when it runs on this machine and its pid file is readable). On a
+   * shared 2-core box wall-clock rows/s swings with whatever else runs; CPU per row does not,
+   * and 2 cores ÷ (sum per row) is the rate the box could sustain with nothing else on it.
+   */
+  cpuUsPerRow: { process: number; server: number | null };
+  /** 2 × 10^6 / (process + server µs per row): rows/s with both cores to ourselves. */
+  twoCoreCeiling: number | null;
+}
+
+/** utime + stime of a local process, seconds, or null when it cannot be read. */
+function procCpuSeconds(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+async function serverPid(conn: mysql.Connection): Promise<number | null> {
+  try {
+    const [r] = await conn.query('SELECT @@pid_file AS f');
+    const pid = Number(readFileSync((r as { f: string }[])[0]!.f, 'utf8').trim());
+    return procCpuSeconds(pid) === null ? null : pid;
+  } catch {
+    return null;
+  }
 }
 
 export async function runPersisted(
@@ -60,6 +91,14 @@ export async function runPersisted(
   await pool.start(persistence.beforeShard);
   persistence.start();
   const sum = (g: number) => pool.shards.reduce((n, s) => n + s.metrics.gauges[g]!, 0);
+  const probe = await mysql.createConnection({
+    host: db.host,
+    port: db.port,
+    user: db.user,
+    password: db.password,
+  });
+  const pid = await serverPid(probe);
+  await probe.end();
   const rows = () => persistence.writers!.status().rowsTotal;
   pool.setParams({ tps: Number.POSITIVE_INFINITY });
   log(
@@ -68,6 +107,8 @@ export async function runPersisted(
   await new Promise((r) => setTimeout(r, warmup * 1000));
   const r0 = rows();
   const c0 = sum(G_COMPLETED);
+  const cpu0 = process.cpuUsage();
+  const srv0 = procCpuSeconds(pid);
   const t0 = performance.now();
   let last = r0;
   for (let i = 1; i <= seconds; i++) {
@@ -84,6 +125,13 @@ export async function runPersisted(
   const elapsed = (performance.now() - t0) / 1000;
   const committed = rows() - r0;
   const completedSpan = sum(G_COMPLETED) - c0;
+  const cpu = process.cpuUsage(cpu0);
+  const srv1 = procCpuSeconds(pid);
+  const procUs = Math.round(((cpu.user + cpu.system) / Math.max(1, committed)) * 100) / 100;
+  const srvUs =
+    srv0 === null || srv1 === null
+      ? null
+      : Math.round((((srv1 - srv0) * 1e6) / Math.max(1, committed)) * 100) / 100;
   // Stop generating; let in-flight transactions finish, then stop shards and drain.
   pool.setParams({ tps: 0 });
   while (sum(G_PENDING) + sum(G_PROCESSING) > 0) await new Promise((r) => setTimeout(r, 100));
@@ -115,5 +163,7 @@ export async function runPersisted(
     distinctIds: Number(d),
     lossless: Number(n) === completed && Number(d) === Number(n),
     throttled: sum(G_THROTTLED),
+    cpuUsPerRow: { process: procUs, server: srvUs },
+    twoCoreCeiling: srvUs === null ? null : Math.round(2e6 / (procUs + srvUs)),
   };
 }

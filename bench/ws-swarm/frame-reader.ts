@@ -3,12 +3,15 @@
  * must not be the bottleneck, so per message it only finds `"topic":"…"`, `"seq":N` and
  * `"ts":N` at the start of the envelope (the server writes them first, in that order).
  * Server frames are never masked (RFC 6455 §5.1). Fragmented messages are not used by uWS
- * for publish and are not handled.
+ * for publish and are not handled. Socket.IO frames (`42["m",{"topic":…}]`) carry the same
+ * envelope, so the same search finds it.
  */
 
 export interface FrameSink {
   message(topic: string, seq: number, ts: number, bytes: number): void;
   close(): void;
+  /** Short text frames that are not envelopes (Engine.IO open/ping packets). */
+  control?(text: string): void;
 }
 
 export class FrameReader {
@@ -51,7 +54,10 @@ export class FrameReader {
     const s1 = head.indexOf(',', s0);
     const ts0 = head.indexOf('"ts":', s1) + 5;
     const ts1 = head.indexOf(',', ts0);
-    if (t0 < 9 || s0 < 6 || ts0 < 5) return;
+    if (t0 < 9 || s0 < 6 || ts0 < 5) {
+      this.sink.control?.(head);
+      return;
+    }
     this.sink.message(
       head.slice(t0, t1),
       Number(head.slice(s0, s1)),

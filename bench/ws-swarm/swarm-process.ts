@@ -11,6 +11,8 @@ import { FrameReader } from './frame-reader.js';
  */
 
 export interface SwarmProcessConfig {
+  /** 'ws': plain WebSocket (Pulseboard, ws); 'socketio': Engine.IO v4 over WebSocket. */
+  protocol: 'ws' | 'socketio';
   host: string;
   port: number;
   path: string;
@@ -44,6 +46,15 @@ let stopping = false;
 
 const MAX_ATTEMPTS = 5;
 
+/** A masked client→server text frame (RFC 6455 requires clients to mask). */
+function clientFrame(text: string): Buffer {
+  const payload = Buffer.from(text);
+  const mask = randomBytes(4);
+  const head = Buffer.from([0x81, 0x80 | payload.length]); // short frames only (< 126 bytes)
+  for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;
+  return Buffer.concat([head, mask, payload]);
+}
+
 function open(attempt = 1): void {
   const lastSeq = new Map<string, number>();
   let upgraded = false;
@@ -62,6 +73,12 @@ function open(attempt = 1): void {
     },
     close() {
       socket.end();
+    },
+    control(text) {
+      if (config.protocol !== 'socketio') return;
+      if (text.startsWith('0'))
+        socket.write(clientFrame('40')); // open → join namespace "/"
+      else if (text === '2') socket.write(clientFrame('3')); // ping → pong
     },
   });
   socket.on('connect', () => {

@@ -18,6 +18,7 @@ const PROCESS_SCRIPT = fileURLToPath(new URL('./swarm-process.js', import.meta.u
 
 export interface SwarmOptions {
   url: string;
+  protocol?: 'ws' | 'socketio';
   clients: number;
   processes: number;
   rampPerSecond: number;
@@ -73,6 +74,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   const per = Math.ceil(o.clients / o.processes);
   const children = Array.from({ length: o.processes }, (_, i) => {
     const config: SwarmProcessConfig = {
+      protocol: o.protocol ?? 'ws',
       host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
       port: Number(url.port || 80),
       path: url.pathname + url.search,
@@ -173,6 +175,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const clients = Number(arg('--clients', '1000'));
   runSwarm({
     url: arg('--url', 'ws://127.0.0.1:8080/ws?topics=metrics')!,
+    protocol: arg('--protocol', 'ws') === 'socketio' ? 'socketio' : 'ws',
     clients,
     processes: Number(arg('--processes', String(Math.max(1, Math.ceil(clients / 5000))))),
     rampPerSecond: Number(arg('--ramp', '2000')),

@@ -1,0 +1,94 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Starts the real server (dist/src/main.js) as a child process on port 0 unless told
+ * otherwise, waits for its `listening` log line and reads the port from it. Log lines are
+ * kept so callers can assert on them. Used by the tests (test/helpers/server.ts) and the
+ * benchmarks alike.
+ */
+
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+export interface TestServer {
+  url: string;
+  wsUrl: string;
+  port: number;
+  proc: ChildProcess;
+  /** Every JSON log line so far. */
+  logs: Record<string, unknown>[];
+  /** Sends SIGTERM and waits for exit; resolves to the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startServer(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<TestServer> {
+  const withPort = args.includes('--port') ? args : ['--port', '0', ...args];
+  const proc = spawn(
+    process.execPath,
+    [MAIN, '--log-pretty', 'false', '--stats-interval-s', '0', ...withPort],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const logs: Record<string, unknown>[] = [];
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const listening = new Promise<number>((resolve, reject) => {
+    let buffered = '';
+    proc.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString();
+      let nl = buffered.indexOf('\n');
+      while (nl !== -1) {
+        const line = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        nl = buffered.indexOf('\n');
+        try {
+          const entry = JSON.parse(line) as Record<string, unknown>;
+          logs.push(entry);
+          if (typeof entry.port === 'number' && typeof entry.url === 'string') resolve(entry.port);
+        } catch {
+          // not a JSON line: ignore
+        }
+      }
+    });
+    proc.once('exit', (code) =>
+      reject(new Error(`server exited with ${code} before listening:\n${stderr}`)),
+    );
+  });
+  const timeout = new Promise<never>((_, reject) => {
+    const t = setTimeout(
+      () => reject(new Error(`server did not start within 15 s:\n${stderr}`)),
+      15_000,
+    );
+    t.unref();
+  });
+  let port: number;
+  try {
+    port = await Promise.race([listening, timeout]);
+  } catch (err) {
+    proc.kill('SIGKILL');
+    throw err;
+  }
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    url,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    port,
+    proc,
+    logs,
+    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      const exited = once(proc, 'exit');
+      proc.kill(signal);
+      const [code] = (await exited) as [number | null];
+      return code;
+    },
+  };
+}

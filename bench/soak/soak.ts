@@ -1,0 +1,175 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import mysql from 'mysql2/promise';
+import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { progress, RESULTS_DIR, sleep, writeResult } from '../lib/results.js';
+import { startServer } from '../lib/server-process.js';
+import { lineChart } from '../report/svg-chart.js';
+import { cpuShare, sampleProc } from '../ws-swarm/proc-stats.js';
+import { runSwarm } from '../ws-swarm/swarm.js';
+
+/**
+ * `npm run soak`: N minutes (default 30) at a steady load — default 10,000 tx/s with
+ * persistence on and 1,000 dashboard clients — sampling RSS, JS heap, CPU, event-loop
+ * delay and writer lag every 10 s into bench/results/soak.csv and docs/charts/soak.svg.
+ * At the end the simulator is stopped, in-flight transactions finish, the writers catch
+ * up, and rows in MySQL are compared with the completed count (lost = completed − rows).
+ * RSS drift compares the last sample with the first one after warm-up (2 min, or 20 %
+ * of a shorter run).
+ *
+ *   node dist/bench/soak/soak.js [--minutes 30] [--tps 10000] [--clients 1000]
+ */
+
+const DATABASE = 'pulseboard_soak';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? fallback : Number(process.argv[i + 1]);
+}
+
+async function main(): Promise<void> {
+  const minutes = arg('--minutes', 30);
+  const tps = arg('--tps', 10_000);
+  const clients = arg('--clients', 1000);
+  const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
+  await admin.query(`DROP DATABASE IF EXISTS \`${DATABASE}\``);
+  const server = await startServer([
+    '--sim-tps',
+    String(tps),
+    '--persistence',
+    'required',
+    '--mysql-database',
+    DATABASE,
+  ]);
+  const pid = server.proc.pid!;
+  const metrics = async () =>
+    (await (await fetch(`${server.url}/api/metrics`)).json()) as MetricsSnapshot;
+  const heap = async () =>
+    Number(
+      /^nodejs_heap_size_used_bytes (\d+)/m.exec(
+        await (await fetch(`${server.url}/metrics`)).text(),
+      )?.[1] ?? 0,
+    );
+
+  progress(
+    `soak: ${minutes} min at ${tps} tx/s, persistence on, ${clients} clients; a sample every 10 s`,
+  );
+  const swarm = runSwarm({
+    url: `${server.wsUrl}?topics=metrics,tx`,
+    clients,
+    processes: 1,
+    rampPerSecond: 1000,
+    seconds: minutes * 60 - 15,
+    quiet: true,
+  });
+  const samples: {
+    t: number;
+    rssMiB: number;
+    heapMiB: number;
+    cpuCores: number;
+    loopP99Ms: number;
+    writerLag: number;
+    tps: number;
+  }[] = [];
+  const start = Date.now();
+  let prev = sampleProc(pid);
+  while (Date.now() - start < minutes * 60_000) {
+    await sleep(10_000);
+    const p = sampleProc(pid);
+    const m = await metrics();
+    const s = {
+      t: Math.round((Date.now() - start) / 1000),
+      rssMiB: Math.round((p.rssBytes / 2 ** 20) * 10) / 10,
+      heapMiB: Math.round(((await heap()) / 2 ** 20) * 10) / 10,
+      cpuCores: Math.round(cpuShare(prev, p) * 100) / 100,
+      loopP99Ms: m.pipeline.eventLoopDelayP99Ms,
+      writerLag: m.pipeline.writerLag,
+      tps: m.tpsSmoothed,
+    };
+    prev = p;
+    samples.push(s);
+    progress(
+      `  ${String(s.t).padStart(5)} s  RSS ${s.rssMiB} MiB, heap ${s.heapMiB} MiB, CPU ${s.cpuCores}, loop p99 ${s.loopP99Ms} ms, lag ${s.writerLag}, ${s.tps} tx/s`,
+    );
+  }
+  const fan = await swarm;
+  // Drain: stop generating, let in-flight transactions finish and the writers catch up.
+  await fetch(`${server.url}/api/load-test`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: '{"tps":0}',
+  });
+  let m = await metrics();
+  for (
+    let i = 0;
+    i < 120 && (m.inFlight.pending + m.inFlight.processing > 0 || m.pipeline.writerLag > 0);
+    i++
+  ) {
+    await sleep(1000);
+    m = await metrics();
+  }
+  const completed = m.pipeline.completed;
+  await server.stop();
+  const [rows] = await admin.query(
+    `SELECT COUNT(*) AS n, COUNT(DISTINCT id) AS d FROM \`${DATABASE}\`.transactions`,
+  );
+  const { n: inDb, d: distinct } = (rows as { n: number; d: number }[])[0]!;
+  await admin.query(`DROP DATABASE IF EXISTS \`${DATABASE}\``);
+  await admin.end();
+
+  const warm = samples.find((s) => s.t >= Math.min(120, minutes * 12)) ?? samples[0]!;
+  const last = samples.at(-1)!;
+  const result = {
+    minutes,
+    tps,
+    clients,
+    samples: samples.length,
+    rssWarmMiB: warm.rssMiB,
+    rssEndMiB: last.rssMiB,
+    rssDriftPercent: Math.round(((last.rssMiB - warm.rssMiB) / warm.rssMiB) * 1000) / 10,
+    completed,
+    rowsInDb: Number(inDb),
+    duplicates: Number(inDb) - Number(distinct),
+    lost: completed - Number(distinct),
+    gaps: fan.gaps,
+    deliveryP99Ms: fan.latencyMs.p99,
+  };
+  const csv = [
+    't_s,rss_mib,heap_mib,cpu_cores,loop_p99_ms,writer_lag,tps',
+    ...samples.map(
+      (s) => `${s.t},${s.rssMiB},${s.heapMiB},${s.cpuCores},${s.loopP99Ms},${s.writerLag},${s.tps}`,
+    ),
+  ];
+  mkdirSync(new URL('../../../docs/charts/', import.meta.url), { recursive: true });
+  writeFileSync(`${RESULTS_DIR}soak.csv`, `${csv.join('\n')}\n`);
+  writeFileSync(
+    new URL('../../../docs/charts/soak.svg', import.meta.url),
+    lineChart({
+      title: `Soak: ${minutes} min at ${tps} tx/s, ${clients} clients`,
+      xLabel: 'seconds',
+      yLabel: 'MiB',
+      yRightLabel: 'writer lag',
+      series: [
+        { name: 'RSS MiB', points: samples.map((s) => [s.t, s.rssMiB]), color: '#2563eb' },
+        { name: 'heap MiB', points: samples.map((s) => [s.t, s.heapMiB]), color: '#16a34a' },
+        {
+          name: 'writer lag',
+          points: samples.map((s) => [s.t, s.writerLag]),
+          color: '#dc2626',
+          right: true,
+        },
+      ],
+    }),
+  );
+  writeResult(
+    'soak',
+    `node dist/bench/soak/soak.js --minutes ${minutes} --tps ${tps} --clients ${clients}`,
+    `${tps} tx/s simulated with persistence on (MariaDB on the same machine), ${clients} WebSocket clients on metrics and tx, sampled every 10 s`,
+    result,
+  );
+  progress(JSON.stringify(result, null, 2));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack}\n`);
+  process.exit(1);
+});
