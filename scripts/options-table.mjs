@@ -11,7 +11,9 @@ export function optionsTable() {
     const spec = OPTION_SPECS[name];
     let dflt = spec.default === '' ? '(empty)' : `\`${spec.default}\``;
     if (name === 'shards') dflt = 'cores − 1 (at least 1)';
-    rows.push(`| \`${spec.env}\` | \`${flagOf(name)}\` | ${dflt} | ${spec.doc.replaceAll('|', '\\|')} |`);
+    rows.push(
+      `| \`${spec.env}\` | \`${flagOf(name)}\` | ${dflt} | ${spec.doc.replaceAll('|', '\\|')} |`,
+    );
   }
   return rows.join('\n');
 }
@@ -26,6 +28,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     const a = readme.indexOf(START);
     const b = readme.indexOf(END);
     if (a === -1 || b === -1) throw new Error(`README.md lacks the ${START} / ${END} markers`);
-    writeFileSync('README.md', `${readme.slice(0, a + START.length)}\n${optionsTable()}\n${readme.slice(b)}`);
+    writeFileSync(
+      'README.md',
+      `${readme.slice(0, a + START.length)}\n${optionsTable()}\n${readme.slice(b)}`,
+    );
   } else console.log(optionsTable());
 }
