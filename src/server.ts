@@ -2,11 +2,15 @@ import uWS from 'uWebSockets.js';
 import { fileURLToPath } from 'node:url';
 import type { Options } from './config/option-specs.js';
 import { PulseboardError } from './errors.js';
+import { ReadPool } from './history/read-pool.js';
 import { registerApiRoutes } from './http/api-routes.js';
+import { AccessControl, guardRoutes } from './http/auth.js';
 import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
+import { RateLimiter } from './http/rate-limit.js';
 import { registerStaticFiles } from './http/static-files.js';
+import { registerTransactionsRoute } from './http/transactions-route.js';
 import { registerIngestRoute } from './ingest/ingest-route.js';
 import { IngestService } from './ingest/ingest-service.js';
 import type { Logger } from './log/logger.js';
@@ -69,12 +73,21 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const catalog = new TopicCatalog(options.sources);
   const loop = new EventLoopMonitor();
   let publisher: TickPublisher | undefined;
-  const wsStats = registerWsRoute(app, catalog, options, log);
+  // Tokens, Origin, rate and connection limits (src/http/auth.ts). Routes registered on
+  // `guarded` are checked before their handler runs; /healthz and /readyz stay open.
+  const access = new AccessControl(options);
+  const guarded = guardRoutes(
+    app,
+    access,
+    new RateLimiter(options.ingestRateLimit, options.ingestRateBurst),
+  );
+  const wsStats = registerWsRoute(app, catalog, options, log, access);
   const snapshots = new SnapshotService(pool, options.sources, {
     clients: () => wsStats.open,
     persistence: () => persistence.figures(),
     eventLoopDelayP99Ms: () => loop.p99Ms,
     publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
+    security: () => access.counters,
   });
   publisher = new TickPublisher(app, pool, snapshots, options);
   const runner = new ScenarioRunner(pool, options, log);
@@ -88,14 +101,23 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     log.info('pipeline reset: windows, counters and feed cleared');
   }
 
-  registerApiRoutes(app, snapshots, startedAt);
-  registerHistoryRoute(app, snapshots);
-  registerLoadTestRoutes(app, runner, options.sources, reset);
-  registerPrometheusRoute(app, snapshots, wsStats);
+  registerApiRoutes(guarded, snapshots, startedAt);
+  // Reads (history, transaction pages) run on piscina threads, off this loop.
+  const reads = new ReadPool(options.readThreads);
+  const readDb = persistence.on ? persistence.db! : null;
+  registerHistoryRoute(guarded, snapshots, {
+    pool: reads,
+    db: readDb,
+    sourceNames: options.sources,
+    maxRangeS: options.historyMaxRangeH * 3600,
+  });
+  registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
+  registerLoadTestRoutes(guarded, runner, options.sources, reset);
+  registerPrometheusRoute(guarded, snapshots, wsStats);
   registerReadyzRoute(app, () => persistence.notReadyReason());
-  registerIngestRoute(app, () => ingest, {
+  registerIngestRoute(guarded, () => ingest, {
     bodyLimit: options.ingestBodyLimit,
-    token: options.ingestToken,
+    token: '', // INGEST_TOKEN is enforced by `guarded` (one check, one error code)
   });
   // The built dashboard (dist/web), after every API route.
   const web = registerStaticFiles(app, fileURLToPath(new URL('../web', import.meta.url)));
@@ -165,6 +187,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
       // close() exists in v20.30 but is missing from its typings: closes every connection.
       (app as unknown as { close(): void }).close();
       loop.close();
+      await reads.close();
       log.info('stopped');
     })();
     return closing;

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import t from 'tap';
@@ -28,6 +29,7 @@ interface DebugState {
   alertsSize: number;
   feedDomRows: number;
   chartPoints: number[];
+  recentTpsMax: number;
   snapshotTs: number | null;
 }
 
@@ -37,6 +39,12 @@ interface RenderStats {
   p95: number;
   max: number;
 }
+
+// Browser globals used inside page.evaluate (the test build has no DOM lib).
+declare const document: {
+  documentElement: { dataset: Record<string, string | undefined>; scrollWidth: number };
+};
+declare const innerWidth: number;
 
 // The page's test hook (web/src/components/pb-app.ts); evaluated in the browser.
 declare const __pulseboard: {
@@ -68,6 +76,17 @@ async function loadTest(server: TestServer): Promise<{ state: string; scenario: 
   }>;
 }
 
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
 /** Resolves once the page has received `n` more frames than now. */
 async function framesLater(page: Page, n: number): Promise<void> {
   const start = (await state(page)).frames;
@@ -76,7 +95,10 @@ async function framesLater(page: Page, n: number): Promise<void> {
 
 t.test('dashboard in a real browser', async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  let server: TestServer = await startServer(SERVER_ARGS);
+  // A fixed port, not 0: uSockets sets SO_REUSEADDR only for an explicit port, and without
+  // it the restart below could not bind again while the old connections sit in TIME_WAIT.
+  const port = await freePort();
+  let server: TestServer = await startServer([...SERVER_ARGS, '--port', String(port)]);
   t.teardown(() => server.stop());
   const browser = await launchBrowser();
   t.teardown(() => browser.close());
@@ -114,7 +136,7 @@ t.test('dashboard in a real browser', async (t) => {
 
     const api = await fetch(`${server.url}/api/metrics`);
     t.match(api.headers.get('content-type'), /application\/json/);
-    t.type((await api.json()).tps, 'number');
+    t.type(((await api.json()) as { tps: unknown }).tps, 'number');
   });
 
   await t.test('loads live with no console errors', async (t) => {
@@ -138,11 +160,12 @@ t.test('dashboard in a real browser', async (t) => {
   });
 
   await t.test('TPS chart has points', async (t) => {
-    const s = await waitFor('chart points', async () => {
+    const s = await waitFor('chart points with traffic', async () => {
       const s = await state(page);
-      return (s.chartPoints[0] ?? 0) > 2 && s;
+      return (s.chartPoints[0] ?? 0) > 2 && s.recentTpsMax > 0 && s;
     });
     t.ok(s.chartPoints[0]! > 2, `${s.chartPoints[0]} points in the TPS chart`);
+    t.ok(s.recentTpsMax > 0, `latest seconds plot up to ${s.recentTpsMax} tx/s`);
     const canvas = page.locator('pb-time-chart').first().locator('canvas');
     t.equal(await canvas.count(), 1, 'the chart drew to a canvas');
   });
@@ -173,7 +196,7 @@ t.test('dashboard in a real browser', async (t) => {
     t.ok(held >= 3600, `${held} points per series`);
     await framesLater(page, 3);
     await page.evaluate(() => __pulseboard.resetRenderStats());
-    await framesLater(page, 30); // ten ticks
+    await framesLater(page, 60); // twenty ticks
     const stats = await page.evaluate(() => __pulseboard.renderStats());
     t.ok(stats.count > 0, 'updates were measured');
     t.comment(
@@ -200,7 +223,6 @@ t.test('dashboard in a real browser', async (t) => {
   });
 
   await t.test('reconnects by itself after the server restarts', async (t) => {
-    const port = server.port;
     const errorsBefore = log.errors.length;
     await server.stop();
     await page.locator('pb-connection-status[data-state=waiting]').waitFor({ timeout: 10_000 });
@@ -231,9 +253,39 @@ t.test('dashboard in a real browser', async (t) => {
     t.same(unexpected, [], 'only connection-refused errors while the server was down');
   });
 
-  await t.test('phone width', async () => {
+  await t.test('phone width, light theme', async (t) => {
     await page.setViewportSize({ width: 390, height: 844 });
+    await page.locator('[data-action=theme]').click();
+    t.equal(await page.evaluate(() => document.documentElement.dataset['theme']), 'light');
     await framesLater(page, 3);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    t.equal(overflow, 0, 'no horizontal scrolling at 390 px');
     await page.screenshot({ path: `${ARTIFACTS}dashboard-phone.png`, fullPage: true });
+  });
+
+  await t.test('asks for the admin token when the server requires one', async (t) => {
+    const guarded = await startServer([
+      '--sim-tps',
+      '20',
+      '--persistence',
+      'off',
+      '--admin-token',
+      's3cret',
+    ]);
+    t.teardown(() => guarded.stop());
+    const p2 = await browser.newPage();
+    t.teardown(() => p2.close());
+    await p2.goto(`${guarded.url}/`);
+    const panel = p2.locator('pb-scenario-panel');
+    await panel.locator('[data-action=start-steady]').click();
+    await panel.locator('.msg.error').waitFor({ timeout: 10_000 });
+    t.match(await panel.locator('.msg.error').textContent(), /admin token/);
+    t.equal((await loadTest(guarded)).state, 'idle', 'nothing started without the token');
+
+    await panel.locator('input[name=token]').fill('s3cret');
+    await panel.locator('form.token button').click();
+    await panel.locator('[data-action=start-steady]').click();
+    await panel.locator('.state[data-state=running]').waitFor({ timeout: 10_000 });
+    t.equal((await loadTest(guarded)).state, 'running', 'started with the token');
   });
 });

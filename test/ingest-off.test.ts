@@ -19,7 +19,7 @@ t.test('ingest answers 503 + Retry-After when persistence is off', async (t) => 
   }
 });
 
-t.test('a wrong ingest token is 401', async (t) => {
+t.test('a wrong ingest token is 403, a missing one 401 (src/http/auth.ts)', async (t) => {
   const server = await startServer(['--sim-tps', '0'], {
     PERSISTENCE: 'off',
     INGEST_TOKEN: 'sekret',
@@ -30,8 +30,15 @@ t.test('a wrong ingest token is 401', async (t) => {
       headers: { 'content-type': 'application/json', authorization: 'Bearer nope' },
       body: '{}',
     });
-    t.equal(r.status, 401);
-    t.equal(((await r.json()) as any).error.code, 'PB_ERR_INGEST_UNAUTHORIZED');
+    t.equal(r.status, 403);
+    t.equal(((await r.json()) as any).error.code, 'PB_ERR_AUTH_INVALID');
+    const none = await fetch(`${server.url}/api/transactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    t.equal(none.status, 401);
+    t.equal(((await none.json()) as any).error.code, 'PB_ERR_AUTH_MISSING');
   } finally {
     await server.stop();
   }

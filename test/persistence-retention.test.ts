@@ -52,7 +52,9 @@ t.test('a week later: new days added, exactly the expired ones dropped', async (
   await insertAt(Date.UTC(2026, 0, 10, 5), 4); // p20260110
   await insertAt(Date.UTC(2026, 0, 11, 5), 5); // p20260111
   await insertAt(Date.UTC(2026, 0, 12, 5), 6); // p20260112
-  await db.conn.query("INSERT INTO rollup_seconds VALUES (1000, 'ach', 'USD', 0, 1, 0, 0, 1, 1)");
+  await db.conn.query(
+    "INSERT INTO rollup_seconds (second, source, currency, writer, count, failed, flagged, amount, volume, processing_ms) VALUES (1000, 'ach', 'USD', 0, 1, 0, 0, 1, 1, 1)",
+  );
   // now = 2026-01-18 12:00; retention 7 days → cutoff 2026-01-11 12:00: every row of
   // p20260109 and p20260110 is older; p20260111 still holds rows younger than the cutoff.
   const r = await runRetention(db.conn, T0 + 8 * DAY, 7, 90);

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
  * benchmarks alike.
  */
 
+const START_TIMEOUT_MS = 45_000;
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 export interface TestServer {
@@ -63,9 +64,10 @@ export async function startServer(
     );
   });
   const timeout = new Promise<never>((_, reject) => {
+    // Generous: on a loaded 2-core machine a start with migrations takes seconds.
     const t = setTimeout(
-      () => reject(new Error(`server did not start within 15 s:\n${stderr}`)),
-      15_000,
+      () => reject(new Error(`server did not start within ${START_TIMEOUT_MS / 1000} s:\n${stderr}`)),
+      START_TIMEOUT_MS,
     );
     t.unref();
   });

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_SOURCES, MAX_SOURCES } from '../shared/catalog.js';
+import { MAX_SIMULATOR_SHARDS } from '../shared/tx-id.js';
 
 /**
  * Every option Pulseboard takes, in one table: its environment variable (the CLI flag is
@@ -51,8 +52,8 @@ export const OPTION_SPECS = {
   shards: {
     env: 'SHARDS',
     default: String(Math.max(1, availableParallelism() - 1)),
-    doc: 'Simulator shard threads (default: cores − 1, at least 1).',
-    schema: int(1, 64),
+    doc: `Simulator shard threads (default: cores − 1, at least 1; at most ${MAX_SIMULATOR_SHARDS}: id worker slot 63 is the ingest thread's).`,
+    schema: int(1, MAX_SIMULATOR_SHARDS),
   },
   sources: {
     env: 'SOURCES',
@@ -217,8 +218,8 @@ export const OPTION_SPECS = {
   },
   dbBatchSize: {
     env: 'DB_BATCH_SIZE',
-    default: '1000',
-    doc: 'Rows per multi-row INSERT from the writers (1000 measured best, see BENCHMARKS.md).',
+    default: '5000',
+    doc: 'Most rows per writer batch (one LOAD DATA or INSERT and its rollup upserts in one transaction). 5000: the database CPU per row falls with the batch (per-batch rollup upserts and COMMIT), see bench:db-sweep.',
     schema: int(1, 50_000),
   },
   dbFlushMs: {
@@ -226,6 +227,12 @@ export const OPTION_SPECS = {
     default: '50',
     doc: 'Longest a writer waits for a full batch before writing a partial one, ms.',
     schema: int(1, 10_000),
+  },
+  dbWriteMethod: {
+    env: 'DB_WRITE_METHOD',
+    default: 'auto',
+    doc: 'How writers send rows: load (LOAD DATA LOCAL INFILE from memory, about half the server CPU per row), insert (multi-row INSERT), or auto (load when the server allows local_infile).',
+    schema: z.enum(['auto', 'load', 'insert'], { error: 'must be auto, load or insert' }),
   },
   dbConnectTimeoutMs: {
     env: 'DB_CONNECT_TIMEOUT_MS',
@@ -251,11 +258,35 @@ export const OPTION_SPECS = {
     doc: 'GET /readyz answers 503 when the oldest uncommitted record is older than this, ms.',
     schema: int(1, 3_600_000),
   },
+  txPageMax: {
+    env: 'TX_PAGE_MAX',
+    default: '1000',
+    doc: 'Largest page GET /api/transactions returns (`limit` above it is a 400).',
+    schema: int(1, 10_000),
+  },
+  historyMaxRangeH: {
+    env: 'HISTORY_MAX_RANGE_H',
+    default: '24',
+    doc: 'Longest from…to range GET /api/history reads from the rollup table, hours (bounds the rows one request scans).',
+    schema: int(1, 24 * 366),
+  },
+  readThreads: {
+    env: 'READ_THREADS',
+    default: '1',
+    doc: 'piscina threads that run history and transaction reads (LTTB, row encoding) off the primary.',
+    schema: int(1, 16),
+  },
   ingestBodyLimit: {
     env: 'INGEST_BODY_LIMIT',
     default: '1048576',
     doc: 'Largest POST /api/transactions body, bytes (413 above).',
     schema: int(1024, 64 * 1024 * 1024),
+  },
+  ingestMaxQueued: {
+    env: 'INGEST_MAX_QUEUED',
+    default: '50000',
+    doc: 'Ingested items waiting for their COMMIT above which POST /api/transactions answers 503 + Retry-After (backpressure).',
+    schema: int(1, 10_000_000),
   },
   ingestMaxItems: {
     env: 'INGEST_MAX_ITEMS',
@@ -304,8 +335,51 @@ export const OPTION_SPECS = {
   readToken: {
     env: 'READ_TOKEN',
     default: '',
-    doc: 'Token required to read the dashboard, the API and the WebSocket (empty = none).',
+    doc: 'Bearer token required by GET /api/*, GET /metrics and the WebSocket (`?token=` or the header); empty = open. ADMIN_TOKEN is accepted too.',
     schema: z.string(),
+  },
+  allowUnauthenticated: {
+    env: 'ALLOW_UNAUTHENTICATED',
+    default: 'false',
+    doc: 'true: allow a non-loopback HOST without INGEST_TOKEN and ADMIN_TOKEN (anyone on the network can ingest, run scenarios and reset).',
+    schema: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .transform((v) => v === 'true'),
+  },
+  wsAllowedOrigins: {
+    env: 'WS_ALLOWED_ORIGINS',
+    default: '',
+    doc: 'Origins allowed to open /ws, comma-separated (`*` = any). Empty: any origin without READ_TOKEN, same origin (Origin host = Host) with it. Clients sending no Origin are not browsers and are not checked.',
+    schema: z.string().transform((s) =>
+      s
+        .split(',')
+        .map((x) => x.trim().toLowerCase().replace(/\/$/, ''))
+        .filter((x) => x !== ''),
+    ),
+  },
+  wsMaxConnections: {
+    env: 'WS_MAX_CONNECTIONS',
+    default: '20000',
+    doc: 'Open WebSocket connections at most; further upgrades get 503 with Retry-After.',
+    schema: int(1, 1_000_000),
+  },
+  wsMaxSubscriptions: {
+    env: 'WS_MAX_SUBSCRIPTIONS',
+    default: '16',
+    doc: 'Topics one WebSocket may subscribe to at most (a frame that would pass it changes nothing).',
+    schema: int(1, 1_000),
+  },
+  ingestRateLimit: {
+    env: 'INGEST_RATE_LIMIT',
+    default: '1000',
+    doc: 'POST /api/transactions requests per second per client address (0 = unlimited); above it 429 with Retry-After.',
+    schema: int(0, 1_000_000),
+  },
+  ingestRateBurst: {
+    env: 'INGEST_RATE_BURST',
+    default: '2000',
+    doc: 'Requests a client may send at once before INGEST_RATE_LIMIT applies (token bucket size).',
+    schema: int(1, 10_000_000),
   },
 } as const;
 

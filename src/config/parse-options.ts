@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { PulseboardError } from '../errors.js';
+import { checkExposure } from '../security/exposure.js';
 import {
   flagOf,
   OPTION_NAMES,
@@ -94,6 +95,7 @@ export function parseOptions(
 }
 
 function crossCheck(o: Options, problems: string[]): void {
+  checkExposure(o, problems);
   if (!(o.procMinMs <= o.procMedianMs && o.procMedianMs <= o.procMaxMs)) {
     problems.push(
       `options.procMinMs ≤ procMedianMs ≤ procMaxMs must hold (got ${o.procMinMs}, ${o.procMedianMs}, ${o.procMaxMs})`,

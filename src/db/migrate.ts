@@ -54,6 +54,24 @@ export async function migrate(cfg: DbConfig, nowMs = Date.now()): Promise<Migrat
           // DDL commits implicitly; every statement is IF NOT EXISTS so a crash between
           // a statement and the version row is repaired by simply running it again.
           for (const sql of m.statements(nowMs)) await conn.query(sql);
+          for (const c of m.addColumns ?? []) {
+            const [have] = await conn.query(
+              `SELECT 1 FROM information_schema.COLUMNS
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?`,
+              [c.table, c.column],
+            );
+            if ((have as unknown[]).length === 0)
+              await conn.query(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.definition}`);
+          }
+          for (const x of m.dropIndexes ?? []) {
+            const [have] = await conn.query(
+              `SELECT 1 FROM information_schema.STATISTICS
+                WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND INDEX_NAME = ?`,
+              [x.table, x.index],
+            );
+            if ((have as unknown[]).length > 0)
+              await conn.query(`ALTER TABLE ${x.table} DROP INDEX ${x.index}`);
+          }
           await conn.query(
             'INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?, ?, ?)',
             [m.version, m.name, Date.now()],

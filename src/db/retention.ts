@@ -31,11 +31,13 @@ export async function runRetention(
   rollupRetentionDays: number,
 ): Promise<RetentionRun> {
   const parts = await maintainPartitions(conn, nowMs, retentionDays);
+  const rollupCutoff = Math.floor((nowMs - rollupRetentionDays * DAY_MS) / 1000);
   const rollupsDeleted = await deleteInChunks(
     conn,
     'DELETE FROM rollup_seconds WHERE second < ?',
-    Math.floor((nowMs - rollupRetentionDays * DAY_MS) / 1000),
+    rollupCutoff,
   );
+  await deleteInChunks(conn, 'DELETE FROM rollup_latency WHERE second < ?', rollupCutoff);
   // A ref outlives its transaction by nothing: once the row is gone, so is the key.
   const refsDeleted = await deleteInChunks(
     conn,

@@ -1,22 +1,106 @@
 import { accountName } from '../pipeline/tx-item.js';
 import { CURRENCIES, FAILURE_REASONS, FLAG_RULES, STATUS, TX_TYPES } from '../shared/catalog.js';
-import { txIdToString } from '../shared/tx-id.js';
+import { histogramBucket } from '../shared/latency-histogram.js';
 import type { RecordViews } from '../shared/tx-ring.js';
 
 /**
- * Turns ring records into the text of one multi-row INSERT plus its rollup upsert. Every
- * string that reaches the SQL here comes from a fixed table (catalog, validated source
- * names), so the quoted literals are built once; numbers are numbers. No per-row escaping.
+ * Turns ring records into what one batch sends: the rows (as the tab-separated text of a
+ * LOAD DATA LOCAL INFILE, or as the VALUES tuples of a multi-row INSERT) plus the rollup
+ * upserts. Every string that reaches the SQL here comes from a fixed table (catalog,
+ * validated source names), so the literals are built once; numbers are numbers. No
+ * per-row escaping.
+ *
+ * Why LOAD DATA first (bench/db/load-vs-insert.ts): on MariaDB 10.11 it costs the server
+ * about half the CPU per row of a multi-row INSERT (the parser does not tokenise a SQL
+ * literal per field), and on this box the database's CPU is the pipeline's ceiling.
  */
 
 export const TX_COLUMNS =
   'id, ref, source, account, type, amount, currency, status, failure_reason, created_ms, completed_ms, processing_ms, flag_rule, risk_score';
 
+/** How a batch's rows travel: LOAD DATA LOCAL INFILE (tab-separated) or INSERT … VALUES. */
+export type RowFormat = 'load' | 'insert';
+
+/** The LOAD DATA statement matching `appendRingRows(…, 'load', …)` text. */
+export const LOAD_TX_SQL = `LOAD DATA LOCAL INFILE 'pulseboard-batch' IGNORE INTO TABLE transactions CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n' (${TX_COLUMNS})`;
+
 const q = (s: string) => `'${s}'`;
-const TYPE_SQL = TX_TYPES.map(q);
-const CURRENCY_SQL = CURRENCIES.map((c) => q(c.code));
-const REASON_SQL = FAILURE_REASONS.map((r) => (r === '' ? 'NULL' : q(r)));
-const RULE_SQL = FLAG_RULES.map((r) => (r === '' ? 'NULL' : q(r)));
+
+/** Literals per format: [load text, insert SQL]. NULL is `\N` in LOAD DATA text. */
+interface Literals {
+  type: readonly string[];
+  currency: readonly string[];
+  reason: readonly string[];
+  rule: readonly string[];
+  failed: string;
+  completed: string;
+  nul: string;
+}
+const LITERALS: Record<RowFormat, Literals> = {
+  load: {
+    type: TX_TYPES,
+    currency: CURRENCIES.map((c) => c.code),
+    reason: FAILURE_REASONS.map((r) => (r === '' ? '\\N' : r)),
+    rule: FLAG_RULES.map((r) => (r === '' ? '\\N' : r)),
+    failed: 'failed',
+    completed: 'completed',
+    nul: '\\N',
+  },
+  insert: {
+    type: TX_TYPES.map(q),
+    currency: CURRENCIES.map((c) => q(c.code)),
+    reason: FAILURE_REASONS.map((r) => (r === '' ? 'NULL' : q(r))),
+    rule: FLAG_RULES.map((r) => (r === '' ? 'NULL' : q(r))),
+    failed: q('failed'),
+    completed: q('completed'),
+    nul: 'NULL',
+  },
+};
+const CURRENCY_SQL = LITERALS.insert.currency;
+
+/** One transaction row as plain values (the ingest path); strings passed the validator. */
+export interface RowValues {
+  id: string;
+  ref: string | null;
+  source: string;
+  account: string;
+  type: number;
+  amount: number;
+  currency: number;
+  failed: boolean;
+  failureReason: number;
+  createdMs: number;
+  completedMs: number;
+  processingMs: number;
+  flagRule: number;
+  riskScore: number;
+}
+
+/** One row in `format` (a line for LOAD DATA, a tuple for INSERT). */
+export function formatRow(r: RowValues, format: RowFormat): string {
+  const L = LITERALS[format];
+  const s = format === 'load' ? r.source : q(r.source);
+  const account = format === 'load' ? r.account : q(r.account);
+  const ref = r.ref === null ? L.nul : format === 'load' ? r.ref : q(r.ref);
+  const status = r.failed ? L.failed : L.completed;
+  const f = [
+    r.id,
+    ref,
+    s,
+    account,
+    L.type[r.type],
+    r.amount,
+    L.currency[r.currency],
+    status,
+    L.reason[r.failureReason],
+    Math.round(r.createdMs),
+    Math.round(r.completedMs),
+    r.processingMs,
+    L.rule[r.flagRule],
+    r.riskScore,
+  ];
+  return format === 'load' ? `${f.join('\t')}\n` : `(${f.join(',')})`;
+}
 
 export interface RollupCell {
   second: number;
@@ -26,12 +110,19 @@ export interface RollupCell {
   failed: number;
   flagged: number;
   amount: number;
+  /** Amount of the completed (not failed) ones: the volume the windows show. */
+  volume: number;
   processingMs: number;
 }
 
-/** Rollup cells keyed by second × source × currency, merged over records. */
+/**
+ * Rollup cells keyed by second × source × currency, and the latency histogram keyed by
+ * second × bucket, merged over the records of one batch (committed with them).
+ */
 export class RollupAccumulator {
   readonly cells = new Map<number, RollupCell>();
+  /** (second * 128 + bucket) → count */
+  readonly latency = new Map<number, number>();
 
   add(
     second: number,
@@ -45,65 +136,110 @@ export class RollupAccumulator {
     const key = second * 4096 + source * 64 + currency;
     let c = this.cells.get(key);
     if (c === undefined) {
-      c = { second, source, currency, count: 0, failed: 0, flagged: 0, amount: 0, processingMs: 0 };
+      c = {
+        second,
+        source,
+        currency,
+        count: 0,
+        failed: 0,
+        flagged: 0,
+        amount: 0,
+        volume: 0,
+        processingMs: 0,
+      };
       this.cells.set(key, c);
     }
     c.count++;
     if (failed) c.failed++;
+    else c.volume += amount;
     if (flagged) c.flagged++;
     c.amount += amount;
     c.processingMs += ms;
+    const h = second * 128 + histogramBucket(ms);
+    this.latency.set(h, (this.latency.get(h) ?? 0) + 1);
   }
 
-  /** The upsert for these cells as writer `writer`, or '' when empty. Sorted: no deadlocks. */
+  /**
+   * The upserts for these cells as writer `writer` (each statement ends with `;`), or ''
+   * when empty. Rows are sorted by key, so two transactions never lock them in opposite
+   * orders (no deadlocks).
+   */
   sql(writer: number, sourceNames: readonly string[]): string {
     if (this.cells.size === 0) return '';
     const keys = [...this.cells.keys()].sort((a, b) => a - b);
     const rows = keys.map((k) => {
       const c = this.cells.get(k)!;
-      return `(${c.second},${q(sourceNames[c.source]!)},${CURRENCY_SQL[c.currency]},${writer},${c.count},${c.failed},${c.flagged},${c.amount},${c.processingMs})`;
+      return `(${c.second},${q(sourceNames[c.source]!)},${CURRENCY_SQL[c.currency]},${writer},${c.count},${c.failed},${c.flagged},${c.amount},${c.volume},${c.processingMs})`;
     });
+    const lat = [...this.latency.keys()]
+      .sort((a, b) => a - b)
+      .map((k) => `(${Math.floor(k / 128)},${writer},${k % 128},${this.latency.get(k)})`);
     return (
-      'INSERT INTO rollup_seconds (second, source, currency, writer, count, failed, flagged, amount, processing_ms) VALUES ' +
+      'INSERT INTO rollup_seconds (second, source, currency, writer, count, failed, flagged, amount, volume, processing_ms) VALUES ' +
       rows.join(',') +
       ' ON DUPLICATE KEY UPDATE count = count + VALUES(count), failed = failed + VALUES(failed),' +
-      ' flagged = flagged + VALUES(flagged), amount = amount + VALUES(amount), processing_ms = processing_ms + VALUES(processing_ms)'
+      ' flagged = flagged + VALUES(flagged), amount = amount + VALUES(amount), volume = volume + VALUES(volume),' +
+      ' processing_ms = processing_ms + VALUES(processing_ms);' +
+      'INSERT INTO rollup_latency (second, writer, bucket, count) VALUES ' +
+      lat.join(',') +
+      ' ON DUPLICATE KEY UPDATE count = count + VALUES(count);'
     );
   }
 }
 
+/**
+ * The decimal text of the 64-bit id hi·2^32 + lo without BigInt (this runs per row):
+ * 2^32 = 4294·10^6 + 967296, so id = (hi·4294 + carry)·10^6 + low, each part exact in a
+ * float64.
+ */
+export function idText(hi: number, lo: number): string {
+  const low = hi * 967_296 + lo;
+  const lowDigits = low % 1_000_000;
+  const top = hi * 4294 + Math.floor(low / 1_000_000);
+  if (top === 0) return String(lowDigits);
+  const d = String(lowDigits);
+  return `${top}${'000000'.slice(d.length)}${d}`;
+}
+
 export function ringRowId(f: RecordViews, i: number): string {
-  return txIdToString(f.idHi[i]!, f.idLo[i]!);
+  return idText(f.idHi[i]!, f.idLo[i]!);
 }
 
 /**
- * Appends the VALUES tuples of ring slots `start..start+count` (masked) whose ids are not in
- * `skip` to `out`, and their rollup cells to `rollup`. Returns the number of rows added.
+ * The rows of ring slots `start..start+count` (masked) whose ids are not in `skip`, as one
+ * string in `format` (lines for LOAD DATA; comma-separated tuples for INSERT), with their
+ * rollup cells added to `rollup`. `sourceText` holds the source names as that format
+ * writes them (see sourceLiterals).
  */
-export function appendRingRows(
+export function encodeRingRows(
   f: RecordViews,
   mask: number,
   start: number,
   count: number,
-  sourceSql: readonly string[],
-  out: string[],
+  format: RowFormat,
+  sourceText: readonly string[],
   rollup: RollupAccumulator,
   skip?: ReadonlySet<string>,
-): number {
-  let added = 0;
+): { text: string; rows: number } {
+  const L = LITERALS[format];
+  const load = format === 'load';
+  let text = '';
+  let rows = 0;
   for (let n = 0; n < count; n++) {
     const i = (start + n) & mask;
-    const id = ringRowId(f, i);
+    const id = idText(f.idHi[i]!, f.idLo[i]!);
     if (skip?.has(id)) continue;
-    const status = f.status[i]!;
-    const failed = status === STATUS.failed;
+    const failed = f.status[i]! === STATUS.failed;
     const flag = f.flagRule[i]!;
     const completed = f.completedAt[i]!;
     const amount = f.amount[i]!;
     const ms = f.processingMs[i]!;
-    out.push(
-      `(${id},NULL,${sourceSql[f.source[i]!]},'${accountName(f.account[i]!)}',${TYPE_SQL[f.type[i]!]},${amount},${CURRENCY_SQL[f.currency[i]!]},${failed ? "'failed'" : "'completed'"},${REASON_SQL[f.failureReason[i]!]},${Math.round(f.createdAt[i]!)},${Math.round(completed)},${ms},${RULE_SQL[flag]},${f.riskScore[i]!})`,
-    );
+    const account = accountName(f.account[i]!);
+    if (load) {
+      text += `${id}\t\\N\t${sourceText[f.source[i]!]}\t${account}\t${L.type[f.type[i]!]}\t${amount}\t${L.currency[f.currency[i]!]}\t${failed ? 'failed' : 'completed'}\t${L.reason[f.failureReason[i]!]}\t${Math.round(f.createdAt[i]!)}\t${Math.round(completed)}\t${ms}\t${L.rule[flag]}\t${f.riskScore[i]!}\n`;
+    } else {
+      text += `${rows === 0 ? '' : ','}(${id},NULL,${sourceText[f.source[i]!]},'${account}',${L.type[f.type[i]!]},${amount},${L.currency[f.currency[i]!]},${failed ? L.failed : L.completed},${L.reason[f.failureReason[i]!]},${Math.round(f.createdAt[i]!)},${Math.round(completed)},${ms},${L.rule[flag]},${f.riskScore[i]!})`;
+    }
     rollup.add(
       Math.floor(completed / 1000),
       f.source[i]!,
@@ -113,11 +249,12 @@ export function appendRingRows(
       amount,
       ms,
     );
-    added++;
+    rows++;
   }
-  return added;
+  return { text, rows };
 }
 
-export function sourceLiterals(sourceNames: readonly string[]): string[] {
-  return sourceNames.map(q);
+/** Source names as `format` writes them. */
+export function sourceLiterals(sourceNames: readonly string[], format: RowFormat): string[] {
+  return format === 'load' ? [...sourceNames] : sourceNames.map(q);
 }

@@ -1,60 +1,55 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import { createLTTB } from 'downsample';
+import type { DbConfig } from '../db/db-config.js';
 import { PulseboardError } from '../errors.js';
+import type { ReadPool } from '../history/read-pool.js';
+import { HISTORY_METRICS } from '../history/read-tasks.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
-import type { SecondPoint } from '../metrics/snapshot-types.js';
 import { sendError, sendJson, track } from './respond.js';
 
 /**
  * GET /api/history?metric=tps,p99Ms&from=<epoch ms>&to=<epoch ms>&points=N
- * Columnar per-second series from the in-memory hour: {from, to, t: [...], series:
- * {tps: [...], ...}, downsampled}. With `points` below the number of seconds, points are
- * chosen by LTTB (downsample) on the first metric and every series keeps the same x.
+ * Columnar series: {from, to, t: [...], series: {tps: [...], ...}, downsampled, stepS}.
+ * The last hour comes from the in-memory per-second windows, anything older from the
+ * per-second rollup table (in bins of stepS seconds when the range is long; sums become
+ * per-second rates). With `points` below the number of points, LTTB picks them on the first
+ * metric and every series keeps the same x. All of it runs on a piscina read thread
+ * (workers/piscina/read-worker.ts): the primary parses the query and writes the answer.
  */
 
-export const HISTORY_METRICS = [
-  'tps',
-  'failed',
-  'flagged',
-  'volumeUsd',
-  'avgMs',
-  'p50Ms',
-  'p95Ms',
-  'p99Ms',
-] as const;
-type HistoryMetric = (typeof HISTORY_METRICS)[number];
-const FIELD: Record<HistoryMetric, keyof SecondPoint> = {
-  tps: 'count',
-  failed: 'failed',
-  flagged: 'flagged',
-  volumeUsd: 'volumeUsd',
-  avgMs: 'avgMs',
-  p50Ms: 'p50Ms',
-  p95Ms: 'p95Ms',
-  p99Ms: 'p99Ms',
-};
+export { HISTORY_METRICS };
+
 const MAX_POINTS = 100_000;
 const HOUR_MS = 3_600_000;
+const HOUR_S = 3600;
+const MAX_MS = 8_640_000_000_000;
+
+export interface HistoryReads {
+  pool: ReadPool;
+  /** null when persistence is off: only the in-memory hour is served. */
+  db: DbConfig | null;
+  sourceNames: readonly string[];
+  /** Longest range read from the rollup table, seconds (HISTORY_MAX_RANGE_H). */
+  maxRangeS: number;
+}
 
 function bad(message: string, field: string): PulseboardError {
   return new PulseboardError('PB_ERR_HTTP_BAD_QUERY', message, { field });
 }
 
-function parseIntParam(
-  raw: string | undefined,
-  name: string,
-  min: number,
-  max: number,
-): number | undefined {
+function parseIntParam(raw: string | undefined, name: string, min: number, max: number) {
   if (raw === undefined || raw === '') return undefined;
-  if (!/^\d+$/.test(raw)) throw bad(`${name} must be a whole number`, name);
+  if (!/^\d{1,16}$/.test(raw)) throw bad(`${name} must be a whole number`, name);
   const n = Number(raw);
   if (n < min || n > max) throw bad(`${name} must be between ${min} and ${max}`, name);
   return n;
 }
 
-export function registerHistoryRoute(app: TemplatedApp, snapshots: SnapshotService): void {
-  app.get('/api/history', (res, req) => {
+export function registerHistoryRoute(
+  app: TemplatedApp,
+  snapshots: SnapshotService,
+  reads: HistoryReads,
+): void {
+  app.get('/api/history', async (res, req) => {
     const t = track(res);
     try {
       const metricParam = req.getQuery('metric') ?? 'tps';
@@ -67,22 +62,36 @@ export function registerHistoryRoute(app: TemplatedApp, snapshots: SnapshotServi
         );
       }
       const now = Date.now();
-      const to = parseIntParam(req.getQuery('to'), 'to', 0, 8_640_000_000_000) ?? now;
-      const from =
-        parseIntParam(req.getQuery('from'), 'from', 0, 8_640_000_000_000) ?? to - HOUR_MS;
+      const to = parseIntParam(req.getQuery('to'), 'to', 0, MAX_MS) ?? now;
+      const from = parseIntParam(req.getQuery('from'), 'from', 0, MAX_MS) ?? to - HOUR_MS;
       if (from > to) throw bad('from must not be after to', 'from');
       const points = parseIntParam(req.getQuery('points'), 'points', 2, MAX_POINTS);
 
-      let rows = snapshots.history(Math.ceil(from / 1000), Math.floor(to / 1000));
-      let downsampled = false;
-      if (points !== undefined && rows.length > points) {
-        const y = FIELD[metrics[0] as HistoryMetric];
-        rows = createLTTB<SecondPoint>({ x: 't', y: (p) => p[y] })(rows, points) as SecondPoint[];
-        downsampled = true;
+      const acc = snapshots.accumulator;
+      const memFirst = acc.closedThrough - HOUR_S + 1;
+      const fromS = Math.ceil(from / 1000);
+      if (reads.db !== null && fromS < memFirst) {
+        const span = Math.min(memFirst, Math.floor(to / 1000) + 1) - fromS;
+        if (span > reads.maxRangeS) {
+          throw bad(
+            `from…to reaches ${Math.ceil(span / 3600)} h into the rollup table; at most ${reads.maxRangeS / 3600} h (HISTORY_MAX_RANGE_H)`,
+            'from',
+          );
+        }
       }
-      const series: Record<string, number[]> = {};
-      for (const m of metrics) series[m] = rows.map((p) => p[FIELD[m as HistoryMetric]]);
-      sendJson(t, 200, JSON.stringify({ from, to, t: rows.map((p) => p.t), series, downsampled }));
+      const json = await reads.pool.run({
+        kind: 'history',
+        db: reads.db,
+        sourceNames: [...reads.sourceNames],
+        closed: acc.closed.buffer as SharedArrayBuffer,
+        memFirst,
+        closedThrough: acc.closedThrough,
+        fromMs: from,
+        toMs: to,
+        metrics,
+        points: points ?? null,
+      });
+      sendJson(t, 200, json);
     } catch (err) {
       sendError(t, err);
     }

@@ -69,6 +69,31 @@ export function registerPrometheusRoute(
     'Shard loop iterations held back by a full ring or in-flight pool.',
     (s) => s.pipeline.throttled,
   );
+  total(
+    'pulseboard_ws_slow_consumers_dropped_total',
+    'WebSocket clients dropped for passing WS_MAX_BACKPRESSURE (slow consumers).',
+    (s) => s.pipeline.wsSlowConsumersDropped,
+  );
+  total(
+    'pulseboard_auth_rejected_total',
+    'HTTP requests and WebSocket upgrades refused for a missing or wrong token.',
+    (s) => s.pipeline.rejected.auth,
+  );
+  total(
+    'pulseboard_ws_origin_rejected_total',
+    'WebSocket upgrades refused for their Origin.',
+    (s) => s.pipeline.rejected.origin,
+  );
+  total(
+    'pulseboard_ingest_rate_limited_total',
+    'Ingest requests answered 429 (INGEST_RATE_LIMIT).',
+    (s) => s.pipeline.rejected.rateLimited,
+  );
+  total(
+    'pulseboard_ws_connections_refused_total',
+    'WebSocket upgrades refused at WS_MAX_CONNECTIONS.',
+    (s) => s.pipeline.rejected.wsConnections,
+  );
   const seen = new Map<Counter, number>();
 
   const gauge = (name: string, help: string, labelNames: string[] = []) =>

@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import type { IngestInit, IngestMessage, IngestRequest } from '../shared/ingest-protocol.js';
 import { ShardMetrics } from '../shared/metric-buckets.js';
-import { MAX_SHARDS_PER_NODE } from '../shared/shard-protocol.js';
+import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
 
 /**
@@ -48,8 +48,8 @@ export class IngestService {
     alertRing.attachConsumer();
     const init: IngestInit = {
       db,
-      // The last worker number of node 0: shards use 0..SHARDS-1 (SHARDS ≤ 63 keeps them apart).
-      idWorker: MAX_SHARDS_PER_NODE - 1,
+      // Slot 63 of node 0 is reserved for ingest; shards use slots 0..SHARDS-1 ≤ 62 (tx-id.ts).
+      idWorker: txWorkerId(0, INGEST_WORKER_SLOT),
       metricsSab: metrics.sab,
       feedRingSab: feedRing.sab,
       feedRingCapacity: FEED_RING_CAPACITY,
@@ -57,7 +57,8 @@ export class IngestService {
       alertRingCapacity: ALERT_RING_CAPACITY,
       sourceNames: [...options.sources],
       maxItems: options.ingestMaxItems,
-      maxQueued: Math.max(options.ingestMaxItems, 50_000),
+      // A body of ingestMaxItems must always fit when nothing is queued.
+      maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
       fraudAmountThreshold: options.fraudAmountThreshold,
       feedQuota: Math.max(1, Math.ceil(options.feedPerTick / (options.shards + 1))),
     };

@@ -1,7 +1,7 @@
+import type { SecurityCounters } from '../http/auth.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import {
   B_COUNT,
-  B_SECOND,
   BUCKET_MASK,
   BUCKET_STRIDE,
   G_ALERTS_DROPPED,
@@ -39,6 +39,8 @@ export interface SnapshotSources {
   persistence(): { on: boolean; dbRowsPerSec: number; writerLag: number; ringFill: number };
   eventLoopDelayP99Ms(): number;
   publishCostMs(): number;
+  /** Rejection and slow-consumer counters (src/http/auth.ts); zeros when absent. */
+  security?(): SecurityCounters;
 }
 
 const SMOOTHING_SECONDS = 10;
@@ -104,6 +106,7 @@ export class SnapshotService {
     const persistence = this.sources.persistence();
     this.updateUtilisation(open.shardGauges);
     const target = this.pool.simulatorParams.tps;
+    const security = this.sources.security?.();
     this.latest = {
       ts,
       tps,
@@ -129,23 +132,18 @@ export class SnapshotService {
         shardUtilisation: this.utilisation,
         eventLoopDelayP99Ms: this.sources.eventLoopDelayP99Ms(),
         publishCostMs: this.sources.publishCostMs(),
+        wsSlowConsumersDropped: security?.slowConsumersDropped ?? 0,
+        rejected: {
+          auth: security?.authRejected ?? 0,
+          origin: security?.originRejected ?? 0,
+          rateLimited: security?.rateLimited ?? 0,
+          wsConnections: security?.connectionsRefused ?? 0,
+        },
       },
       seconds,
     };
     this.latestJson = JSON.stringify(this.latest);
     return this.latest;
-  }
-
-  /** Per-second points of the last `seconds` closed seconds, oldest first. */
-  history(fromSecond: number, toSecond: number): SecondPoint[] {
-    const acc = this.accumulator;
-    const out: SecondPoint[] = [];
-    const first = Math.max(fromSecond, acc.closedThrough - BUCKET_MASK);
-    for (let s = first; s <= Math.min(toSecond, acc.closedThrough); s++) {
-      const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
-      if (acc.closed[off + B_SECOND] === s) out.push(secondPoint(acc.closed, off, s));
-    }
-    return out;
   }
 
   private updateUtilisation(shardGauges: Float64Array): void {

@@ -73,6 +73,10 @@ export interface PipelineHealth {
   eventLoopDelayP99Ms: number;
   /** Mean wall time of one tick's encode + publish, ms. */
   publishCostMs: number;
+  /** WebSocket clients dropped since start for passing WS_MAX_BACKPRESSURE (slow consumers). */
+  wsSlowConsumersDropped: number;
+  /** Refused since start: wrong/missing token (HTTP and /ws), Origin, ingest rate, WS_MAX_CONNECTIONS. */
+  rejected: { auth: number; origin: number; rateLimited: number; wsConnections: number };
 }
 
 export interface MetricsSnapshot {

@@ -37,8 +37,13 @@ export interface OpenRead {
 }
 
 export class WindowAccumulator {
-  /** Merged closed seconds, by second & BUCKET_MASK (B_SECOND says which second). */
-  readonly closed = new Float64Array(BUCKET_COUNT * BUCKET_STRIDE);
+  /**
+   * Merged closed seconds, by second & BUCKET_MASK (B_SECOND says which second). Shared
+   * memory so history reads run on a piscina thread without a copy: advance() only ever
+   * rewrites the slot of a second that is BUCKET_COUNT (4096) seconds old, so the rows of
+   * the last hour stay stable for minutes while a reader looks at them (it checks B_SECOND).
+   */
+  readonly closed = new Float64Array(new SharedArrayBuffer(BUCKET_COUNT * BUCKET_STRIDE * 8));
   /** Closed part of each window: [closedThrough - (L - OPEN_SECONDS) + 1, closedThrough]. */
   private readonly sums = new Map<WindowName, Float64Array>();
   private readonly open: OpenRead;
@@ -62,7 +67,20 @@ export class WindowAccumulator {
     };
     // Start an hour back so seconds already in the shards' buckets (reloaded history) count.
     this.closedThrough = nowSecond - OPEN_SECONDS - WINDOW_SECONDS['1h'];
-    this.startSecond = nowSecond;
+    this.startSecond = Math.min(nowSecond, this.firstHeldSecond(nowSecond));
+  }
+
+  /**
+   * The oldest second of the last hour that a shard already holds at start (rollups reloaded
+   * after a restart), so window rates divide by the seconds really covered.
+   */
+  private firstHeldSecond(nowSecond: number): number {
+    for (let s = nowSecond - OPEN_SECONDS - WINDOW_SECONDS['1h'] + 1; s < nowSecond; s++) {
+      const off = ShardMetrics.rowOf(s);
+      for (const shard of this.shards)
+        if (shard.buckets[off + B_SECOND] === s && shard.buckets[off + B_COUNT]! > 0) return s;
+    }
+    return nowSecond;
   }
 
   /** Clears everything (after the shards acknowledged a reset). */

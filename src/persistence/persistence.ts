@@ -3,9 +3,11 @@ import type { Options } from '../config/option-specs.js';
 import { connectionOptions, type DbConfig, dbConfigFrom, describeDb } from '../db/db-config.js';
 import { migrate } from '../db/migrate.js';
 import { runRetention } from '../db/retention.js';
+import { type RollupBins, readRollupBins } from '../db/rollup-read.js';
 import { PulseboardError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
+import { BUCKET_STRIDE, ShardMetrics } from '../shared/metric-buckets.js';
 import { WriterPool } from './writer-pool.js';
 
 /**
@@ -17,6 +19,8 @@ import { WriterPool } from './writer-pool.js';
 
 const PING_EVERY_MS = 2000;
 const RETENTION_EVERY_MS = 3_600_000;
+/** Seconds of rollups loaded back into the windows at start: the 1 h window and its edge. */
+const RELOAD_SECONDS = 3600 + 2;
 
 export interface PersistenceFigures {
   on: boolean;
@@ -33,12 +37,15 @@ export class Persistence {
   private lastRows = 0;
   private lastRowsAt = performance.now();
   private rowsPerSec = 0;
+  /** Rollups of the last hour, read at start, written into shard 0's buckets before it runs. */
+  private reload: RollupBins | undefined;
 
   private constructor(
     readonly on: boolean,
     readonly db: DbConfig | undefined,
     private readonly options: Options,
     private readonly log: Logger,
+    readonly rowFormat: 'load' | 'insert' = 'insert',
   ) {
     if (on && db) {
       this.writers = new WriterPool(
@@ -49,6 +56,7 @@ export class Persistence {
           batchSize: options.dbBatchSize,
           flushMs: options.dbFlushMs,
           sourceNames: options.sources,
+          rowFormat,
         },
         log,
       );
@@ -64,11 +72,14 @@ export class Persistence {
     const db = dbConfigFrom(options);
     try {
       const m = await migrate(db);
+      const rowFormat = await chooseRowFormat(db, options.dbWriteMethod);
       log.info(
-        { db: describeDb(db), schemaVersion: m.version, applied: m.applied },
+        { db: describeDb(db), schemaVersion: m.version, applied: m.applied, rowFormat },
         'database ready',
       );
-      return new Persistence(true, db, options, log);
+      const p = new Persistence(true, db, options, log, rowFormat);
+      await p.readRecentRollups();
+      return p;
     } catch (err) {
       const e = err as Error & { code?: string };
       const why = `${describeDb(db)}: ${e.code ? `${e.code} ` : ''}${e.message}`;
@@ -86,10 +97,52 @@ export class Persistence {
     }
   }
 
-  /** ShardPool start hook (claims writer consumer slots before the shard runs). */
+  /**
+   * ShardPool start hook, before the shard's thread runs: claims the writers' consumer slot
+   * on its ring, and gives shard 0 the reloaded hour of rollups (history across restarts).
+   */
   readonly beforeShard = (shard: Shard): void => {
     this.writers?.claimRing(shard);
+    if (shard.index === 0 && this.reload) {
+      writeBins(shard.metrics, this.reload);
+      this.reload = undefined;
+    }
   };
+
+  /**
+   * Reads the last hour of per-second rollups (RELOAD_SECONDS up to the second before now),
+   * so 1 h charts and windows are continuous across a restart. The writers upsert a second's
+   * rollup with every batch, so what is read is everything committed before the restart.
+   */
+  private async readRecentRollups(): Promise<void> {
+    const nowSecond = Math.floor(Date.now() / 1000);
+    let conn: mysql.Connection | undefined;
+    try {
+      conn = await mysql.createConnection(connectionOptions(this.db!));
+      const started = performance.now();
+      this.reload = await readRollupBins(
+        conn,
+        nowSecond - RELOAD_SECONDS,
+        nowSecond - 1,
+        1,
+        this.options.sources,
+      );
+      this.log.info(
+        {
+          seconds: this.reload.seconds.length,
+          ms: Math.round(performance.now() - started),
+        },
+        'reloaded the last hour of per-second rollups into the windows',
+      );
+    } catch (err) {
+      this.log.warn(
+        { err: (err as Error).message },
+        'could not reload the last hour of rollups; 1 h windows start empty',
+      );
+    } finally {
+      await conn?.end().catch(() => conn?.destroy());
+    }
+  }
 
   /** Starts writers, the reachability ping and the retention schedule. */
   start(): void {
@@ -185,5 +238,31 @@ export class Persistence {
         `drain timed out after ${timeoutMs} ms: ${r.backlog} completed transactions were not committed`,
       );
     }
+  }
+}
+
+/** Copies reloaded rollup rows into a shard's per-second buckets (before its thread runs). */
+function writeBins(metrics: ShardMetrics, bins: RollupBins): void {
+  for (let i = 0; i < bins.seconds.length; i++) {
+    const off = ShardMetrics.rowOf(bins.seconds[i]!);
+    metrics.buckets.set(bins.rows.subarray(i * BUCKET_STRIDE, (i + 1) * BUCKET_STRIDE), off);
+  }
+}
+
+/**
+ * DB_WRITE_METHOD=auto: LOAD DATA LOCAL INFILE when the server allows it (MariaDB does by
+ * default; MySQL 8 ships with local_infile=OFF), else multi-row INSERT.
+ */
+async function chooseRowFormat(
+  db: DbConfig,
+  method: 'auto' | 'load' | 'insert',
+): Promise<'load' | 'insert'> {
+  if (method !== 'auto') return method;
+  const conn = await mysql.createConnection(connectionOptions(db));
+  try {
+    const [rows] = await conn.query('SELECT @@GLOBAL.local_infile AS on_');
+    return Number((rows as { on_: number | string }[])[0]?.on_) === 1 ? 'load' : 'insert';
+  } finally {
+    await conn.end().catch(() => conn.destroy());
   }
 }

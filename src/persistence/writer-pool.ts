@@ -38,6 +38,7 @@ export interface WriterPoolOptions {
   batchSize: number;
   flushMs: number;
   sourceNames: readonly string[];
+  rowFormat: 'load' | 'insert';
 }
 
 interface WriterHandle {
@@ -94,6 +95,7 @@ export class WriterPool {
         batchSize: this.o.batchSize,
         flushMs: this.o.flushMs,
         connections: this.o.connections,
+        rowFormat: this.o.rowFormat,
       };
       const worker = new Worker(WRITER_SCRIPT, { workerData: init, name: `writer-${w}` });
       const handle: WriterHandle = {
@@ -109,7 +111,12 @@ export class WriterPool {
       this.writers.push(handle);
     }
     this.log.info(
-      { writers: count, connections: this.o.connections, batchSize: this.o.batchSize },
+      {
+        writers: count,
+        connections: this.o.connections,
+        batchSize: this.o.batchSize,
+        rowFormat: this.o.rowFormat,
+      },
       'database writers started',
     );
   }

@@ -34,5 +34,5 @@ export type ShardMessage =
   | { type: 'stopped'; shardIndex: number; inflight: number }
   | { type: 'error'; shardIndex: number; code: string; message: string };
 
-/** Shards per node the id layout can tell apart (6 of the 10 worker bits). */
-export const MAX_SHARDS_PER_NODE = 64;
+/** Simulator shards per node: the id layout's slots minus the ingest thread's (tx-id.ts). */
+export { MAX_SIMULATOR_SHARDS as MAX_SHARDS_PER_NODE } from './tx-id.js';

@@ -19,6 +19,29 @@ export const TX_ID_WORKER_BITS = 10;
 /** How many distinct (node, shard) pairs ids can tell apart. */
 export const TX_ID_MAX_WORKERS = 1 << TX_ID_WORKER_BITS;
 
+/**
+ * The worker part is node × 64 + slot: 16 nodes, 64 slots per node. Each slot is one id
+ * generator, and no two threads may share one (they would mint the same id in the same ms):
+ *
+ *   slot  0 … 62   simulator shards (shard index = slot), hence SHARDS ≤ 63
+ *   slot 63        the node's HTTP ingest thread
+ */
+export const WORKER_SLOTS_PER_NODE = 64;
+export const INGEST_WORKER_SLOT = WORKER_SLOTS_PER_NODE - 1;
+export const MAX_SIMULATOR_SHARDS = INGEST_WORKER_SLOT;
+
+/** The 10-bit worker part of the ids minted by thread `slot` of node `node`. */
+export function txWorkerId(node: number, slot: number): number {
+  if (
+    node < 0 ||
+    node >= TX_ID_MAX_WORKERS / WORKER_SLOTS_PER_NODE ||
+    slot < 0 ||
+    slot >= WORKER_SLOTS_PER_NODE
+  )
+    throw new RangeError(`no id worker for node ${node}, slot ${slot}`);
+  return node * WORKER_SLOTS_PER_NODE + slot;
+}
+
 const LOW_SHIFT = TX_ID_SEQUENCE_BITS + TX_ID_WORKER_BITS; // 22
 const TWO_POW_22 = 2 ** LOW_SHIFT;
 

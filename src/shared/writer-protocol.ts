@@ -41,6 +41,8 @@ export interface WriterInit {
   batchSize: number;
   flushMs: number;
   connections: number;
+  /** LOAD DATA LOCAL INFILE from a Buffer stream, or multi-row INSERT (see ring-rows.ts). */
+  rowFormat: 'load' | 'insert';
 }
 
 /** writer → primary */

@@ -1,7 +1,10 @@
-import uWS, { type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import uWS, { type HttpRequest, type TemplatedApp, type WebSocket } from 'uWebSockets.js';
 import type { Options } from '../config/option-specs.js';
-import type { ErrorCode } from '../errors.js';
+import { type ErrorCode, PulseboardError } from '../errors.js';
+import { type AccessControl, bearerToken } from '../http/auth.js';
+import { sendError, track } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
+import { SlowConsumerSweep } from '../security/slow-consumers.js';
 import { envelope } from './envelope.js';
 import { CONTROL_TOPIC, MAX_TOPICS_PER_REQUEST, type TopicCatalog } from './topics.js';
 
@@ -13,6 +16,15 @@ import { CONTROL_TOPIC, MAX_TOPICS_PER_REQUEST, type TopicCatalog } from './topi
  */
 
 export const MAX_INBOUND_BYTES = 64 * 1024;
+
+/** getQuery() has decoded once already; a stray `%` left over must not throw in a handler. */
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
 
 interface SocketData {
   /** Topics asked for in the upgrade URL, subscribed at open. */
@@ -39,8 +51,14 @@ export function registerWsRoute(
   catalog: TopicCatalog,
   options: Options,
   log: Logger,
+  access?: AccessControl,
 ): WsStats {
   const stats: WsStats = { open: 0, accepted: 0, rejectedFrames: 0 };
+  // Slow consumers: uWS skips them past WS_MAX_BACKPRESSURE; the sweep drops and counts them.
+  const slow = new SlowConsumerSweep<SocketData>(options.wsMaxBackpressure, (_ws, buffered) => {
+    if (access) access.counters.slowConsumersDropped++;
+    log.debug({ buffered }, 'slow websocket consumer dropped');
+  });
 
   function reply(ws: WebSocket<SocketData>, body: Reply): void {
     const data = ws.getUserData();
@@ -63,22 +81,58 @@ export function registerWsRoute(
     return topics.filter((t) => !catalog.isKnown(t));
   }
 
+  function tooMany(): string {
+    return `at most ${options.wsMaxSubscriptions} subscriptions per socket (WS_MAX_SUBSCRIPTIONS)`;
+  }
+
+  /** Connection limit, Origin and token of an upgrade: null to accept, else the error. */
+  function refuseUpgrade(req: HttpRequest): PulseboardError | null {
+    if (stats.open >= options.wsMaxConnections) {
+      access!.counters.connectionsRefused++;
+      return new PulseboardError(
+        'PB_ERR_WS_TOO_MANY_CONNECTIONS',
+        `${options.wsMaxConnections} WebSocket connections are open (WS_MAX_CONNECTIONS); retry later`,
+      );
+    }
+    if (!access!.originAllowed(req.getHeader('origin'), req.getHeader('host'))) {
+      access!.counters.originRejected++;
+      return new PulseboardError('PB_ERR_AUTH_ORIGIN', 'this Origin may not open /ws (WS_ALLOWED_ORIGINS)');
+    }
+    // getQuery(key) already percent-decodes.
+    const token = bearerToken(req.getHeader('authorization')) || (req.getQuery('token') ?? '');
+    return access!.check('read', token, '/ws');
+  }
+
   app.ws<SocketData>('/ws', {
     maxPayloadLength: MAX_INBOUND_BYTES,
     idleTimeout: options.wsIdleTimeoutS,
     sendPingsAutomatically: true,
     maxBackpressure: options.wsMaxBackpressure,
-    // A client that cannot keep up is closed rather than slowing the others; it reconnects
-    // and refetches the snapshot.
-    closeOnBackpressureLimit: 1,
+    // A client that cannot keep up is skipped by publish (never slowing the others), then
+    // dropped and counted by the sweep (src/security/slow-consumers.ts); it reconnects and
+    // refetches the snapshot.
+    closeOnBackpressureLimit: 0,
     compression: uWS.DISABLED,
 
     upgrade: (res, req, context) => {
+      if (access) {
+        const refused = refuseUpgrade(req);
+        if (refused) {
+          const headers: Record<string, string> =
+            refused.code === 'PB_ERR_WS_TOO_MANY_CONNECTIONS'
+              ? { 'retry-after': '5' }
+              : refused.code === 'PB_ERR_AUTH_MISSING'
+                ? { 'www-authenticate': 'Bearer realm="pulseboard"' }
+                : {};
+          sendError(track(res), refused, headers);
+          return;
+        }
+      }
       const query = req.getQuery('topics') ?? '';
       const initialTopics =
         query === ''
           ? []
-          : decodeURIComponent(query)
+          : safeDecode(query)
               .split(',')
               .filter((t) => t !== '');
       res.upgrade<SocketData>(
@@ -93,10 +147,15 @@ export function registerWsRoute(
     open: (ws) => {
       stats.open++;
       stats.accepted++;
+      slow.add(ws);
       const { initialTopics } = ws.getUserData();
       if (initialTopics.length === 0) return;
       if (initialTopics.length > MAX_TOPICS_PER_REQUEST) {
         refuse(ws, 'PB_ERR_WS_BAD_CONTROL', `at most ${MAX_TOPICS_PER_REQUEST} topics per request`);
+        return;
+      }
+      if (new Set(initialTopics).size > options.wsMaxSubscriptions) {
+        refuse(ws, 'PB_ERR_WS_TOO_MANY_SUBSCRIPTIONS', tooMany());
         return;
       }
       const unknown = unknownTopics(initialTopics);
@@ -162,6 +221,13 @@ export function registerWsRoute(
         );
         return;
       }
+      if (op === 'subscribe') {
+        const after = new Set([...subscribed(ws), ...(topics as string[])]);
+        if (after.size > options.wsMaxSubscriptions) {
+          refuse(ws, 'PB_ERR_WS_TOO_MANY_SUBSCRIPTIONS', tooMany());
+          return;
+        }
+      }
       for (const t of topics as string[]) {
         if (op === 'subscribe') ws.subscribe(t);
         else ws.unsubscribe(t);
@@ -171,6 +237,7 @@ export function registerWsRoute(
 
     close: (ws, code) => {
       ws.getUserData().closed = true;
+      slow.delete(ws);
       stats.open--;
       if (code !== 1000 && code !== 1001 && code !== 1005) log.debug({ code }, 'websocket closed');
     },

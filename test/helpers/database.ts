@@ -30,8 +30,6 @@ const INSTALL_HINT =
   '(Debian/Ubuntu: sudo apt-get install -y mariadb-server; macOS: brew install mariadb)';
 
 let server: Promise<string> | undefined;
-let privateProc: ChildProcess | undefined;
-let privateDir: string | undefined;
 
 async function answers(url: string): Promise<boolean> {
   try {
@@ -65,54 +63,6 @@ function freePort(): Promise<number> {
   });
 }
 
-function stopPrivate(): void {
-  privateProc?.kill('SIGKILL');
-  privateProc = undefined;
-  if (privateDir) rmSync(privateDir, { recursive: true, force: true });
-  privateDir = undefined;
-}
-
-async function startPrivate(bin: string): Promise<string> {
-  privateDir = mkdtempSync(join(tmpdir(), 'pb-mariadb-'));
-  const data = join(privateDir, 'data');
-  const isMaria = bin.endsWith('mariadbd');
-  const installer = isMaria ? findInstaller() : undefined;
-  const init = installer
-    ? spawnSync(
-        installer,
-        [
-          `--datadir=${data}`,
-          '--auth-root-authentication-method=normal',
-          '--skip-test-db',
-          `--user=${userInfo().username}`,
-        ],
-        { encoding: 'utf8' },
-      )
-    : spawnSync(bin, ['--initialize-insecure', `--datadir=${data}`], { encoding: 'utf8' });
-  if (init.status !== 0)
-    throw new Error(`could not initialise a private database in ${data}:\n${init.stderr}`);
-  const port = await freePort();
-  privateProc = spawn(
-    bin,
-    [
-      `--datadir=${data}`,
-      `--port=${port}`,
-      '--bind-address=127.0.0.1',
-      `--socket=${join(privateDir, 'sock')}`,
-      `--user=${userInfo().username}`,
-    ],
-    { stdio: 'ignore' },
-  );
-  process.once('exit', stopPrivate);
-  const url = `mysql://root@127.0.0.1:${port}`;
-  for (let i = 0; i < 150; i++) {
-    if (await answers(url)) return url;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  stopPrivate();
-  throw new Error(`private ${bin} did not answer on port ${port} within 30 s`);
-}
-
 function findInstaller(): string | undefined {
   for (const p of [
     '/usr/bin/mariadb-install-db',
@@ -124,27 +74,134 @@ function findInstaller(): string | undefined {
   return undefined;
 }
 
+/**
+ * A private mariadbd/mysqld: its own temporary datadir, its own free port on loopback, its
+ * own process. Used as the last fallback of databaseServer() and directly by tests that
+ * must stop the database (the outage test), since the shared server is never stopped.
+ * `stop()` kills the process and keeps the datadir; `start()` brings it back on the same
+ * port; `destroy()` kills it and removes the datadir (also on process exit).
+ */
+export interface PrivateDatabase {
+  /** mysql://root@127.0.0.1:<port> (no database). */
+  url: string;
+  port: number;
+  dir: string;
+  running(): boolean;
+  start(): Promise<void>;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+const privates = new Set<PrivateDatabase>();
+process.once('exit', () => {
+  for (const p of privates) void p.destroy();
+});
+
+export async function startPrivateDatabase(): Promise<PrivateDatabase> {
+  const bin = findBinary();
+  if (!bin) throw new Error(INSTALL_HINT);
+  const dir = mkdtempSync(join(tmpdir(), 'pb-mariadb-'));
+  const data = join(dir, 'data');
+  const isMaria = bin.endsWith('mariadbd');
+  const installer = isMaria ? findInstaller() : undefined;
+  const user = userInfo().username;
+  const init = installer
+    ? spawnSync(
+        installer,
+        [
+          // First: ignore /etc/mysql/*.cnf (user=mysql, the shared server's paths).
+          '--no-defaults',
+          `--datadir=${data}`,
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+          `--user=${user}`,
+        ],
+        { encoding: 'utf8' },
+      )
+    : spawnSync(bin, ['--no-defaults', '--initialize-insecure', `--datadir=${data}`], {
+        encoding: 'utf8',
+      });
+  if (init.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`could not initialise a private database in ${data}:\n${init.stderr}`);
+  }
+  const port = await freePort();
+  const url = `mysql://root@127.0.0.1:${port}`;
+  let proc: ChildProcess | undefined;
+  const handle: PrivateDatabase = {
+    url,
+    port,
+    dir,
+    running: () => proc !== undefined && proc.exitCode === null && proc.signalCode === null,
+    async start() {
+      if (handle.running()) return;
+      proc = spawn(
+        bin,
+        [
+          '--no-defaults',
+          `--datadir=${data}`,
+          `--port=${port}`,
+          '--bind-address=127.0.0.1',
+          `--socket=${join(dir, 'sock')}`,
+          `--pid-file=${join(dir, 'pid')}`,
+          `--user=${user}`,
+          '--skip-log-bin',
+          '--innodb-buffer-pool-size=64M',
+          '--max-connections=200',
+        ],
+        { stdio: 'ignore' },
+      );
+      for (let i = 0; i < 150; i++) {
+        if (await answers(url)) return;
+        if (!handle.running()) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      await handle.destroy();
+      throw new Error(`private ${bin} did not answer on port ${port}`);
+    },
+    async stop(signal: NodeJS.Signals = 'SIGKILL') {
+      const p = proc;
+      if (!p || !handle.running()) return;
+      const exited = new Promise((r) => p.once('exit', r));
+      p.kill(signal);
+      await exited;
+    },
+    async destroy() {
+      privates.delete(handle);
+      if (proc && handle.running()) proc.kill('SIGKILL');
+      proc = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  privates.add(handle);
+  await handle.start();
+  return handle;
+}
+
 /** The server base URL (no database), found once per test process. */
 export function databaseServer(): Promise<string> {
   server ??= (async () => {
     const env = process.env.MYSQL_URL;
-    if (env) {
+    // PB_TEST_PRIVATE_DB=1 skips 1 and 2, to exercise the private-server fallback.
+    const forcePrivate = process.env.PB_TEST_PRIVATE_DB === '1';
+    if (env && !forcePrivate) {
       const u = new URL(env);
       u.pathname = '';
       return u.toString().replace(/\/$/, '');
     }
     const local = 'mysql://root@127.0.0.1:3306';
-    if (await answers(local)) return local;
-    const bin = findBinary();
-    if (!bin) throw new Error(INSTALL_HINT);
-    return startPrivate(bin);
+    if (!forcePrivate && (await answers(local))) return local;
+    return (await startPrivateDatabase()).url;
   })();
   return server;
 }
 
 /** Creates a fresh database for one suite. */
-export async function createTestDatabase(prefix = 'pb_test'): Promise<TestDatabase> {
-  const base = await databaseServer();
+export async function createTestDatabase(
+  prefix = 'pb_test',
+  server?: string,
+): Promise<TestDatabase> {
+  const base = server ?? (await databaseServer());
   const name = `${prefix}_${randomBytes(4).toString('hex')}`;
   const admin = await mysql.createConnection({ uri: base });
   await admin.query(`CREATE DATABASE \`${name}\``);

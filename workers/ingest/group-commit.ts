@@ -81,7 +81,7 @@ export async function commitGroup(
       return `(${p.id},'${it.ref}',${src(p)},'${it.account}',${TYPE_SQL[it.type]},${it.amount},${CURRENCY_SQL[it.currency]},${it.failed ? "'failed'" : "'completed'"},NULL,${it.createdAt},${p.receivedAt},${it.processingMs},${RULE_SQL[p.flagRule]},0)`;
     });
     sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${rows.join(',')} ON DUPLICATE KEY UPDATE id = id;`;
-    sql += `${rollup.sql(INGEST_ROLLUP_WRITER, sourceNames)};`;
+    sql += rollup.sql(INGEST_ROLLUP_WRITER, sourceNames);
   }
   await conn.query(`${sql}COMMIT`);
   // Metrics count what is new to the store, including rows a lost-reply attempt committed.

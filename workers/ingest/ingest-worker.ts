@@ -246,7 +246,12 @@ function record(fresh: PendingItem[]): void {
   alertRing.publish(alertPos);
 }
 
-/** The ring layout holds numbers only: the account string is reduced to a stable hash. */
+/**
+ * The ring layout holds numbers only, so the account string is reduced to a stable hash:
+ * the live feed and alerts show an ingested transaction's account as `AC<hash mod 10^8>`,
+ * not the producer's string. Deliberate (no strings in shared memory); MySQL and
+ * GET /api/transactions hold the real account.
+ */
 function writeRecord(ring: TxRing, i: number, p: PendingItem): void {
   const f = ring.f;
   const id = BigInt(p.id);

@@ -14,7 +14,7 @@ import {
   WS_STATS_COUNT,
 } from '../../src/shared/writer-protocol.js';
 import { backoffMs, sleep } from './backoff.js';
-import { commitBatch } from './commit-batch.js';
+import { type CommitContext, commitBatch } from './commit-batch.js';
 import { Lane } from './lane.js';
 import { type Batch, RingCursor } from './ring-cursor.js';
 
@@ -31,9 +31,10 @@ const port = parentPort!;
 const control = new Int32Array(init.blockSab, 0, W_CONTROL_INTS);
 const stats = new Float64Array(init.blockSab, W_CONTROL_INTS * 4, WS_STATS_COUNT);
 const cursors = init.rings.map((r) => new RingCursor(r.sab, r.capacity, r.consumer));
-const ctx = {
+const ctx: CommitContext = {
   writerIndex: init.writerIndex,
-  sourceSql: sourceLiterals(init.sourceNames),
+  format: init.rowFormat,
+  sourceText: sourceLiterals(init.sourceNames, init.rowFormat),
   sourceNames: init.sourceNames,
 };
 const POLL_MS = Math.min(5, init.flushMs);

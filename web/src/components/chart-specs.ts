@@ -2,7 +2,10 @@
 import { fmtCompact } from '../lib/format.js';
 import type { ChartSpec } from './pb-time-chart.js';
 
-const ms = (v: number) => (v < 10 ? v.toFixed(1) : fmtCompact(Math.round(v))) + ' ms';
+const ms = (v: number) => {
+  if (v >= 1000) return +(v / 1000).toFixed(2) + ' s';
+  return (v < 10 && v !== 0 ? v.toFixed(1) : Math.round(v)) + ' ms';
+};
 
 export const CHART_SPECS: ChartSpec[] = [
   {

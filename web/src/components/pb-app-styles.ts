@@ -133,10 +133,14 @@ export const appStyles = [
         grid-template-areas: 'kpis kpis' 'charts charts' 'scenario sources' 'feed feed' 'alerts alerts';
       }
     }
+    /* Laptop and up: alerts fill the side column under the scenario panel and top
+       sources, next to the charts; the feed runs full width below. The lists use
+       contain: size so the charts, not the number of rows, decide the row heights. */
     @media (min-width: 1280px) {
       main {
         grid-template-columns: minmax(0, 1fr) minmax(0, 1fr) minmax(340px, 0.75fr);
-        grid-template-areas: 'kpis kpis kpis' 'charts charts side' 'feed feed alerts';
+        grid-template-areas: 'kpis kpis kpis' 'charts charts side' 'charts charts alerts' 'feed feed feed';
+        grid-template-rows: auto auto minmax(0, 1fr) auto;
       }
       .side {
         grid-area: side;
@@ -145,26 +149,25 @@ export const appStyles = [
         gap: var(--pb-gap);
         min-width: 0;
       }
-      .feed,
       .alerts {
-        height: 400px;
+        height: auto;
+        min-height: 240px;
+        contain: size;
+      }
+      .feed {
+        height: 420px;
       }
     }
-    /* 2560 × 1440 and similar: everything on one screen, lists beside the charts. */
+    /* 2560 × 1440 and similar: everything on one screen, both lists beside the charts. */
     @media (min-width: 1900px) {
       main {
         grid-template-columns: minmax(0, 1.2fr) minmax(0, 1.2fr) minmax(0, 1fr) minmax(380px, 0.8fr);
-        grid-template-areas: 'kpis kpis kpis kpis' 'charts charts feed side' 'charts charts alerts side';
-        grid-template-rows: auto minmax(0, 1fr) minmax(0, 1fr);
+        grid-template-areas: 'kpis kpis kpis kpis' 'charts charts feed side' 'charts charts feed alerts';
+        grid-template-rows: auto auto minmax(0, 1fr);
       }
-      .feed,
-      .alerts {
+      .feed {
         height: auto;
         min-height: 300px;
-      }
-      /* The lists fill the rows the charts define; they must not size those rows. */
-      .feed,
-      .alerts {
         contain: size;
       }
     }

@@ -28,7 +28,7 @@ interface Notice {
 export interface PulseboardDebug {
   renderStats(): RenderStatsSummary;
   resetRenderStats(): void;
-  /** Prepends `n` synthetic seconds so every chart holds a full hour; returns points held. */
+  /** Fills the charts with `n` synthetic seconds (a full hour for 3600); returns points held. */
   seedSynthetic(n: number): number;
   setWindow(w: WindowName): void;
   state(): Record<string, unknown>;
@@ -264,8 +264,11 @@ export class PbApp extends LitElement {
       renderStats: () => this.stats.summary(),
       resetRenderStats: () => this.stats.reset(),
       seedSynthetic: (n) => {
+        // Replaces what the charts hold (up to the newest second) so live seconds keep
+        // appending after it: a full, varied hour whatever the server had.
         const b = this.model.buffer;
-        const end = Number.isFinite(b.firstMs) ? b.firstMs : Date.now();
+        const end = Number.isFinite(b.lastMs) ? b.lastMs + 1000 : Date.now();
+        b.clear();
         b.prepend(syntheticPoints(n, end));
         this.model.mark({ series: true });
         return b.length;
@@ -281,6 +284,7 @@ export class PbApp extends LitElement {
         alertsSize: this.model.alerts.size,
         feedDomRows: this.els?.feed.domRows ?? 0,
         chartPoints: this.els?.charts.map((c) => c.pointCount) ?? [],
+        recentTpsMax: Math.max(0, ...this.model.buffer.cols.tps.slice(-10).map((v) => v ?? 0)),
         snapshotTs: this.model.snapshot?.ts ?? null,
       }),
     };

@@ -28,14 +28,21 @@ export class PbKpiCards extends LitElement {
   static override styles = [
     panelStyles,
     css`
+      /* Ten tracks (processing spans two): one row on wide screens, two rows of five on
+         laptops and tablets, pairs on phones. Explicit counts keep the rows even. */
       .grid {
         display: grid;
-        grid-template-columns: repeat(auto-fit, minmax(128px, 1fr));
+        grid-template-columns: repeat(10, minmax(0, 1fr));
+        grid-auto-flow: dense;
         gap: var(--pb-gap);
+      }
+      @media (max-width: 1599px) {
+        .grid {
+          grid-template-columns: repeat(5, minmax(0, 1fr));
+        }
       }
       .panel {
         padding: 10px 12px;
-        min-height: 92px;
       }
       .label {
         font-size: 12px;
@@ -43,6 +50,11 @@ export class PbKpiCards extends LitElement {
         display: flex;
         justify-content: space-between;
         gap: 6px;
+        white-space: nowrap;
+      }
+      .label > span:first-child {
+        overflow: hidden;
+        text-overflow: ellipsis;
       }
       .value {
         font-size: clamp(19px, 1.55vw, 28px);
@@ -101,6 +113,9 @@ export class PbKpiCards extends LitElement {
         .grid {
           grid-template-columns: repeat(2, minmax(0, 1fr));
         }
+        .panel {
+          min-height: 0;
+        }
         .value {
           font-size: 21px;
         }
@@ -138,6 +153,12 @@ export class PbKpiCards extends LitElement {
         html`<span class=${failClass}>${fmtPct(w.successRate)}</span>`,
         `${fmtCount(w.failed)} failed`,
       )}
+      ${card(
+        'flagged',
+        `Flagged · ${win}`,
+        html`<span class=${w.flagged > 0 ? 'warn' : ''}>${fmtCount(w.flagged)}</span>`,
+        w.count > 0 ? `${((w.flagged / w.count) * 1000).toFixed(1)} per 1,000 tx` : '—',
+      )}
       <div class="panel wide" data-kpi="latency">
         <div class="label"><span>Processing time · ${win}</span></div>
         <div class="trio">
@@ -145,12 +166,6 @@ export class PbKpiCards extends LitElement {
         </div>
         <div class="sub">p50 ${fmtMs(w.p50Ms)}</div>
       </div>
-      ${card(
-        'flagged',
-        `Flagged · ${win}`,
-        html`<span class=${w.flagged > 0 ? 'warn' : ''}>${fmtCount(w.flagged)}</span>`,
-        w.count > 0 ? `${((w.flagged / w.count) * 1000).toFixed(1)} per 1,000 tx` : '—',
-      )}
       ${card(
         'inflight',
         'In flight',
@@ -160,10 +175,11 @@ export class PbKpiCards extends LitElement {
       ${card(
         'db',
         'Database',
-        persistence ? html`${fmtCompact(s.pipeline.dbRowsPerSec)} <small>rows/s</small>` : 'off',
+        persistence ? html`${fmtCompact(s.pipeline.dbRowsPerSec)} <small>rows/s</small>` : '—',
         persistence ? `writer lag ${fmtCount(s.pipeline.writerLag)}` : 'nothing is saved',
         html`<span class="badge ${persistence ? 'good' : 'bad'}" data-persistence=${s.persistence}
-          >${persistence ? 'PERSISTED' : 'NOT SAVED'}</span
+           title=${persistence ? 'transactions are persisted' : 'persistence is off'}
+          >${persistence ? 'ON' : 'OFF'}</span
         >`,
       )}
       ${card('clients', 'Clients', fmtCount(s.clients), 'dashboards')}

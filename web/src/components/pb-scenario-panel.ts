@@ -6,7 +6,7 @@
  * Protected endpoints answer 401 when an admin token is configured; the panel then asks
  * for the token instead of failing silently.
  */
-import { css, html, LitElement, nothing, type TemplateResult } from 'lit';
+import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import {
   ApiError,
   fetchLoadTest,
@@ -17,8 +17,9 @@ import {
   stopLoadTest,
 } from '../lib/api.js';
 import { fmtCount, fmtSeconds } from '../lib/format.js';
+import { parseCustom } from '../lib/scenario-spec.js';
 import type { LoadTestRequest, LoadTestStage, LoadTestStatus } from '../types.js';
-import { panelStyles } from './shared-styles.js';
+import { scenarioStyles } from './pb-scenario-panel-styles.js';
 
 const NAMED = [
   { id: 'steady', label: 'Steady', hint: 'one constant rate until stopped' },
@@ -46,104 +47,7 @@ export class PbScenarioPanel extends LitElement {
 
   private timer: ReturnType<typeof setInterval> | null = null;
 
-  static override styles = [
-    panelStyles,
-    css`
-      header {
-        display: flex;
-        align-items: center;
-        justify-content: space-between;
-        gap: 8px;
-        margin-bottom: 10px;
-      }
-      .state {
-        font-size: 12px;
-        font-weight: 600;
-        text-transform: uppercase;
-        letter-spacing: 0.04em;
-        padding: 1px 7px;
-        border-radius: 5px;
-        border: 1px solid var(--pb-border);
-        color: var(--pb-muted);
-      }
-      .state.running {
-        color: var(--pb-ok);
-        border-color: var(--pb-ok);
-      }
-      .named {
-        display: grid;
-        grid-template-columns: repeat(4, minmax(0, 1fr));
-        gap: 6px;
-      }
-      .custom {
-        display: grid;
-        grid-template-columns: minmax(0, 1fr) auto;
-        gap: 6px;
-        margin-top: 8px;
-      }
-      label {
-        display: flex;
-        flex-direction: column;
-        gap: 3px;
-        font-size: 11.5px;
-        color: var(--pb-muted);
-      }
-      .run {
-        margin-top: 10px;
-        font-size: 13px;
-      }
-      .stages {
-        display: flex;
-        flex-wrap: wrap;
-        gap: 4px;
-        margin: 6px 0;
-      }
-      .stage {
-        font-size: 11.5px;
-        padding: 1px 6px;
-        border-radius: 5px;
-        background: var(--pb-surface-2);
-        color: var(--pb-muted);
-        font-variant-numeric: tabular-nums;
-      }
-      .stage.current {
-        background: var(--pb-accent);
-        color: #fff;
-      }
-      .stage.done {
-        text-decoration: line-through;
-      }
-      progress {
-        width: 100%;
-        height: 6px;
-        accent-color: var(--pb-accent);
-      }
-      .actions {
-        display: flex;
-        gap: 6px;
-        margin-top: 10px;
-      }
-      .actions button {
-        flex: 1;
-      }
-      .msg {
-        margin-top: 8px;
-        font-size: 12.5px;
-      }
-      .msg.error {
-        color: var(--pb-fail);
-      }
-      .ramp {
-        width: 72px;
-      }
-      .token {
-        display: grid;
-        grid-template-columns: minmax(0, 1fr) auto;
-        gap: 6px;
-        margin-top: 8px;
-      }
-    `,
-  ];
+  static override styles = scenarioStyles;
 
   override connectedCallback(): void {
     super.connectedCallback();
@@ -326,22 +230,6 @@ export class PbScenarioPanel extends LitElement {
 function stageLabel(st: LoadTestStage): string {
   const tps = st.tps === 'max' ? 'max' : `${fmtCount(st.tps)} TPS`;
   return st.seconds === null ? tps : `${tps} × ${fmtSeconds(st.seconds)}`;
-}
-
-/** "500" → {tps: 500}; "100x10, 1000x30" → stages. Returns an error message on bad input. */
-export function parseCustom(spec: string): LoadTestRequest | string {
-  if (/^\d+$/.test(spec)) {
-    const tps = Number(spec);
-    return tps > 0 ? { tps } : 'TPS must be above 0.';
-  }
-  const stages: { tps: number; seconds: number }[] = [];
-  for (const part of spec.split(/[,;]/)) {
-    const m = /^\s*(\d+)\s*[x×*@]\s*(\d+)\s*s?\s*$/i.exec(part);
-    if (!m) return `Cannot read "${part.trim()}": write tps×seconds, e.g. 100x10.`;
-    stages.push({ tps: Number(m[1]), seconds: Number(m[2]) });
-  }
-  if (stages.length === 0) return 'Enter a TPS or stages.';
-  return { stages };
 }
 
 customElements.define('pb-scenario-panel', PbScenarioPanel);

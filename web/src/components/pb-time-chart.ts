@@ -180,7 +180,12 @@ export class PbTimeChart extends LitElement {
       // Skip DPR rounding work on every redraw; lines stay crisp enough at 1 px.
       pxAlign: false,
       cursor: {
-        sync: { key: SYNC_KEY },
+        // Share the hover position, not the drag: the page zooms every chart itself, and a
+        // mirrored drag would land on already-zoomed charts and zoom them again.
+        sync: {
+          key: SYNC_KEY,
+          filters: { pub: (type) => type !== 'mousedown' && type !== 'mouseup' },
+        },
         drag: { x: true, y: false, setScale: false },
         points: { size: 6 },
         bind: {

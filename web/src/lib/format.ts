@@ -75,9 +75,11 @@ export function fmtPct(ratio: number, digits = 2): string {
   return (ratio * 100).toFixed(digits) + '%';
 }
 
+/** Three significant digits at most, so cards never truncate: 4.21 ms, 42.1 ms, 421 ms, 4.21 s. */
 export function fmtMs(ms: number): string {
   if (ms < 10) return ms.toFixed(2) + ' ms';
-  if (ms < 1000) return ms.toFixed(1) + ' ms';
+  if (ms < 100) return ms.toFixed(1) + ' ms';
+  if (ms < 1000) return ms.toFixed(0) + ' ms';
   return (ms / 1000).toFixed(2) + ' s';
 }
 

@@ -6,7 +6,7 @@
  */
 
 import type { AlertsData, ControlReply, Frame, MetricsSnapshot, TxFeedData } from '../types.js';
-import { fetchHistory, fetchSnapshot } from './api.js';
+import { ApiError, fetchHistory, fetchSnapshot } from './api.js';
 import { type ConnectionStatus, LiveConnection } from './connection.js';
 import { SeriesBuffer } from './series-buffer.js';
 import { TxRing } from './tx-ring.js';
@@ -179,6 +179,13 @@ export class LiveModel {
         fetchHistory(from, now, Math.ceil((now - from) / 1000) + 1),
       ]);
       if (snap.status === 'fulfilled') this.applySnapshot(snap.value);
+      else if (snap.reason instanceof ApiError && snap.reason.status === 401) {
+        this.events.notice(
+          'auth',
+          'warn',
+          'This server requires a token to read: open the page with ?token=… or enter it in the scenario panel.',
+        );
+      }
       if (hist.status === 'fulfilled' && this.buffer.merge(hist.value) > 0)
         this.mark({ series: true });
     } finally {

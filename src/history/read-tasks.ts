@@ -1,0 +1,51 @@
+import type { DbConfig } from '../db/db-config.js';
+import type { TxQuery } from '../db/transactions-query.js';
+
+/**
+ * The typed protocol between the primary and the piscina read threads
+ * (workers/piscina/read-worker.ts). A task answers with the response body as a JSON string,
+ * so encoding also happens off the primary; errors come back as {code, message, field}.
+ */
+
+export interface TransactionsTask {
+  kind: 'transactions';
+  db: DbConfig;
+  query: TxQuery;
+}
+
+export interface HistoryTask {
+  kind: 'history';
+  /** null when persistence is off: only the in-memory hour is served. */
+  db: DbConfig | null;
+  sourceNames: string[];
+  /** The primary's merged closed seconds (WindowAccumulator.closed), shared, read-only here. */
+  closed: SharedArrayBuffer;
+  /** Seconds >= memFirst come from `closed`, older ones from the rollup table. */
+  memFirst: number;
+  /** Last closed second in `closed`. */
+  closedThrough: number;
+  fromMs: number;
+  toMs: number;
+  metrics: string[];
+  points: number | null;
+}
+
+export type ReadTask = TransactionsTask | HistoryTask;
+
+export type ReadResult =
+  | { ok: true; json: string }
+  | { ok: false; code: string; message: string; field?: string };
+
+/** Most per-point bins read from the rollup table before LTTB (bounds work per request). */
+export const MAX_ROLLUP_BINS = 20_000;
+
+export const HISTORY_METRICS = [
+  'tps',
+  'failed',
+  'flagged',
+  'volumeUsd',
+  'avgMs',
+  'p50Ms',
+  'p95Ms',
+  'p99Ms',
+] as const;

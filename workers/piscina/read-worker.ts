@@ -1,0 +1,140 @@
+import { createLTTB } from 'downsample';
+import mysql from 'mysql2/promise';
+import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
+import { readRollupBins } from '../../src/db/rollup-read.js';
+import { encodeCursor, pageSql, txJson } from '../../src/db/transactions-query.js';
+import type {
+  HistoryTask,
+  ReadResult,
+  ReadTask,
+  TransactionsTask,
+} from '../../src/history/read-tasks.js';
+import { MAX_ROLLUP_BINS } from '../../src/history/read-tasks.js';
+import { secondPoint } from '../../src/metrics/bucket-row.js';
+import type { SecondPoint } from '../../src/metrics/snapshot-types.js';
+import { B_SECOND, BUCKET_MASK, BUCKET_STRIDE } from '../../src/shared/metric-buckets.js';
+
+/**
+ * A piscina read thread: GET /api/transactions pages and GET /api/history series, computed
+ * here so the primary loop only parses the query string and writes the answer. History
+ * reads the primary's closed seconds straight from shared memory (no copy) and older ranges
+ * from the rollup table; LTTB (the `downsample` package, after Steinarsson 2013,
+ * "Downsampling Time Series for Visual Representation") picks the points.
+ */
+
+const QUERY_TIMEOUT_MS = 10_000;
+const pools = new Map<string, mysql.Pool>();
+
+function poolFor(db: DbConfig): mysql.Pool {
+  const key = `${db.user}@${db.host}:${db.port}/${db.database}`;
+  let p = pools.get(key);
+  if (!p) {
+    p = mysql.createPool({ ...connectionOptions(db), connectionLimit: 2, maxIdle: 1 });
+    pools.set(key, p);
+  }
+  return p;
+}
+
+async function transactions(task: TransactionsTask): Promise<string> {
+  const pool = poolFor(task.db);
+  const q = task.query;
+  const { page, scanEnd } = pageSql(q);
+  const [rows] = await pool.query({
+    sql: page.sql,
+    values: page.values,
+    rowsAsArray: true,
+    timeout: QUERY_TIMEOUT_MS,
+  });
+  const list = rows as unknown[][];
+  const items = list.slice(0, q.limit).map(txJson);
+  let next: string | null = null;
+  let scanLimited = false;
+  if (list.length > q.limit) next = encodeCursor(q, String(list[q.limit - 1]![0]));
+  else if (scanEnd !== null) {
+    // Short page: did the scan run out of rows, or stop at SCAN_LIMIT?
+    const [end] = await pool.query({
+      sql: scanEnd.sql,
+      values: scanEnd.values,
+      rowsAsArray: true,
+      timeout: QUERY_TIMEOUT_MS,
+    });
+    const last = (end as unknown[][])[0];
+    if (last !== undefined) {
+      next = encodeCursor(q, String(last[0]));
+      scanLimited = true;
+    }
+  }
+  return JSON.stringify({ items, next, scanLimited });
+}
+
+const FIELD: Record<string, keyof SecondPoint> = {
+  tps: 'count',
+  failed: 'failed',
+  flagged: 'flagged',
+  volumeUsd: 'volumeUsd',
+  avgMs: 'avgMs',
+  p50Ms: 'p50Ms',
+  p95Ms: 'p95Ms',
+  p99Ms: 'p99Ms',
+};
+/** Sums become per-second rates in a bin of `step` seconds; averages stay as they are. */
+const PER_SECOND: (keyof SecondPoint)[] = ['count', 'failed', 'flagged', 'volumeUsd'];
+
+async function history(task: HistoryTask): Promise<string> {
+  const fromS = Math.ceil(task.fromMs / 1000);
+  const toS = Math.floor(task.toMs / 1000);
+  let points: SecondPoint[] = [];
+  let stepS = 1;
+  if (task.db !== null && fromS < task.memFirst) {
+    const dbTo = Math.min(toS, task.memFirst - 1);
+    stepS = Math.max(1, Math.ceil((dbTo - fromS + 1) / MAX_ROLLUP_BINS));
+    const bins = await readRollupBins(poolFor(task.db), fromS, dbTo, stepS, task.sourceNames);
+    for (let i = 0; i < bins.seconds.length; i++) {
+      const p = secondPoint(bins.rows, i * BUCKET_STRIDE, bins.seconds[i]!);
+      if (stepS > 1) for (const k of PER_SECOND) (p[k] as number) = (p[k] as number) / stepS;
+      points.push(p);
+    }
+  }
+  const closed = new Float64Array(task.closed);
+  const first = Math.max(
+    fromS,
+    task.db === null ? task.closedThrough - BUCKET_MASK : task.memFirst,
+  );
+  for (let s = first; s <= Math.min(toS, task.closedThrough); s++) {
+    const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
+    if (closed[off + B_SECOND] === s) points.push(secondPoint(closed, off, s));
+  }
+  let downsampled = false;
+  if (task.points !== null && points.length > task.points) {
+    const y = FIELD[task.metrics[0]!]!;
+    points = createLTTB<SecondPoint>({ x: 't', y: (p) => p[y] as number })(
+      points,
+      task.points,
+    ) as SecondPoint[];
+    downsampled = true;
+  }
+  const series: Record<string, number[]> = {};
+  for (const m of task.metrics) series[m] = points.map((p) => p[FIELD[m]!] as number);
+  return JSON.stringify({
+    from: task.fromMs,
+    to: task.toMs,
+    t: points.map((p) => p.t),
+    series,
+    downsampled,
+    stepS,
+  });
+}
+
+export default async function run(task: ReadTask): Promise<ReadResult> {
+  try {
+    const json = task.kind === 'transactions' ? await transactions(task) : await history(task);
+    return { ok: true, json };
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    return {
+      ok: false,
+      code: 'PB_ERR_DB_UNAVAILABLE',
+      message: `the database did not answer the read: ${e.code ? `${e.code} ` : ''}${e.message}`,
+    };
+  }
+}
