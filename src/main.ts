@@ -66,6 +66,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => shutdown('SIGINT'));
   process.once('SIGTERM', () => shutdown('SIGTERM'));
+  // For supervisors and test harnesses that give us a stdin pipe: when the parent dies
+  // (even by SIGKILL) the pipe closes, and we shut down instead of living on as an orphan.
+  if (process.env.PB_EXIT_WITH_PARENT === '1') {
+    process.stdin.on('end', () => shutdown('parent exited'));
+    process.stdin.resume();
+  }
 }
 
 void main();

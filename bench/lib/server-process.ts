@@ -32,8 +32,10 @@ export async function startServer(
     process.execPath,
     [MAIN, '--log-pretty', 'false', '--stats-interval-s', '0', ...withPort],
     {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      // stdin is a pipe the server watches (PB_EXIT_WITH_PARENT): if this process dies
+      // without stopping it — a test killed by its timeout — the server exits, not lingers.
+      env: { ...process.env, PB_EXIT_WITH_PARENT: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
     },
   );
   const logs: Record<string, unknown>[] = [];
