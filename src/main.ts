@@ -56,7 +56,11 @@ async function main(): Promise<void> {
     server.close(signal).then(
       () => {
         log.flush();
-        process.exit(0);
+        // Leave by draining the event loop when everything is closed, so exit hooks (the
+        // profilers' writers among them) finish; force it after a second if a handle lingers.
+        clearTimeout(deadline);
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 1000).unref();
       },
       (err: unknown) => {
         log.error({ err }, 'error during shutdown');

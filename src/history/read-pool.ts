@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { type ErrorCode, PulseboardError } from '../errors.js';
+import { workerEnv } from '../shared/worker-env.js';
 import type { ReadResult, ReadTask } from './read-tasks.js';
 
 /**
@@ -24,6 +25,7 @@ export class ReadPool {
       maxQueue: MAX_QUEUE,
       // Idle threads end after a minute; their MySQL pools go with them.
       idleTimeout: 60_000,
+      env: workerEnv(),
     });
   }
 

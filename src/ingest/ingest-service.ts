@@ -8,6 +8,7 @@ import type { IngestInit, IngestMessage, IngestRequest } from '../shared/ingest-
 import { ShardMetrics } from '../shared/metric-buckets.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
+import { workerEnv } from '../shared/worker-env.js';
 
 /**
  * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
@@ -62,7 +63,7 @@ export class IngestService {
       fraudAmountThreshold: options.fraudAmountThreshold,
       feedQuota: Math.max(1, Math.ceil(options.feedPerTick / (options.shards + 1))),
     };
-    const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest' });
+    const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
     const shard: Shard = {
       index: shardIndex,
       worker,

@@ -4,6 +4,7 @@ import type { DbConfig } from '../db/db-config.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import type { TxRing } from '../shared/tx-ring.js';
+import { workerEnv } from '../shared/worker-env.js';
 import {
   W_CONTROL_INTS,
   W_DRAIN,
@@ -97,7 +98,11 @@ export class WriterPool {
         connections: this.o.connections,
         rowFormat: this.o.rowFormat,
       };
-      const worker = new Worker(WRITER_SCRIPT, { workerData: init, name: `writer-${w}` });
+      const worker = new Worker(WRITER_SCRIPT, {
+        workerData: init,
+        name: `writer-${w}`,
+        env: workerEnv(),
+      });
       const handle: WriterHandle = {
         worker,
         control: new Int32Array(block, 0, W_CONTROL_INTS),

@@ -16,6 +16,7 @@ import {
 } from '../shared/metric-buckets.js';
 import type { ShardInit, ShardMessage } from '../shared/shard-protocol.js';
 import { TxRing } from '../shared/tx-ring.js';
+import { workerEnv } from '../shared/worker-env.js';
 
 /**
  * Starts the simulator shard threads and owns their shared memory. Everything the
@@ -111,7 +112,11 @@ export class ShardPool {
       this.shards.push(shard);
       this.writeParams(shard);
       beforeShard?.(shard);
-      const worker = new Worker(SHARD_SCRIPT, { workerData: init, name: `shard-${index}` });
+      const worker = new Worker(SHARD_SCRIPT, {
+        workerData: init,
+        name: `shard-${index}`,
+        env: workerEnv(),
+      });
       (shard as { worker: Worker }).worker = worker;
       ready.push(
         new Promise<void>((resolve, reject) => {
