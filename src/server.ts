@@ -23,6 +23,7 @@ import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
 import { StatsLine } from './stats-line.js';
 import { TickPublisher } from './ws/tick-publisher.js';
+import { TopicPartitions } from './ws/topic-partitions.js';
 import { TopicCatalog } from './ws/topics.js';
 import { registerWsRoute } from './ws/ws-route.js';
 
@@ -80,8 +81,10 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     app,
     access,
     new RateLimiter(options.ingestRateLimit, options.ingestRateBurst),
+    options.ingestRateLoopback,
   );
-  const wsStats = registerWsRoute(app, catalog, options, log, access);
+  const partitions = new TopicPartitions(options.wsPublishPartitions);
+  const wsStats = registerWsRoute(app, catalog, options, log, partitions, access);
   const snapshots = new SnapshotService(pool, options.sources, {
     clients: () => wsStats.open,
     persistence: () => persistence.figures(),
@@ -89,7 +92,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
     security: () => access.counters,
   });
-  publisher = new TickPublisher(app, pool, snapshots, options);
+  publisher = new TickPublisher(app, pool, snapshots, options, partitions);
   const runner = new ScenarioRunner(pool, options, log);
 
   async function reset(): Promise<void> {

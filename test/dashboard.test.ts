@@ -90,7 +90,9 @@ function freePort(): Promise<number> {
 /** Resolves once the page has received `n` more frames than now. */
 async function framesLater(page: Page, n: number): Promise<void> {
   const start = (await state(page)).frames;
-  await waitFor(`${n} more frames`, async () => (await state(page)).frames >= start + n, 10_000);
+  // Three topics tick every 500 ms: six frames a second, with room for a loaded machine.
+  const timeoutMs = 10_000 + n * 250;
+  await waitFor(`${n} more frames`, async () => (await state(page)).frames >= start + n, timeoutMs);
 }
 
 t.test('dashboard in a real browser', async (t) => {

@@ -16,7 +16,9 @@ t.test('mermaid diagrams parse and render', async (t) => {
   const page = await browser.newPage();
   await page.setContent('<!doctype html><html><body></body></html>');
   await page.addScriptTag({ path: MERMAID });
-  await page.evaluate(() => (globalThis as any).mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' }));
+  await page.evaluate(() =>
+    (globalThis as any).mermaid.initialize({ startOnLoad: false, securityLevel: 'strict' }),
+  );
   for (const f of files) {
     const source = readFileSync(new URL(f, DIR), 'utf8');
     const result = await page.evaluate(async (text) => {

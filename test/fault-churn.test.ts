@@ -7,8 +7,8 @@ import { getJson, waitFor } from './helpers/wait-for.js';
 
 /**
  * Fault (e): 1,000 clients connecting and disconnecting in a loop. Each of 1,000 loops
- * opens a WebSocket (raw `net`, as the bench swarm does), waits for its first frame or
- * 100–400 ms, drops the connection and starts again. After the churn: the open count is
+ * opens a WebSocket (raw `net`, as the bench swarm does), waits for the upgrade, holds it
+ * 50–250 ms, drops the connection and starts again. After the churn: the open count is
  * back to zero (snapshot and /metrics) and the server's RSS is back within 5 % of a
  * baseline taken after a warm-up churn (so allocator and JIT growth are not counted as a
  * leak).
@@ -23,11 +23,12 @@ const WARMUP_SECONDS = 5;
 interface ChurnStats {
   connections: number;
   upgraded: number;
+  stalled: number;
   errors: number;
 }
 
 function churn(port: number, seconds: number): Promise<ChurnStats> {
-  const stats: ChurnStats = { connections: 0, upgraded: 0, errors: 0 };
+  const stats: ChurnStats = { connections: 0, upgraded: 0, stalled: 0, errors: 0 };
   const deadline = Date.now() + seconds * 1000;
   const loop = (): Promise<void> =>
     new Promise((resolve) => {
@@ -38,7 +39,12 @@ function churn(port: number, seconds: number): Promise<ChurnStats> {
       stats.connections++;
       const s = connect({ host: '127.0.0.1', port });
       let upgraded = false;
-      const hold = setTimeout(() => s.destroy(), 100 + Math.random() * 300);
+      // A full cycle: connect, upgrade, hold 50–250 ms, drop. A client the server never
+      // upgrades within 5 s is dropped too (and counted as stalled).
+      let hold = setTimeout(() => {
+        stats.stalled++;
+        s.destroy();
+      }, 5000);
       s.on('connect', () =>
         s.write(
           `GET /ws?topics=metrics HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\n` +
@@ -50,6 +56,8 @@ function churn(port: number, seconds: number): Promise<ChurnStats> {
         if (!upgraded && d.toString('latin1', 0, 12).includes('101')) {
           upgraded = true;
           stats.upgraded++;
+          clearTimeout(hold);
+          hold = setTimeout(() => s.destroy(), 50 + Math.random() * 200);
         }
       });
       s.on('error', () => {
@@ -100,11 +108,16 @@ t.test(`${CLIENTS} clients churning for ${SECONDS} s: no leak`, async (t) => {
   const took = (Date.now() - started) / 1000;
   t.comment(
     `churn: ${run.connections} connections (${Math.round(run.connections / took)}/s), ` +
-      `${run.upgraded} upgraded, ${run.errors} socket errors, peak RSS ${mb(peak)}`,
+      `${run.upgraded} upgraded, ${run.stalled} stalled, ${run.errors} socket errors, peak RSS ${mb(peak)}`,
   );
   t.ok(run.upgraded > CLIENTS * 2, 'every loop connected repeatedly');
+  t.ok(run.stalled <= run.connections * 0.01, `${run.stalled} upgrades stalled (≤ 1 %)`);
 
-  await waitFor('every churned client gone', async () => (await openClients(server.url)) === 0, 15_000);
+  await waitFor(
+    'every churned client gone',
+    async () => (await openClients(server.url)) === 0,
+    15_000,
+  );
   t.equal(await openClients(server.url), 0, 'snapshot: 0 clients');
   const prom = await (await fetch(`${server.url}/metrics`)).text();
   t.match(prom, /\npulseboard_ws_clients 0\n/, '/metrics: 0 clients');
@@ -113,8 +126,11 @@ t.test(`${CLIENTS} clients churning for ${SECONDS} s: no leak`, async (t) => {
 
   // RSS: back within 5 % of the baseline (polled for a while: memory returns lazily).
   let after = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < 6 && after > baseline * 1.05; i++) after = Math.min(after, await settledRss(pid, 2500));
+  for (let i = 0; i < 6 && after > baseline * 1.05; i++)
+    after = Math.min(after, await settledRss(pid, 2500));
   const growth = (after / baseline - 1) * 100;
-  t.comment(`RSS after: ${mb(after)} (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} % of baseline)`);
+  t.comment(
+    `RSS after: ${mb(after)} (${growth >= 0 ? '+' : ''}${growth.toFixed(1)} % of baseline)`,
+  );
   t.ok(after <= baseline * 1.05, `RSS back within 5 % (${growth.toFixed(1)} %)`);
 });

@@ -44,6 +44,8 @@ t.test('clients reconnect and resume through a degraded network', async (t) => {
   t.ok(resets!.connectedAtEnd >= 15, `${resets!.connectedAtEnd}/20 connected at the end`);
   t.ok(resets!.deliveryRate >= 0.8, `delivery under resets ${resets!.deliveryRate}`);
 
-  const { clients } = (await (await fetch(`${server.url}/api/metrics`)).json()) as { clients: number };
+  const { clients } = (await (await fetch(`${server.url}/api/metrics`)).json()) as {
+    clients: number;
+  };
   t.ok(clients <= 20, `no leaked server connections (${clients} open right after the run)`);
 });

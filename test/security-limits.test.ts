@@ -32,7 +32,11 @@ function refusal(url: string): Promise<{ status: number; body: any; retryAfter?:
 }
 
 /** Sends raw bytes and resolves with what came back before the server closed (or `ms`). */
-function raw(port: number, bytes: string | Buffer, ms = 5000): Promise<{ data: string; closed: boolean }> {
+function raw(
+  port: number,
+  bytes: string | Buffer,
+  ms = 5000,
+): Promise<{ data: string; closed: boolean }> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
     let data = '';
@@ -96,7 +100,14 @@ t.test('WS_MAX_SUBSCRIPTIONS: a frame that would pass it changes nothing', async
 });
 
 t.test('INGEST_RATE_LIMIT: 429 with Retry-After per client', async (t) => {
-  const server = await startServer(['--ingest-rate-limit', '1', '--ingest-rate-burst', '3']);
+  const server = await startServer([
+    '--ingest-rate-limit',
+    '1',
+    '--ingest-rate-burst',
+    '3',
+    '--ingest-rate-loopback',
+    'true',
+  ]);
   t.teardown(() => server.stop());
   const statuses: number[] = [];
   let retryAfter: string | null = null;
@@ -128,6 +139,22 @@ t.test('INGEST_RATE_LIMIT: 429 with Retry-After per client', async (t) => {
   t.equal((await fetch(`${server.url}/api/metrics`)).status, 200, 'reads are not rate limited');
 });
 
+t.test('loopback clients are not rate limited by default', async (t) => {
+  const server = await startServer(['--ingest-rate-limit', '1', '--ingest-rate-burst', '1']);
+  t.teardown(() => server.stop());
+  const statuses = new Set<number>();
+  for (let i = 0; i < 5; i++) {
+    const r = await fetch(`${server.url}/api/transactions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    await r.arrayBuffer();
+    statuses.add(r.status);
+  }
+  t.same([...statuses], [503], 'never 429 (persistence is off: 503)');
+});
+
 t.test('header, body and frame sizes', async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
@@ -151,7 +178,10 @@ t.test('header, body and frame sizes', async (t) => {
   c.send('x'.repeat(65 * 1024));
   await c.until((x) => x.closedWith !== null, 5000, 'close');
   // uWS drops the connection without a close frame (the client sees 1006).
-  t.ok(c.closedWith === 1009 || c.closedWith === 1006, `a frame over 64 KB closes (${c.closedWith})`);
+  t.ok(
+    c.closedWith === 1009 || c.closedWith === 1006,
+    `a frame over 64 KB closes (${c.closedWith})`,
+  );
 
   t.equal((await fetch(`${server.url}/healthz`)).status, 200, 'still serving');
 });

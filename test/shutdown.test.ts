@@ -16,9 +16,17 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const took = Date.now() - started;
     t.equal(code, 0, 'exit code 0');
     t.ok(took < 5000, `exited in ${took} ms`);
-    await Promise.all(clients.map((c) => c.until((x) => x.closedWith !== null, 2000, 'close').catch(() => {})));
-    t.ok(clients.every((c) => c.closedWith !== null), 'every client saw its socket close');
-    t.ok(server.logs.some((l) => l.msg === 'stopped'), 'logged the stop');
+    await Promise.all(
+      clients.map((c) => c.until((x) => x.closedWith !== null, 2000, 'close').catch(() => {})),
+    );
+    t.ok(
+      clients.every((c) => c.closedWith !== null),
+      'every client saw its socket close',
+    );
+    t.ok(
+      server.logs.some((l) => l.msg === 'stopped'),
+      'logged the stop',
+    );
     const refused = await fetch(`${server.url}/healthz`).then(
       () => false,
       () => true,

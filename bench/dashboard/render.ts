@@ -1,8 +1,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { launchBrowser } from '../../test/helpers/browser.js';
-import { startServer } from '../lib/server-process.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
+import { startServer } from '../lib/server-process.js';
 
 /**
  * `node dist/bench/dashboard/render.js`: the dashboard's per-update render time in
@@ -41,13 +41,24 @@ function gzipBytes(dir: string): number {
 async function main(): Promise<void> {
   const i = process.argv.indexOf('--seconds');
   const seconds = i === -1 ? 15 : Number(process.argv[i + 1]);
-  const server = await startServer(['--sim-tps', '1000', '--persistence', 'off', '--unusual-pair-rate', '0.05']);
+  const server = await startServer([
+    '--sim-tps',
+    '1000',
+    '--persistence',
+    'off',
+    '--unusual-pair-rate',
+    '0.05',
+  ]);
   const browser = await launchBrowser();
   const runs: Record<string, Stats> = {};
   try {
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
     await page.goto(server.url);
-    await page.waitForFunction(() => (globalThis as { __pulseboard?: unknown }).__pulseboard !== undefined, undefined, { timeout: 15_000 });
+    await page.waitForFunction(
+      () => (globalThis as { __pulseboard?: unknown }).__pulseboard !== undefined,
+      undefined,
+      { timeout: 15_000 },
+    );
     for (const points of [300, 3600]) {
       progress(`dashboard render: ${points} points per series, ${seconds} s of live updates`);
       await page.evaluate((n) => {
@@ -57,23 +68,32 @@ async function main(): Promise<void> {
         d.resetRenderStats();
       }, points);
       await sleep(seconds * 1000);
-      runs[points] = await page.evaluate(() => (globalThis as unknown as { __pulseboard: PageDebug }).__pulseboard.renderStats());
-      progress(`  ${runs[points]!.count} updates: p50 ${runs[points]!.p50} ms, p95 ${runs[points]!.p95} ms, max ${runs[points]!.max} ms`);
+      runs[points] = await page.evaluate(() =>
+        (globalThis as unknown as { __pulseboard: PageDebug }).__pulseboard.renderStats(),
+      );
+      progress(
+        `  ${runs[points]!.count} updates: p50 ${runs[points]!.p50} ms, p95 ${runs[points]!.p95} ms, max ${runs[points]!.max} ms`,
+      );
     }
   } finally {
     await browser.close();
     await server.stop();
   }
   const webDir = fileURLToPath(new URL('../../web', import.meta.url));
-  writeResult('dashboard', `node dist/bench/dashboard/render.js --seconds ${seconds}`, `headless Chromium 1440×900, 1 h window, live updates every 500 ms at 1,000 tx/s, per-update render time measured in the page`, {
-    p95Ms: runs[3600]?.p95,
-    p50Ms: runs[3600]?.p50,
-    maxMs: runs[3600]?.max,
-    updates: runs[3600]?.count,
-    p95Ms300: runs[300]?.p95,
-    runs,
-    bundleGzipBytes: gzipBytes(webDir),
-  });
+  writeResult(
+    'dashboard',
+    `node dist/bench/dashboard/render.js --seconds ${seconds}`,
+    `headless Chromium 1440×900, 1 h window, live updates every 500 ms at 1,000 tx/s, per-update render time measured in the page`,
+    {
+      p95Ms: runs[3600]?.p95,
+      p50Ms: runs[3600]?.p50,
+      maxMs: runs[3600]?.max,
+      updates: runs[3600]?.count,
+      p95Ms300: runs[300]?.p95,
+      runs,
+      bundleGzipBytes: gzipBytes(webDir),
+    },
+  );
 }
 
 main().catch((err: unknown) => {

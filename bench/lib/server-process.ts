@@ -68,7 +68,8 @@ export async function startServer(
   const timeout = new Promise<never>((_, reject) => {
     // Generous: on a loaded 2-core machine a start with migrations takes seconds.
     const t = setTimeout(
-      () => reject(new Error(`server did not start within ${START_TIMEOUT_MS / 1000} s:\n${stderr}`)),
+      () =>
+        reject(new Error(`server did not start within ${START_TIMEOUT_MS / 1000} s:\n${stderr}`)),
       START_TIMEOUT_MS,
     );
     t.unref();

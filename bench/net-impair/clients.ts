@@ -24,6 +24,14 @@ export interface ReconnectingResult {
 
 const SLOTS = 60_000; // 1 ms slots up to 60 s
 
+/** A client→server frame (RFC 6455 §5.3: clients mask), payload < 126 bytes. */
+function maskedFrame(opcode: number, payload: Buffer): Buffer {
+  const mask = randomBytes(4);
+  const out = Buffer.from(payload);
+  for (let i = 0; i < out.length; i++) out[i]! ^= mask[i & 3]!;
+  return Buffer.concat([Buffer.from([0x80 | opcode, 0x80 | out.length]), mask, out]);
+}
+
 export function percentileOf(hist: Uint32Array, total: number, q: number): number {
   if (total === 0) return 0;
   const rank = Math.ceil(q * total);
@@ -72,6 +80,10 @@ export async function runReconnectingClients(o: {
         },
         close() {
           s.end();
+        },
+        // uWS closes sockets that send nothing for WS_IDLE_TIMEOUT_S; its pings want a pong.
+        ping(payload) {
+          s.write(maskedFrame(0xa, payload));
         },
       });
       s.on('connect', () =>
@@ -122,7 +134,8 @@ export async function runReconnectingClients(o: {
     connectedAtEnd,
     messages,
     gaps,
-    deliveryRate: messages + gaps === 0 ? 0 : Math.round((messages / (messages + gaps)) * 10000) / 10000,
+    deliveryRate:
+      messages + gaps === 0 ? 0 : Math.round((messages / (messages + gaps)) * 10000) / 10000,
     reconnects,
     latencyMs: {
       p50: percentileOf(hist, total, 0.5),

@@ -14,11 +14,35 @@ import { type Impairment, ImpairProxy, type ProxyStats } from './proxy.js';
  */
 
 export const DEFAULT_IMPAIRMENTS: Impairment[] = [
-  { name: 'direct (proxy, no impairment)', latencyMs: 0, jitterMs: 0, bytesPerSec: 0, resetsPerMinute: 0 },
+  {
+    name: 'direct (proxy, no impairment)',
+    latencyMs: 0,
+    jitterMs: 0,
+    bytesPerSec: 0,
+    resetsPerMinute: 0,
+  },
   { name: 'latency 10 ± 5 ms', latencyMs: 10, jitterMs: 5, bytesPerSec: 0, resetsPerMinute: 0 },
-  { name: 'throttled 32 KB/s + 10 ± 5 ms', latencyMs: 10, jitterMs: 5, bytesPerSec: 32 * 1024, resetsPerMinute: 0 },
-  { name: 'resets 5 %/min + 10 ± 5 ms', latencyMs: 10, jitterMs: 5, bytesPerSec: 0, resetsPerMinute: 0.05 },
-  { name: 'all: 50 ± 25 ms, 16 KB/s, resets 20 %/min', latencyMs: 50, jitterMs: 25, bytesPerSec: 16 * 1024, resetsPerMinute: 0.2 },
+  {
+    name: 'throttled 32 KB/s + 10 ± 5 ms',
+    latencyMs: 10,
+    jitterMs: 5,
+    bytesPerSec: 32 * 1024,
+    resetsPerMinute: 0,
+  },
+  {
+    name: 'resets 5 %/min + 10 ± 5 ms',
+    latencyMs: 10,
+    jitterMs: 5,
+    bytesPerSec: 0,
+    resetsPerMinute: 0.05,
+  },
+  {
+    name: 'all: 50 ± 25 ms, 16 KB/s, resets 20 %/min',
+    latencyMs: 50,
+    jitterMs: 25,
+    bytesPerSec: 16 * 1024,
+    resetsPerMinute: 0.2,
+  },
 ];
 
 export interface ImpairmentReport extends ReconnectingResult {

@@ -12,6 +12,8 @@ export interface FrameSink {
   close(): void;
   /** Short text frames that are not envelopes (Engine.IO open/ping packets). */
   control?(text: string): void;
+  /** Server pings (opcode 0x9) with their payload; a long-lived client must answer pong. */
+  ping?(payload: Buffer): void;
 }
 
 export class FrameReader {
@@ -40,6 +42,7 @@ export class FrameReader {
       const start = off + head;
       if (opcode === 0x1) this.text(b, start, len);
       else if (opcode === 0x8) this.sink.close();
+      else if (opcode === 0x9) this.sink.ping?.(Buffer.from(b.subarray(start, start + len)));
       off = start + len;
     }
     this.buf = off === b.length ? Buffer.alloc(0) : b.subarray(off);

@@ -162,6 +162,12 @@ export const OPTION_SPECS = {
     doc: 'Bytes buffered for a slow WebSocket client before it is dropped.',
     schema: int(65_536, 1 << 30),
   },
+  wsPublishPartitions: {
+    env: 'WS_PUBLISH_PARTITIONS',
+    default: '16',
+    doc: 'Each topic is published in this many slices of clients, one per event-loop turn (bounds loop delay).',
+    schema: int(1, 256),
+  },
   mysqlUrl: {
     env: 'MYSQL_URL',
     default: '',
@@ -374,6 +380,14 @@ export const OPTION_SPECS = {
     default: '1000',
     doc: 'POST /api/transactions requests per second per client address (0 = unlimited); above it 429 with Retry-After.',
     schema: int(0, 1_000_000),
+  },
+  ingestRateLoopback: {
+    env: 'INGEST_RATE_LOOPBACK',
+    default: 'false',
+    doc: 'true: rate-limit clients on loopback addresses too. Off by default: local tools stay frictionless, and behind a local reverse proxy every client is 127.0.0.1 (limit there).',
+    schema: z
+      .enum(['true', 'false'], { error: 'must be true or false' })
+      .transform((v) => v === 'true'),
   },
   ingestRateBurst: {
     env: 'INGEST_RATE_BURST',

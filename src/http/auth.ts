@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponse, RecognizedString, TemplatedApp } from '
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Options } from '../config/option-specs.js';
 import { PulseboardError } from '../errors.js';
+import { isLoopbackHost } from '../security/exposure.js';
 import type { RateLimiter } from './rate-limit.js';
 import { sendError, track } from './respond.js';
 
@@ -122,7 +123,10 @@ export class AccessControl {
     for (const want of accepted) ok = timingSafeEqual(got, want) || ok;
     if (ok) return null;
     this.counters.authRejected++;
-    return new PulseboardError('PB_ERR_AUTH_INVALID', `the token does not grant ${access} access to ${what}`);
+    return new PulseboardError(
+      'PB_ERR_AUTH_INVALID',
+      `the token does not grant ${access} access to ${what}`,
+    );
   }
 
   /**
@@ -173,6 +177,7 @@ export function guardRoutes(
   app: TemplatedApp,
   control: AccessControl,
   ingestLimiter?: RateLimiter,
+  limitLoopback = false,
 ): TemplatedApp {
   function admit(res: HttpResponse, req: HttpRequest): boolean {
     const path = req.getUrl();
@@ -181,12 +186,15 @@ export function guardRoutes(
     const denied = control.check(access, bearerToken(req.getHeader('authorization')), path);
     if (denied) {
       const headers: Record<string, string> =
-        denied.code === 'PB_ERR_AUTH_MISSING' ? { 'www-authenticate': 'Bearer realm="pulseboard"' } : {};
+        denied.code === 'PB_ERR_AUTH_MISSING'
+          ? { 'www-authenticate': 'Bearer realm="pulseboard"' }
+          : {};
       sendError(track(res), denied, headers);
       return false;
     }
     if (access === 'ingest' && ingestLimiter?.enabled) {
-      const waitS = ingestLimiter.take(remoteAddress(res));
+      const address = remoteAddress(res);
+      const waitS = !limitLoopback && isLoopbackHost(address) ? 0 : ingestLimiter.take(address);
       if (waitS > 0) {
         control.counters.rateLimited++;
         sendError(
@@ -208,13 +216,17 @@ export function guardRoutes(
       const value = Reflect.get(target, prop, target) as unknown;
       if (typeof prop === 'string' && ROUTE_METHODS.has(prop) && typeof value === 'function') {
         return (pattern: RecognizedString, handler: Handler) => {
-          (value as (p: RecognizedString, h: Handler) => unknown).call(target, pattern, (res, req) =>
-            admit(res, req) ? handler(res, req) : undefined,
+          (value as (p: RecognizedString, h: Handler) => unknown).call(
+            target,
+            pattern,
+            (res, req) => (admit(res, req) ? handler(res, req) : undefined),
           );
           return guarded;
         };
       }
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
     },
   });
   return guarded;

@@ -169,7 +169,8 @@ export function registerPrometheusRoute(
       percentiles.set({ window: w, percentile: 'p95' }, m.p95Ms / 1000);
       percentiles.set({ window: w, percentile: 'p99' }, m.p99Ms / 1000);
     }
-    for (const [i, u] of s.pipeline.shardUtilisation.entries()) utilisation.set({ shard: String(i) }, u);
+    for (const [i, u] of s.pipeline.shardUtilisation.entries())
+      utilisation.set({ shard: String(i) }, u);
     publishCost.set(s.pipeline.publishCostMs / 1000);
     loopDelay.set(s.pipeline.eventLoopDelayP99Ms / 1000);
   }

@@ -47,7 +47,8 @@ export class RateLimiter {
 
   private evictIdle(now: number): void {
     for (const [key, b] of this.buckets) {
-      if (b.tokens + ((now - b.at) / 1000) * this.ratePerSec >= this.burst) this.buckets.delete(key);
+      if (b.tokens + ((now - b.at) / 1000) * this.ratePerSec >= this.burst)
+        this.buckets.delete(key);
     }
     // Everyone is active: drop the oldest half rather than grow (Map iterates in insertion order).
     if (this.buckets.size >= MAX_BUCKETS) {

@@ -35,8 +35,8 @@ const IMMUTABLE = 'public, max-age=31536000, immutable';
 /** `no-cache` = revalidate every time (ETag makes that a cheap 304), never "do not store". */
 const REVALIDATE = 'no-cache';
 
-/** esbuild's `[name]-[hash]` names: an 8+ character base32 hash before the extension. */
-const HASHED_NAME = /-[A-Z0-9]{8,}\.[a-z0-9]+$/;
+/** esbuild's `[name]-[hash]` names: an 8+ character base32 hash before the extension(s). */
+const HASHED_NAME = /-[A-Z0-9]{8,}(\.[a-z0-9]+)+$/;
 
 /**
  * The page talks only to its own origin (HTTP API and `/ws`). Styles allow inline because

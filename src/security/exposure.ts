@@ -10,16 +10,26 @@ import type { Options } from '../config/option-specs.js';
 
 /** True for addresses only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, '');
-  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '')
+    .replace(/^(0{1,4}:){5}ffff:|^::ffff:/, ''); // IPv4-mapped IPv6, as uWS may report peers
+  return (
+    h === 'localhost' ||
+    h === '::1' ||
+    /^(0{1,4}:){7}0{0,3}1$/.test(h) || // ::1 written out in full
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
 }
 
 /** Adds a problem (never the token values) when the configuration would expose an open server. */
 export function checkExposure(o: Options, problems: string[]): void {
   if (isLoopbackHost(o.host) || o.allowUnauthenticated) return;
-  const missing = [o.ingestToken === '' && 'INGEST_TOKEN', o.adminToken === '' && 'ADMIN_TOKEN'].filter(
-    (x): x is string => x !== false,
-  );
+  const missing = [
+    o.ingestToken === '' && 'INGEST_TOKEN',
+    o.adminToken === '' && 'ADMIN_TOKEN',
+  ].filter((x): x is string => x !== false);
   if (missing.length === 0) return;
   problems.push(
     `options.host ${JSON.stringify(o.host)} is reachable from the network, but ${missing.join(' and ')} ` +

@@ -6,13 +6,15 @@ import type { ShardPool } from '../pipeline/shard-pool.js';
 import type { TxItem } from '../pipeline/tx-item.js';
 import { G_ALERTS_DROPPED, G_FEED_OMITTED } from '../shared/metric-buckets.js';
 import { TopicSequencer } from './envelope.js';
+import type { TopicPartitions } from './topic-partitions.js';
 import { sourceTopic } from './topics.js';
 
 /**
  * Once per tick: read the snapshot and the sampled records from shared memory, serialise
- * each topic's data once, and hand it to uWS with one app.publish per topic. uWS copies
- * the frame to every subscriber in C++ (each socket write corked), so the cost here is
- * O(topics), not O(clients) or O(transactions). Topics nobody subscribes to are not even
+ * each topic's data once, and hand it to uWS with app.publish per topic and partition
+ * (topic-partitions.ts: one partition per event-loop turn). uWS copies the frame to every
+ * subscriber in C++ (each socket write corked), so the JS cost here is O(topics ×
+ * partitions), not O(clients) or O(transactions). Topics nobody subscribes to are not even
  * serialised: their seq simply does not advance.
  */
 
@@ -45,13 +47,20 @@ export class TickPublisher {
     private readonly pool: ShardPool,
     private readonly snapshots: SnapshotService,
     private readonly options: Options,
+    private readonly partitions: TopicPartitions,
   ) {}
+
+  /** Frames of the current tick, handed to uWS one partition per event-loop turn. */
+  private frames: [topic: string, frame: string][] = [];
+  private stopped = false;
+  private buildMs = 0;
 
   start(): void {
     this.timer = setInterval(() => this.tick(), this.options.tickMs);
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
@@ -67,6 +76,7 @@ export class TickPublisher {
   }
 
   tick(): void {
+    if (this.frames.length > 0) return; // the previous tick is still being handed out
     const t0 = performance.now();
     const names = this.options.sources;
     const snapshot = this.snapshots.refresh();
@@ -79,7 +89,7 @@ export class TickPublisher {
     const omittedTotal = snapshot.pipeline.feedOmitted;
     const omitted = Math.max(0, omittedTotal - this.lastOmitted);
     this.lastOmitted = omittedTotal;
-    if (this.app.numSubscribers('tx') > 0) {
+    if (this.partitions.subscribers(this.app, 'tx') > 0) {
       this.publish('tx', JSON.stringify({ items: feed, omitted }), now);
     }
 
@@ -94,8 +104,25 @@ export class TickPublisher {
       this.publish('alerts', JSON.stringify({ items: alerts, dropped }), now);
 
     this.publishSources(feed, snapshot.windows, now);
+    this.buildMs = performance.now() - t0;
+    this.publishPartition(0);
+  }
 
-    const cost = performance.now() - t0;
+  /** Hands every frame of this tick to partition k, then yields before the next one. */
+  private publishPartition(k: number): void {
+    if (this.stopped) return;
+    const started = performance.now();
+    for (const [topic, frame] of this.frames) {
+      this.app.publish(this.partitions.internal(topic, k), frame, false, false);
+    }
+    this.buildMs += performance.now() - started;
+    if (k + 1 < this.partitions.count) {
+      setImmediate(() => this.publishPartition(k + 1));
+      return;
+    }
+    this.frames = [];
+    // Cost = CPU time on this thread for the tick (read + encode + every partition's publish).
+    const cost = this.buildMs;
     const s = this.stats;
     s.ticks++;
     s.costSumMs += cost;
@@ -112,7 +139,7 @@ export class TickPublisher {
     const snapshot = this.snapshots.latest;
     for (const source of this.options.sources) {
       const topic = sourceTopic(source);
-      if (this.app.numSubscribers(topic) === 0) continue;
+      if (this.partitions.subscribers(this.app, topic) === 0) continue;
       const perWindow: Record<string, { count: number; volumeUsd: number }> = {};
       for (const w of Object.keys(windows) as (keyof typeof windows)[]) {
         const m = snapshot.topSources[w].find((x) => x.source === source);
@@ -123,10 +150,11 @@ export class TickPublisher {
     }
   }
 
+  /** Serialises a topic's frame once (taking its seq); partitions are published after. */
   private publish(topic: string, dataJson: string, now: number): void {
     const frame = this.sequencer.frame(topic, dataJson, now);
     this.stats.bytesPublished += frame.length;
-    this.app.publish(topic, frame, false, false);
+    this.frames.push([topic, frame]);
   }
 
   /** Feed records omitted so far (all shards), for the stats line. */

@@ -6,6 +6,7 @@ import { sendError, track } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
 import { SlowConsumerSweep } from '../security/slow-consumers.js';
 import { envelope } from './envelope.js';
+import type { TopicPartitions } from './topic-partitions.js';
 import { CONTROL_TOPIC, MAX_TOPICS_PER_REQUEST, type TopicCatalog } from './topics.js';
 
 /**
@@ -29,6 +30,8 @@ function safeDecode(s: string): string {
 interface SocketData {
   /** Topics asked for in the upgrade URL, subscribed at open. */
   initialTopics: string[];
+  /** The publish partition of this socket (see topic-partitions.ts). */
+  partition: number;
   controlSeq: number;
   closed: boolean;
 }
@@ -51,6 +54,7 @@ export function registerWsRoute(
   catalog: TopicCatalog,
   options: Options,
   log: Logger,
+  partitions: TopicPartitions,
   access?: AccessControl,
 ): WsStats {
   const stats: WsStats = { open: 0, accepted: 0, rejectedFrames: 0 };
@@ -73,7 +77,18 @@ export function registerWsRoute(
   }
 
   function subscribed(ws: WebSocket<SocketData>): string[] {
-    return ws.getTopics().filter((t) => t !== CONTROL_TOPIC);
+    return ws
+      .getTopics()
+      .filter((t) => t !== CONTROL_TOPIC)
+      .map((t) => partitions.external(t));
+  }
+
+  function join(ws: WebSocket<SocketData>, topic: string): void {
+    ws.subscribe(partitions.internal(topic, ws.getUserData().partition));
+  }
+
+  function leave(ws: WebSocket<SocketData>, topic: string): void {
+    ws.unsubscribe(partitions.internal(topic, ws.getUserData().partition));
   }
 
   /** Validates a topic list; returns the unknown ones. */
@@ -96,7 +111,10 @@ export function registerWsRoute(
     }
     if (!access!.originAllowed(req.getHeader('origin'), req.getHeader('host'))) {
       access!.counters.originRejected++;
-      return new PulseboardError('PB_ERR_AUTH_ORIGIN', 'this Origin may not open /ws (WS_ALLOWED_ORIGINS)');
+      return new PulseboardError(
+        'PB_ERR_AUTH_ORIGIN',
+        'this Origin may not open /ws (WS_ALLOWED_ORIGINS)',
+      );
     }
     // getQuery(key) already percent-decodes.
     const token = bearerToken(req.getHeader('authorization')) || (req.getQuery('token') ?? '');
@@ -136,7 +154,7 @@ export function registerWsRoute(
               .split(',')
               .filter((t) => t !== '');
       res.upgrade<SocketData>(
-        { initialTopics, controlSeq: 0, closed: false },
+        { initialTopics, partition: partitions.assign(), controlSeq: 0, closed: false },
         req.getHeader('sec-websocket-key'),
         req.getHeader('sec-websocket-protocol'),
         req.getHeader('sec-websocket-extensions'),
@@ -159,7 +177,7 @@ export function registerWsRoute(
         return;
       }
       const unknown = unknownTopics(initialTopics);
-      for (const t of initialTopics) if (catalog.isKnown(t)) ws.subscribe(t);
+      for (const t of initialTopics) if (catalog.isKnown(t)) join(ws, t);
       if (unknown.length > 0) {
         refuse(
           ws,
@@ -229,8 +247,8 @@ export function registerWsRoute(
         }
       }
       for (const t of topics as string[]) {
-        if (op === 'subscribe') ws.subscribe(t);
-        else ws.unsubscribe(t);
+        if (op === 'subscribe') join(ws, t);
+        else leave(ws, t);
       }
       reply(ws, { ok: true, op, topics: subscribed(ws) });
     },

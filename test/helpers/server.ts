@@ -7,8 +7,13 @@ export type { TestServer };
  * started with the default `auto` would write into whatever database answers on
  * 127.0.0.1:3306.
  */
-export function startServer(args: string[] = [], env: Record<string, string> = {}): Promise<TestServer> {
+export function startServer(
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<TestServer> {
   const withPersistence =
-    args.includes('--persistence') || env.PERSISTENCE !== undefined ? args : [...args, '--persistence', 'off'];
+    args.includes('--persistence') || env.PERSISTENCE !== undefined
+      ? args
+      : [...args, '--persistence', 'off'];
   return startProcess(withPersistence, env);
 }

@@ -108,7 +108,7 @@ export class PbTxList extends LitElement {
         grid-template-columns: 92px minmax(60px, 1fr) minmax(60px, 0.8fr) minmax(70px, 1fr) 104px 96px 66px 16px;
       }
       :host([mode='alerts']) .row {
-        grid-template-columns: 92px 136px 34px 104px minmax(60px, 1fr) minmax(70px, 1fr);
+        grid-template-columns: 64px 136px 34px 104px minmax(60px, 1fr) minmax(70px, 1fr);
       }
       .row.failed {
         background: var(--pb-row-fail);
@@ -128,10 +128,10 @@ export class PbTxList extends LitElement {
       .risk {
         text-align: right;
       }
-      .st-completed {
+      .st {
         color: var(--pb-ok);
       }
-      .st-failed {
+      .failed .st {
         color: var(--pb-fail);
       }
       .flag {
@@ -165,7 +165,7 @@ export class PbTxList extends LitElement {
           display: none;
         }
         :host([mode='alerts']) .row {
-          grid-template-columns: 86px minmax(90px, 1fr) 34px 96px;
+          grid-template-columns: 62px minmax(90px, 1fr) 30px 96px;
         }
         :host([mode='alerts']) .src,
         :host([mode='alerts']) .acct {

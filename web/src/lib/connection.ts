@@ -36,7 +36,10 @@ export interface ConnectionHandlers {
 /** Backoff: 0.5 s doubling to 10 s, with ±25 % jitter so a restarted server is not stampeded. */
 const BASE_MS = 500;
 const CAP_MS = 10_000;
-/** No frame for this long while "live" means a half-open socket: drop it and reconnect. */
+/**
+ * No frame for this long while "live" means a half-open socket: drop it and reconnect.
+ * The floor suits the default 500 ms tick; a slower TICK_MS raises it (4 × the usual gap).
+ */
 const STALL_MS = 6_000;
 
 export function backoffDelay(attempt: number, random = Math.random): number {
@@ -51,6 +54,9 @@ export class LiveConnection {
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
   private stallTimer: ReturnType<typeof setInterval> | null = null;
+  /** Smoothed gap between `metrics` frames, ms (exponential moving average). */
+  private gapMs = 500;
+  private lastMetricsAt: number | null = null;
   private status: ConnectionStatus = {
     state: 'connecting',
     attempt: 0,
@@ -112,6 +118,7 @@ export class LiveConnection {
     this.ws = ws;
     ws.onopen = () => {
       this.lastSeq.clear();
+      this.lastMetricsAt = null;
       const reconnect = this.opened;
       this.opened = true;
       this.setStatus({ state: 'live', attempt: 0, lastFrameAt: Date.now() });
@@ -134,7 +141,15 @@ export class LiveConnection {
     } catch {
       return;
     }
-    this.status.lastFrameAt = Date.now();
+    const now = Date.now();
+    // `metrics` comes once per tick, so its spacing is the tick the server runs at.
+    if (frame.topic === 'metrics') {
+      if (this.lastMetricsAt !== null) {
+        this.gapMs += (Math.min(now - this.lastMetricsAt, 60_000) - this.gapMs) / 8;
+      }
+      this.lastMetricsAt = now;
+    }
+    this.status.lastFrameAt = now;
     const prev = this.lastSeq.get(frame.topic);
     if (typeof frame.seq === 'number') {
       if (prev !== undefined && frame.seq > prev + 1)
@@ -153,7 +168,8 @@ export class LiveConnection {
 
   private checkStall(): void {
     const { state, lastFrameAt } = this.status;
-    if (state === 'live' && lastFrameAt !== null && Date.now() - lastFrameAt > STALL_MS) {
+    const limit = Math.max(STALL_MS, 4 * this.gapMs);
+    if (state === 'live' && lastFrameAt !== null && Date.now() - lastFrameAt > limit) {
       // close() may take a while to report on a dead link; detach it and retry now.
       const ws = this.ws;
       this.ws = null;
