@@ -198,7 +198,7 @@ t.test('dashboard in a real browser', async (t) => {
     t.ok(held >= 3600, `${held} points per series`);
     await framesLater(page, 3);
     await page.evaluate(() => __pulseboard.resetRenderStats());
-    await framesLater(page, 60); // twenty ticks
+    await framesLater(page, 90); // thirty ticks
     const stats = await page.evaluate(() => __pulseboard.renderStats());
     t.ok(stats.count > 0, 'updates were measured');
     t.comment(

@@ -1,7 +1,7 @@
 /**
  * The diagnostics corner: what one update costs the page (render p50/p95/max over the
- * last 600 updates), how many chart points it draws, feed DOM rows, frames received and
- * missed. Collapsed it is one line; it never covers the data on a phone.
+ * last 240 updates, about two minutes), chart points held, feed DOM rows, frames received
+ * and missed. Collapsed it is one short line in a corner.
  */
 import { css, html, LitElement, type TemplateResult } from 'lit';
 import type { RenderStatsSummary } from '../lib/render-stats.js';

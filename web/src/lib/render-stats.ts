@@ -5,7 +5,7 @@
  * `capacity` samples; percentiles are computed only when someone reads them.
  */
 export interface RenderStatsSummary {
-  /** Updates measured since the last reset (all of them, not only the retained window). */
+  /** Updates measured since the last reset (percentiles cover the last `capacity` of them). */
   count: number;
   p50: number;
   p95: number;
@@ -20,7 +20,7 @@ export class RenderStats {
   private count = 0;
   private last = 0;
 
-  constructor(capacity = 600) {
+  constructor(capacity = 240) {
     this.samples = new Float64Array(capacity);
   }
 
