@@ -4,7 +4,7 @@ import { WINDOW_NAMES, WINDOW_SECONDS } from '../src/metrics/snapshot-types.js';
 import { OPEN_SECONDS, WindowAccumulator } from '../src/metrics/window-accumulator.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
 import { HISTOGRAM_RELATIVE_ERROR } from '../src/shared/latency-histogram.js';
-import { BUCKET_STRIDE, ShardMetrics } from '../src/shared/metric-buckets.js';
+import { BUCKET_STRIDE, C_RESET, C_RESET_ACK, ShardMetrics } from '../src/shared/metric-buckets.js';
 import { WindowWriter } from '../workers/shard/window-writer.js';
 
 /**
@@ -166,8 +166,10 @@ t.test('a reset clears the windows; seconds written after it count again', async
   const out = new Float64Array(BUCKET_STRIDE);
   acc.window('1m', acc.readOpen(t0 + 5), out);
   t.equal(windowMetrics(out, 0, 60).count, 1);
-  shard.buckets.fill(0); // what the shard does on reset
-  w.forget();
+  Atomics.store(shard.control, C_RESET, 1); // what ShardPool.reset() asks
+  t.equal(w.applyResetIfAsked(), true, 'the writer applies the reset');
+  t.equal(Atomics.load(shard.control, C_RESET_ACK), 1, 'and acknowledges it');
+  t.equal(w.applyResetIfAsked(), false, 'once');
   acc.reset(t0 + 5);
   acc.window('1m', acc.readOpen(t0 + 5), out);
   t.equal(windowMetrics(out, 0, 60).count, 0, 'empty after reset');

@@ -7,8 +7,6 @@ import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
 import type { IngestInit, IngestMessage, IngestRequest } from '../../src/shared/ingest-protocol.js';
 import {
-  C_RESET,
-  C_RESET_ACK,
   C_STOP,
   C_TICK,
   G_ALERTS_DROPPED,
@@ -285,23 +283,7 @@ function pollControl(): void {
     tickSeen = tick;
     feedLeft = init.feedQuota;
   }
-  if (Atomics.load(c, C_RESET) !== Atomics.load(c, C_RESET_ACK)) {
-    windows.begin();
-    metrics.buckets.fill(0);
-    for (const g of [
-      G_GENERATED,
-      G_COMPLETED,
-      G_FAILED,
-      G_FLAGGED,
-      G_FEED_OMITTED,
-      G_ALERTS_DROPPED,
-    ])
-      metrics.gauges[g] = 0;
-    windows.forget();
-    windows.end();
-    feedRing.publish(feedRing.writePos);
-    Atomics.store(c, C_RESET_ACK, Atomics.load(c, C_RESET));
-  }
+  windows.applyResetIfAsked();
   if (!stopping && Atomics.load(c, C_STOP) === 1) {
     stopping = true;
     void (async () => {

@@ -1,8 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
 import {
-  C_RESET,
-  C_RESET_ACK,
   C_SOURCE_MASK,
   C_STOP,
   C_TICK,
@@ -199,25 +197,6 @@ function advance(nowMs: number, ringOpen: boolean): boolean {
   return !blocked;
 }
 
-function applyReset(): void {
-  windows.begin();
-  metrics.buckets.fill(0);
-  for (const g of [
-    G_GENERATED,
-    G_COMPLETED,
-    G_FAILED,
-    G_FLAGGED,
-    G_FEED_OMITTED,
-    G_ALERTS_DROPPED,
-    G_THROTTLED,
-  ]) {
-    gauges[g] = 0;
-  }
-  windows.forget();
-  windows.end();
-  Atomics.store(control, C_RESET_ACK, Atomics.load(control, C_RESET));
-}
-
 function run(): void {
   post({ type: 'ready', shardIndex: init.shardIndex });
   while (Atomics.load(control, C_STOP) === 0) {
@@ -225,7 +204,7 @@ function run(): void {
     const t0 = performance.now();
     const nowMs = Math.floor(now());
 
-    if (Atomics.load(control, C_RESET) !== Atomics.load(control, C_RESET_ACK)) applyReset();
+    windows.applyResetIfAsked();
     const tick = Atomics.load(control, C_TICK);
     if (tick !== tickSeen) {
       tickSeen = tick;

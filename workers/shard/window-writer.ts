@@ -11,9 +11,29 @@ import {
   B_VOLUME,
   B_VOLUME_USD,
   BUCKET_STRIDE,
+  C_RESET,
+  C_RESET_ACK,
   C_SEQ,
+  G_ALERTS_DROPPED,
+  G_COMPLETED,
+  G_FAILED,
+  G_FEED_OMITTED,
+  G_FLAGGED,
+  G_GENERATED,
+  G_THROTTLED,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
+
+/** Totals a reset sets back to zero. */
+const RESET_TOTALS = [
+  G_GENERATED,
+  G_COMPLETED,
+  G_FAILED,
+  G_FLAGGED,
+  G_FEED_OMITTED,
+  G_ALERTS_DROPPED,
+  G_THROTTLED,
+];
 
 /**
  * Adds completed transactions to this shard's per-second bucket in shared memory. The
@@ -74,9 +94,22 @@ export class WindowWriter {
     b[r + B_HISTOGRAM + histogramBucket(processingMs)]!++;
   }
 
-  /** Forgets the selected bucket (after a reset cleared the rows). */
-  forget(): void {
+  /**
+   * Applies a reset the primary asked for (C_RESET ≠ C_RESET_ACK): clears every bucket and
+   * the running totals under the seqlock, then acknowledges. Returns true if it did.
+   * Gauges that describe the present (pending, processing, rate) are left alone.
+   */
+  applyResetIfAsked(): boolean {
+    const c = this.metrics.control;
+    const asked = Atomics.load(c, C_RESET);
+    if (asked === Atomics.load(c, C_RESET_ACK)) return false;
+    this.begin();
+    this.buckets.fill(0);
+    for (const g of RESET_TOTALS) this.metrics.gauges[g] = 0;
     this.second = -1;
     this.row = -1;
+    this.end();
+    Atomics.store(c, C_RESET_ACK, asked);
+    return true;
   }
 }
