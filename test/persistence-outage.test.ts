@@ -7,7 +7,7 @@ import {
   type TestDatabase,
 } from './helpers/database.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { getJson, waitFor } from './helpers/wait-for.js';
+import { drainPipeline, getJson, waitFor } from './helpers/wait-for.js';
 
 /**
  * Database outage mid-run: a private mariadbd (own temporary datadir and port, through the
@@ -131,22 +131,7 @@ t.test('every completed transaction is in MySQL exactly once across a 30 s outag
     'POSTs queued during the outage are acknowledged after it',
   );
 
-  await fetch(`${server.url}/api/load-test`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tps: 0 }),
-  });
-  await waitFor(
-    'pipeline idle and writers caught up',
-    async () => {
-      const { body } = await getJson(`${server.url}/api/metrics`);
-      return (
-        body.inFlight.pending + body.inFlight.processing === 0 && body.pipeline.writerLag === 0
-      );
-    },
-    40_000,
-    250,
-  );
+  await drainPipeline(server.url);
   await new Promise((r) => setTimeout(r, 700));
   const { body: m } = await getJson(`${server.url}/api/metrics`);
   const { n, d } = await rows();

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { getJson, waitFor } from './helpers/wait-for.js';
+import { drainPipeline, getJson, waitFor } from './helpers/wait-for.js';
 
 /**
  * Reads from MySQL: GET /api/transactions (filters, keyset paging through bounded scans,
@@ -31,22 +31,7 @@ async function sql<T = Record<string, string>>(q: string, v: unknown[] = []): Pr
 }
 
 async function settle(s: TestServer): Promise<number> {
-  await fetch(`${s.url}/api/load-test`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ tps: 0 }),
-  });
-  await waitFor(
-    'pipeline idle and writers caught up',
-    async () => {
-      const { body } = await getJson(`${s.url}/api/metrics`);
-      return (
-        body.inFlight.pending + body.inFlight.processing === 0 && body.pipeline.writerLag === 0
-      );
-    },
-    30_000,
-    200,
-  );
+  await drainPipeline(s.url, 30_000);
   await new Promise((r) => setTimeout(r, 2600)); // the last seconds close in the windows
   return Number((await sql<{ n: string }>('SELECT COUNT(*) AS n FROM transactions'))[0]!.n);
 }
