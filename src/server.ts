@@ -118,10 +118,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
   registerPrometheusRoute(guarded, snapshots, wsStats);
   registerReadyzRoute(app, () => persistence.notReadyReason());
-  registerIngestRoute(guarded, () => ingest, {
-    bodyLimit: options.ingestBodyLimit,
-    token: '', // INGEST_TOKEN is enforced by `guarded` (one check, one error code)
-  });
+  registerIngestRoute(guarded, () => ingest, { bodyLimit: options.ingestBodyLimit });
   // The built dashboard (dist/web), after every API route.
   const web = registerStaticFiles(app, fileURLToPath(new URL('../web', import.meta.url)));
   if (!web.built) log.warn('dashboard not built (dist/web missing): run `npm run build`');

@@ -1,5 +1,4 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import { timingSafeEqual } from 'node:crypto';
 import { PulseboardError } from '../errors.js';
 import { readBody } from '../http/read-body.js';
 import { sendError, sendJson, track } from '../http/respond.js';
@@ -14,14 +13,6 @@ import type { IngestService } from './ingest-service.js';
 
 export interface IngestRouteOptions {
   bodyLimit: number;
-  token: string;
-}
-
-function authorised(header: string, token: string): boolean {
-  if (token === '') return true;
-  const want = Buffer.from(`Bearer ${token}`);
-  const got = Buffer.from(header);
-  return got.length === want.length && timingSafeEqual(got, want);
 }
 
 export function registerIngestRoute(
@@ -32,16 +23,10 @@ export function registerIngestRoute(
   app.post('/api/transactions', async (res, req) => {
     const t = track(res);
     // Headers must be read before the first await: uWS reuses the request object.
-    const auth = req.getHeader('authorization');
+    // INGEST_TOKEN is checked before this handler runs (src/http/auth.ts, guardRoutes).
     const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
     const length = Number(req.getHeader('content-length') || '0');
     try {
-      if (!authorised(auth, o.token)) {
-        throw new PulseboardError(
-          'PB_ERR_INGEST_UNAUTHORIZED',
-          'POST /api/transactions needs Authorization: Bearer <INGEST_TOKEN>',
-        );
-      }
       const ndjson = type === 'application/x-ndjson' || type === 'application/ndjson';
       if (!ndjson && type !== 'application/json') {
         throw new PulseboardError(
@@ -74,7 +59,6 @@ export function registerIngestRoute(
       const e = err as PulseboardError;
       const headers: Record<string, string> =
         e.code === 'PB_ERR_INGEST_OFF' ? { 'retry-after': '5' } : {};
-      if (e.code === 'PB_ERR_INGEST_UNAUTHORIZED') headers['www-authenticate'] = 'Bearer';
       sendError(t, err, headers);
     }
   });
