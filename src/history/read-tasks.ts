@@ -38,14 +38,3 @@ export type ReadResult =
 
 /** Most per-point bins read from the rollup table before LTTB (bounds work per request). */
 export const MAX_ROLLUP_BINS = 20_000;
-
-export const HISTORY_METRICS = [
-  'tps',
-  'failed',
-  'flagged',
-  'volumeUsd',
-  'avgMs',
-  'p50Ms',
-  'p95Ms',
-  'p99Ms',
-] as const;

@@ -2,8 +2,8 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { DbConfig } from '../db/db-config.js';
 import { PulseboardError } from '../errors.js';
 import type { ReadPool } from '../history/read-pool.js';
-import { HISTORY_METRICS } from '../history/read-tasks.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
+import { HISTORY_METRICS } from '../metrics/snapshot-types.js';
 import { sendError, sendJson, track } from './respond.js';
 
 /**
@@ -15,8 +15,6 @@ import { sendError, sendJson, track } from './respond.js';
  * metric and every series keeps the same x. All of it runs on a piscina read thread
  * (workers/piscina/read-worker.ts): the primary parses the query and writes the answer.
  */
-
-export { HISTORY_METRICS };
 
 const MAX_POINTS = 100_000;
 const HOUR_MS = 3_600_000;

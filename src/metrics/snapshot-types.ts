@@ -96,3 +96,28 @@ export interface MetricsSnapshot {
   /** Seconds that closed since the previous snapshot (usually 0 or 1), oldest first. */
   seconds: SecondPoint[];
 }
+
+/** The series `GET /api/history?metric=…` serves (per closed second; `tps` is the count). */
+export const HISTORY_METRICS = [
+  'tps',
+  'failed',
+  'flagged',
+  'volumeUsd',
+  'avgMs',
+  'p50Ms',
+  'p95Ms',
+  'p99Ms',
+] as const;
+export type HistoryMetric = (typeof HISTORY_METRICS)[number];
+
+/** `GET /api/history`: columnar, so it drops straight into a chart's data arrays. */
+export interface HistoryResponse {
+  from: number;
+  to: number;
+  /** Epoch ms of each point. */
+  t: number[];
+  series: Partial<Record<HistoryMetric, (number | null)[]>>;
+  downsampled: boolean;
+  /** Seconds per point before downsampling. */
+  stepS?: number;
+}

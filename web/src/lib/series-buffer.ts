@@ -6,19 +6,15 @@
  * in chunks (capacity + 10 % slack, then splice back to capacity) so appending is O(1)
  * amortised instead of one O(n) shift per second.
  */
-import type { HistoryResponse, SecondPoint } from '../types.js';
+import {
+  type HistoryMetric,
+  type HistoryResponse,
+  HISTORY_METRICS as SERIES_KEYS,
+  type SecondPoint,
+} from '../types.js';
 
-export const SERIES_KEYS = [
-  'tps',
-  'failed',
-  'flagged',
-  'volumeUsd',
-  'avgMs',
-  'p50Ms',
-  'p95Ms',
-  'p99Ms',
-] as const;
-export type SeriesKey = (typeof SERIES_KEYS)[number];
+/** The charts hold exactly the series the history endpoint serves. */
+export type SeriesKey = HistoryMetric;
 
 /** One hour of per-second points: the longest window the selector offers. */
 export const DEFAULT_CAPACITY = 3600;
