@@ -176,7 +176,12 @@ t.test('dashboard in a real browser', async (t) => {
     const alert = page.locator('pb-tx-list[mode=alerts] .row').first();
     await alert.waitFor({ timeout: 10_000 });
     t.match(await alert.textContent(), /Unusual pairing|Velocity|Amount over threshold/);
-    t.ok((await page.locator('pb-tx-list[mode=feed] .row.flagged').count()) >= 0);
+    // One in five simulated transactions is flagged here, so the feed shows flagged rows.
+    const flaggedRows = await waitFor('a flagged row in the feed', async () => {
+      const n = await page.locator('pb-tx-list[mode=feed] .row.flagged').count();
+      return n > 0 && n;
+    });
+    t.ok(flaggedRows > 0, `${flaggedRows} flagged rows marked in the feed`);
     const s = await state(page);
     const viewport = await page
       .locator('pb-tx-list[mode=feed] .viewport')
