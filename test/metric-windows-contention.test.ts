@@ -117,7 +117,7 @@ t.test('snapshots are exact or marked partial, and the final 1 h window adds up'
     ownFailed += s.metrics.gauges[G_FAILED]!;
   }
   t.equal(totals[B_COUNT], ownCompleted, 'the shards agree with themselves (totals row, counter)');
-  t.ok(ownCompleted > 100_000, `the shards completed ${ownCompleted} since the last reset`);
+  t.ok(ownCompleted > 10_000, `the shards completed ${ownCompleted} since the last reset`);
 
   const final = snapshots.refresh();
   const w = final.windows['1h'];
