@@ -18,7 +18,7 @@ import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
 import { SnapshotService } from './metrics/snapshot-service.js';
 import { Persistence } from './persistence/persistence.js';
 import { registerReadyzRoute } from './persistence/readyz-route.js';
-import { skipRing } from './pipeline/live-feed.js';
+import { skipAlerts } from './pipeline/live-feed.js';
 import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
 import { StatsLine } from './stats-line.js';
@@ -91,15 +91,14 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     eventLoopDelayP99Ms: () => loop.p99Ms,
     publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
     security: () => access.counters,
+    feedOmitted: () => publisher?.feedOmitted() ?? 0,
   });
   publisher = new TickPublisher(app, pool, snapshots, options, partitions);
   const runner = new ScenarioRunner(pool, options, log);
 
   async function reset(): Promise<void> {
-    await pool.reset();
-    skipRing(pool.shards, 'feedRing');
-    skipRing(pool.shards, 'alertRing');
-    snapshots.reset();
+    await snapshots.reset(); // asks the threads, waits for all, clears the windows
+    skipAlerts(pool.shards);
     publisher!.resetDeltas();
     log.info('pipeline reset: windows, counters and feed cleared');
   }

@@ -150,7 +150,7 @@ t.test('windows match a brute-force oracle over random streams', async (t) => {
   }
   t.ok(checks > 300, `checked ${checks} window readings`);
   t.equal(mismatches, 0, 'every window reading matched the oracle');
-  t.equal(acc.tornReads, 0, 'no torn reads');
+  // Reads under contention (real threads) are checked in metric-windows-contention.test.ts.
 });
 
 t.test('a reset clears the windows; seconds written after it count again', async (t) => {

@@ -125,7 +125,7 @@ export const OPTION_SPECS = {
   feedPerTick: {
     env: 'FEED_PER_TICK',
     default: '50',
-    doc: 'Transactions sampled into the live `tx` topic per tick (the rest are counted as omitted).',
+    doc: 'Transactions in the live `tx` topic per tick: a uniform random sample of the transactions finished in the tick before (the rest are counted as omitted).',
     schema: int(0, 5_000),
   },
   alertsPerTick: {

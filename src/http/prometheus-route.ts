@@ -70,6 +70,21 @@ export function registerPrometheusRoute(
     (s) => s.pipeline.throttled,
   );
   total(
+    'pulseboard_window_partial_reads_total',
+    'Snapshot reads that left a thread out of the windows for want of a consistent copy.',
+    (s) => s.pipeline.partialReads,
+  );
+  total(
+    'pulseboard_window_shifted_total',
+    'Completions counted in a later second than their own (their thread stalled past its close).',
+    (s) => s.pipeline.shiftedCompletions,
+  );
+  total(
+    'pulseboard_ingest_late_total',
+    'Ingested transactions whose second had already closed: stored and in history, not in live windows.',
+    (s) => s.pipeline.ingestLate,
+  );
+  total(
     'pulseboard_ws_slow_consumers_dropped_total',
     'WebSocket clients dropped for passing WS_MAX_BACKPRESSURE (slow consumers).',
     (s) => s.pipeline.wsSlowConsumersDropped,

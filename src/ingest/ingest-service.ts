@@ -4,6 +4,7 @@ import type { Options } from '../config/option-specs.js';
 import type { DbConfig } from '../db/db-config.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
+import { FeedSampleBuffer } from '../shared/feed-sample.js';
 import type { IngestInit, IngestMessage, IngestRequest } from '../shared/ingest-protocol.js';
 import { ShardMetrics } from '../shared/metric-buckets.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
@@ -12,13 +13,12 @@ import { workerEnv } from '../shared/worker-env.js';
 
 /**
  * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
- * and the tick publisher (`shard`: its own metrics, feed and alert rings; a tiny tx ring
+ * and the tick publisher (`shard`: its own metrics, feed sample and alert ring; a tiny tx ring
  * nobody consumes, since the ingest thread writes to MySQL itself), and forwards request
  * bodies to the thread, resolving each with the thread's answer.
  */
 
 const SCRIPT = fileURLToPath(new URL('../../workers/ingest/ingest-worker.js', import.meta.url));
-const FEED_RING_CAPACITY = 1024;
 const ALERT_RING_CAPACITY = 4096;
 
 export interface IngestAnswer {
@@ -43,17 +43,16 @@ export class IngestService {
     log: Logger,
   ): Promise<IngestService> {
     const metrics = ShardMetrics.create();
-    const feedRing = TxRing.create(FEED_RING_CAPACITY);
+    const feed = FeedSampleBuffer.create(options.feedPerTick);
     const alertRing = TxRing.create(ALERT_RING_CAPACITY);
-    feedRing.attachConsumer();
     alertRing.attachConsumer();
     const init: IngestInit = {
       db,
       // Slot 63 of node 0 is reserved for ingest; shards use slots 0..SHARDS-1 ≤ 62 (tx-id.ts).
       idWorker: txWorkerId(0, INGEST_WORKER_SLOT),
       metricsSab: metrics.sab,
-      feedRingSab: feedRing.sab,
-      feedRingCapacity: FEED_RING_CAPACITY,
+      feedSab: feed.sab,
+      feedSize: feed.size,
       alertRingSab: alertRing.sab,
       alertRingCapacity: ALERT_RING_CAPACITY,
       sourceNames: [...options.sources],
@@ -61,7 +60,6 @@ export class IngestService {
       // A body of ingestMaxItems must always fit when nothing is queued.
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
       fraudAmountThreshold: options.fraudAmountThreshold,
-      feedQuota: Math.max(1, Math.ceil(options.feedPerTick / (options.shards + 1))),
     };
     const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
     const shard: Shard = {
@@ -69,7 +67,7 @@ export class IngestService {
       worker,
       metrics,
       txRing: TxRing.create(2),
-      feedRing,
+      feed,
       alertRing,
     };
     const service = new IngestService(shard);

@@ -7,12 +7,13 @@ import {
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
-  G_FEED_OMITTED,
   G_FLAGGED,
   G_GENERATED,
+  G_INGEST_LATE,
   G_LOOP_NS,
   G_PENDING,
   G_PROCESSING,
+  G_SHIFTED,
   G_THROTTLED,
   GAUGE_COUNT,
 } from '../shared/metric-buckets.js';
@@ -41,6 +42,8 @@ export interface SnapshotSources {
   publishCostMs(): number;
   /** Rejection and slow-consumer counters (src/http/auth.ts); zeros when absent. */
   security?(): SecurityCounters;
+  /** Finished transactions the live feed left out since start or reset (src/pipeline/live-feed.ts). */
+  feedOmitted?(): number;
 }
 
 const SMOOTHING_SECONDS = 10;
@@ -54,6 +57,8 @@ export class SnapshotService {
   /** Latest snapshot (and its JSON), rebuilt by refresh(). */
   latest!: MetricsSnapshot;
   latestJson = '';
+  /** True while a reset is being applied: snapshots then repeat the last one from before. */
+  resetting = false;
 
   constructor(
     private readonly pool: ShardPool,
@@ -70,14 +75,34 @@ export class SnapshotService {
     this.refresh();
   }
 
-  /** Clears the windows (after the shards applied a reset). */
-  reset(): void {
-    this.accumulator.reset(Math.floor(Date.now() / 1000));
+  /**
+   * Resets the pipeline's windows and counters: asks every thread to clear its buckets,
+   * waits until all have, then clears the merged windows. Threads apply it one by one, so
+   * in between a snapshot would mix before and after: until it is done, refresh() repeats
+   * the last snapshot from before the reset (with no new `seconds`).
+   */
+  async reset(): Promise<void> {
+    this.resetting = true;
+    // Every thread adds what it finishes after its reset to this second or a later one.
+    const resetSecond = Math.floor(Date.now() / 1000);
+    try {
+      await this.pool.reset();
+    } finally {
+      this.resetting = false;
+    }
+    this.accumulator.reset(resetSecond);
     this.refresh();
   }
 
   /** Reads shared memory and rebuilds `latest`. Returns the seconds that closed since. */
   refresh(): MetricsSnapshot {
+    if (this.resetting) {
+      if (this.latest.seconds.length > 0) {
+        this.latest = { ...this.latest, seconds: [] };
+        this.latestJson = JSON.stringify(this.latest);
+      }
+      return this.latest;
+    }
     const ts = Date.now();
     const nowSecond = Math.floor(ts / 1000);
     const acc = this.accumulator;
@@ -116,6 +141,7 @@ export class SnapshotService {
       topSources,
       persistence: persistence.on ? 'on' : 'off',
       clients: this.sources.clients(),
+      partial: open.partial.length > 0 ? { shards: [...open.partial] } : null,
       pipeline: {
         shards: this.pool.simulatorShards,
         targetTps: Number.isFinite(target) ? target : null,
@@ -123,9 +149,12 @@ export class SnapshotService {
         completed: g[G_COMPLETED]!,
         failed: g[G_FAILED]!,
         flagged: g[G_FLAGGED]!,
-        feedOmitted: g[G_FEED_OMITTED]!,
+        feedOmitted: this.sources.feedOmitted?.() ?? 0,
         alertsDropped: g[G_ALERTS_DROPPED]!,
         throttled: g[G_THROTTLED]!,
+        ingestLate: g[G_INGEST_LATE]!,
+        partialReads: acc.partialReads,
+        shiftedCompletions: g[G_SHIFTED]!,
         ringFill: persistence.ringFill,
         dbRowsPerSec: persistence.dbRowsPerSec,
         writerLag: persistence.writerLag,

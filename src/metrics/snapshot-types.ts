@@ -62,6 +62,22 @@ export interface PipelineHealth {
   alertsDropped: number;
   /** Shard loop iterations that could not generate because a ring or the in-flight pool was full. */
   throttled: number;
+  /**
+   * Ingested transactions whose second had already closed when they arrived (late
+   * arrivals): stored, with their rollup at their own second (history), but not in the
+   * live windows or the feed. Counted in `completed` too.
+   */
+  ingestLate: number;
+  /**
+   * Reads of a thread's open seconds that found no consistent copy and left it out (see
+   * `partial`), plus closes that had to leave out a thread stuck mid-update for 10 s.
+   */
+  partialReads: number;
+  /**
+   * Completions counted one or more seconds after their own: the thread that finished them
+   * stalled past their second's close (windows stay exact; only the second differs).
+   */
+  shiftedCompletions: number;
   /** Fill level 0..1 of the fullest transaction ring (0 when it has no consumer). */
   ringFill: number;
   /** Rows written to the database per second (0 while persistence is off). */
@@ -92,6 +108,13 @@ export interface MetricsSnapshot {
   topSources: Record<WindowName, SourceMetrics[]>;
   persistence: 'on' | 'off';
   clients: number;
+  /**
+   * null when the windows are exact. Otherwise the threads (indexes: simulator shards
+   * 0…shards-1, then the ingest thread) whose open seconds (the current and previous one)
+   * could not be copied consistently at this instant and are left out of the windows, `tps`
+   * and `topSources`; their `pipeline` counters are from their last consistent copy.
+   */
+  partial: { shards: number[] } | null;
   pipeline: PipelineHealth;
   /** Seconds that closed since the previous snapshot (usually 0 or 1), oldest first. */
   seconds: SecondPoint[];

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/option-specs.js';
 import { PulseboardError } from '../errors.js';
+import { FeedSampleBuffer } from '../shared/feed-sample.js';
 import {
   C_RESET,
   C_RESET_ACK,
@@ -25,7 +26,6 @@ import { workerEnv } from '../shared/worker-env.js';
  */
 
 const SHARD_SCRIPT = fileURLToPath(new URL('../../workers/shard/shard-worker.js', import.meta.url));
-const FEED_RING_CAPACITY = 4096;
 const ALERT_RING_CAPACITY = 16_384;
 
 export interface Shard {
@@ -33,7 +33,8 @@ export interface Shard {
   readonly worker: Worker;
   readonly metrics: ShardMetrics;
   readonly txRing: TxRing;
-  readonly feedRing: TxRing;
+  /** The live feed's per-tick sample (src/shared/feed-sample.ts). */
+  readonly feed: FeedSampleBuffer;
   readonly alertRing: TxRing;
 }
 
@@ -74,10 +75,9 @@ export class ShardPool {
     for (let index = 0; index < o.shards; index++) {
       const metrics = ShardMetrics.create();
       const txRing = TxRing.create(o.ringCapacity);
-      const feedRing = TxRing.create(FEED_RING_CAPACITY);
+      const feed = FeedSampleBuffer.create(o.feedPerTick);
       const alertRing = TxRing.create(ALERT_RING_CAPACITY);
-      // The primary is the feed's and the alerts' only consumer.
-      feedRing.attachConsumer();
+      // The primary is the alerts' only consumer.
       alertRing.attachConsumer();
       const init: ShardInit & { sourceNames: string[] } = {
         shardIndex: index,
@@ -86,8 +86,8 @@ export class ShardPool {
         metricsSab: metrics.sab,
         txRingSab: txRing.sab,
         txRingCapacity: o.ringCapacity,
-        feedRingSab: feedRing.sab,
-        feedRingCapacity: FEED_RING_CAPACITY,
+        feedSab: feed.sab,
+        feedSize: feed.size,
         alertRingSab: alertRing.sab,
         alertRingCapacity: ALERT_RING_CAPACITY,
         inflightCapacity: o.inflightCapacity,
@@ -99,13 +99,12 @@ export class ShardPool {
         procMaxMs: o.procMaxMs,
         fraudAmountThreshold: o.fraudAmountThreshold,
         fraudVelocityMax: o.fraudVelocityMax,
-        feedQuota: Math.ceil(o.feedPerTick / o.shards),
       };
       const shard: Shard = {
         index,
         metrics,
         txRing,
-        feedRing,
+        feed,
         alertRing,
         worker: undefined as unknown as Worker,
       };
@@ -165,7 +164,7 @@ export class ShardPool {
     for (const shard of this.shards) this.writeParams(shard);
   }
 
-  /** Starts a new tick: every shard's feed sample quota resets. */
+  /** Starts a new tick: every thread hands over its feed sample and starts a new one. */
   tick(): void {
     this.tickEpoch = (this.tickEpoch + 1) | 0;
     for (const s of this.shards) Atomics.store(s.metrics.control, C_TICK, this.tickEpoch);

@@ -12,8 +12,9 @@ export interface IngestInit {
   /** Worker part of the ids this thread assigns (distinct from every shard's). */
   idWorker: number;
   metricsSab: SharedArrayBuffer;
-  feedRingSab: SharedArrayBuffer;
-  feedRingCapacity: number;
+  /** The live feed's per-tick sample (feed-sample.ts). */
+  feedSab: SharedArrayBuffer;
+  feedSize: number;
   alertRingSab: SharedArrayBuffer;
   alertRingCapacity: number;
   sourceNames: string[];
@@ -21,7 +22,6 @@ export interface IngestInit {
   /** Items waiting for commit above which new requests get 503 + Retry-After. */
   maxQueued: number;
   fraudAmountThreshold: number;
-  feedQuota: number;
 }
 
 /** primary → ingest */

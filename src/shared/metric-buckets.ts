@@ -12,10 +12,17 @@ import { HISTOGRAM_BUCKETS } from './latency-histogram.js';
  *   | second | count | failed | flagged | procΣ | volUsd | vol[cur]×16| cnt[src]×32| usd[src]×32| hist ×128 |
  *   +--------+-------+--------+---------+-------+--------+------------+-----------+-----------+-----------+
  *
- * Consistency: the shard wraps each batch of updates in a seqlock (SEQ odd while writing,
- * even when done). The primary copies the open seconds and retries if SEQ changed or was
- * odd, so it never waits on the worker and the worker never waits on it. Closed seconds
- * are never written again, so the primary reads them without the lock.
+ *   SharedArrayBuffer: | control int32 × 16 | gauges float64 × 16 | buckets: row × 4096 | totals: row |
+ *
+ * `totals` is one more row: everything this writer added to its buckets since start or the
+ * last reset (the exactness check: the primary's windows must add up to it).
+ *
+ * Time: every thread assigns a transaction to the second of its wall-clock completion time,
+ * `Date.now()` (CLOCK_REALTIME, the same in every thread), never to a per-thread
+ * `performance.timeOrigin` base, which drifts from it and from other threads.
+ *
+ * Consistency: writers publish under a seqlock, and the primary seals a second before it
+ * folds it into its windows; bucket-seqlock.ts has the protocol and why it is exact.
  */
 
 export const BUCKET_COUNT = 4096; // > 3600 s + the seconds still open
@@ -34,16 +41,26 @@ export const B_HISTOGRAM = B_SOURCE_USD + MAX_SOURCES;
 export const BUCKET_STRIDE = B_HISTOGRAM + HISTOGRAM_BUCKETS;
 
 /** Shard control and counters (Int32Array view of the same SAB). */
-export const C_SEQ = 0; // seqlock over buckets and gauges
+export const C_SEQ = 0; // seqlock over buckets, totals and the writer's gauges (bucket-seqlock.ts)
 export const C_STOP = 1; // primary → shard: 1 = stop
 export const C_WAKE = 2; // bumped by the primary to wake a sleeping shard (rate change, stop)
-export const C_TICK = 3; // tick epoch: the shard's per-tick feed quota resets when it changes
+export const C_TICK = 3; // tick epoch: the shard hands its feed sample over when it changes
 export const C_RESET = 4; // reset epoch requested by the primary
 export const C_RESET_ACK = 5; // reset epoch the shard has applied
 export const C_SOURCE_MASK = 6; // bit i = source i enabled for generation
+export const C_SEALED = 7; // primary → writer: last second folded into the windows, − SECOND_BASE
 export const CONTROL_INTS = 16;
 
-/** Float64 gauges and totals (written by the shard; params written by the primary). */
+/** C_SEALED counts seconds from here (2020-09-13), so an int32 holds them until 2088. */
+export const SECOND_BASE = 1_600_000_000;
+/** C_SEALED before the primary sealed anything: earlier than any second a writer uses. */
+export const NOTHING_SEALED = -0x80000000;
+
+/**
+ * Float64 gauges and totals. Params are written by the primary; everything else only by the
+ * writer thread, inside its seqlock publish (WRITER_GAUGES), so a reader's consistent copy
+ * has gauges and bucket rows from the same moment.
+ */
 export const G_RATE = 0; // param: target tx/s for this shard (Infinity = as fast as possible)
 export const G_FAILURE_RATE = 1; // param
 export const G_PAIRING_RATE = 2; // param: share of unusual source/currency pairs
@@ -53,14 +70,35 @@ export const G_GENERATED = 5; // totals since start (or reset)
 export const G_COMPLETED = 6;
 export const G_FAILED = 7;
 export const G_FLAGGED = 8;
-export const G_FEED_OMITTED = 9; // completions not sampled into the feed
+export const G_INGEST_LATE = 9; // ingested items whose second had closed: stored, not in windows
 export const G_ALERTS_DROPPED = 10; // flagged records the alert ring had no room for
 export const G_THROTTLED = 11; // loop iterations that could not generate: ring or pool full
 export const G_LOOP_NS = 12; // busy time of the shard loop, ns (for utilisation)
+/** Completions added to a later second than their own: their thread stalled past its close. */
+export const G_SHIFTED = 13;
 export const GAUGE_COUNT = 16;
 
+/** The gauges a writer thread owns (everything but the params). */
+export const WRITER_GAUGES = [
+  G_PENDING,
+  G_PROCESSING,
+  G_GENERATED,
+  G_COMPLETED,
+  G_FAILED,
+  G_FLAGGED,
+  G_INGEST_LATE,
+  G_ALERTS_DROPPED,
+  G_THROTTLED,
+  G_LOOP_NS,
+  G_SHIFTED,
+];
+
+const GAUGES_OFFSET = CONTROL_INTS * 4;
+const BUCKETS_OFFSET = GAUGES_OFFSET + GAUGE_COUNT * 8;
+const TOTALS_OFFSET = BUCKETS_OFFSET + BUCKET_COUNT * BUCKET_STRIDE * 8;
+
 export function shardMetricsByteLength(): number {
-  return CONTROL_INTS * 4 + GAUGE_COUNT * 8 + BUCKET_COUNT * BUCKET_STRIDE * 8;
+  return TOTALS_OFFSET + BUCKET_STRIDE * 8;
 }
 
 export class ShardMetrics {
@@ -68,20 +106,21 @@ export class ShardMetrics {
   readonly control: Int32Array;
   readonly gauges: Float64Array;
   readonly buckets: Float64Array;
+  /** Everything the writer added since start or reset: one bucket row (B_SECOND unused). */
+  readonly totals: Float64Array;
 
   constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
     this.control = new Int32Array(sab, 0, CONTROL_INTS);
-    this.gauges = new Float64Array(sab, CONTROL_INTS * 4, GAUGE_COUNT);
-    this.buckets = new Float64Array(
-      sab,
-      CONTROL_INTS * 4 + GAUGE_COUNT * 8,
-      BUCKET_COUNT * BUCKET_STRIDE,
-    );
+    this.gauges = new Float64Array(sab, GAUGES_OFFSET, GAUGE_COUNT);
+    this.buckets = new Float64Array(sab, BUCKETS_OFFSET, BUCKET_COUNT * BUCKET_STRIDE);
+    this.totals = new Float64Array(sab, TOTALS_OFFSET, BUCKET_STRIDE);
   }
 
   static create(): ShardMetrics {
-    return new ShardMetrics(new SharedArrayBuffer(shardMetricsByteLength()));
+    const m = new ShardMetrics(new SharedArrayBuffer(shardMetricsByteLength()));
+    Atomics.store(m.control, C_SEALED, NOTHING_SEALED);
+    return m;
   }
 
   /** Row offset of the bucket for epoch second `second`. */

@@ -12,8 +12,9 @@ export interface ShardInit {
   metricsSab: SharedArrayBuffer;
   txRingSab: SharedArrayBuffer;
   txRingCapacity: number;
-  feedRingSab: SharedArrayBuffer;
-  feedRingCapacity: number;
+  /** The live feed's per-tick sample (feed-sample.ts), FEED_PER_TICK records per slot. */
+  feedSab: SharedArrayBuffer;
+  feedSize: number;
   alertRingSab: SharedArrayBuffer;
   alertRingCapacity: number;
   inflightCapacity: number;
@@ -24,8 +25,6 @@ export interface ShardInit {
   procMaxMs: number;
   fraudAmountThreshold: number;
   fraudVelocityMax: number;
-  /** Feed records this shard may sample per tick. */
-  feedQuota: number;
 }
 
 /** shard → primary */

@@ -64,10 +64,27 @@ function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
-export function ringByteLength(capacity: number): number {
-  let bytes = HEADER_INTS * 4;
+/** Bytes of `capacity` records, struct-of-arrays, each field array 8-byte aligned. */
+export function recordsByteLength(capacity: number): number {
+  let bytes = 0;
   for (const f of RECORD_FIELDS) bytes = align8(bytes + FIELDS[f].BYTES_PER_ELEMENT * capacity);
   return bytes;
+}
+
+/** Views of `capacity` records laid out at `offset` (8-aligned) of `sab`. */
+export function recordViews(sab: SharedArrayBuffer, offset: number, capacity: number): RecordViews {
+  const views: Record<string, ArrayBufferView> = {};
+  let at = offset;
+  for (const name of RECORD_FIELDS) {
+    const Ctor = FIELDS[name] as unknown as ViewCtor;
+    views[name] = new Ctor(sab, at, capacity);
+    at = align8(at + Ctor.BYTES_PER_ELEMENT * capacity);
+  }
+  return views as unknown as RecordViews;
+}
+
+export function ringByteLength(capacity: number): number {
+  return HEADER_INTS * 4 + recordsByteLength(capacity);
 }
 
 export class TxRing {
@@ -95,14 +112,7 @@ export class TxRing {
     this.capacity = capacity;
     this.mask = capacity - 1;
     this.header = new Int32Array(sab, 0, HEADER_INTS);
-    let offset = HEADER_INTS * 4;
-    const views: Record<string, ArrayBufferView> = {};
-    for (const name of RECORD_FIELDS) {
-      const Ctor = FIELDS[name] as unknown as ViewCtor;
-      views[name] = new Ctor(sab, offset, capacity);
-      offset = align8(offset + Ctor.BYTES_PER_ELEMENT * capacity);
-    }
-    this.f = views as unknown as RecordViews;
+    this.f = recordViews(sab, HEADER_INTS * 4, capacity);
   }
 
   static create(capacity: number): TxRing {

@@ -1,10 +1,10 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Options } from '../config/option-specs.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
-import { drainRing } from '../pipeline/live-feed.js';
+import { drainAlerts, LiveFeed } from '../pipeline/live-feed.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import type { TxItem } from '../pipeline/tx-item.js';
-import { G_ALERTS_DROPPED, G_FEED_OMITTED } from '../shared/metric-buckets.js';
+import { G_ALERTS_DROPPED } from '../shared/metric-buckets.js';
 import { TopicSequencer } from './envelope.js';
 import type { TopicPartitions } from './topic-partitions.js';
 import { sourceTopic } from './topics.js';
@@ -38,7 +38,7 @@ export class TickPublisher {
     bytesPublished: 0,
   };
   private timer: NodeJS.Timeout | undefined;
-  private lastOmitted = 0;
+  private readonly feed: LiveFeed;
   private lastAlertsDropped = 0;
   private lastCostMs = 0;
 
@@ -48,7 +48,9 @@ export class TickPublisher {
     private readonly snapshots: SnapshotService,
     private readonly options: Options,
     private readonly partitions: TopicPartitions,
-  ) {}
+  ) {
+    this.feed = new LiveFeed(pool.shards, options.feedPerTick, options.sources);
+  }
 
   /** Frames of the current tick, handed to uWS one partition per event-loop turn. */
   private frames: [topic: string, frame: string][] = [];
@@ -69,9 +71,9 @@ export class TickPublisher {
     return this.lastCostMs;
   }
 
-  /** Resets counters whose deltas are reported (after a pipeline reset). */
+  /** Forgets the feed sampled so far and resets counters reported as deltas (after a reset). */
   resetDeltas(): void {
-    this.lastOmitted = 0;
+    this.feed.skip();
     this.lastAlertsDropped = 0;
   }
 
@@ -80,20 +82,19 @@ export class TickPublisher {
     const t0 = performance.now();
     const names = this.options.sources;
     const snapshot = this.snapshots.refresh();
-    this.pool.tick(); // new feed quota for the shards
+    // The sample of the tick that just ended, then the new tick: threads hand over their
+    // next sample only when they see it, so this read and their writes never overlap.
+    const { items: feed, omitted } = this.feed.drain();
+    this.pool.tick();
     const now = Date.now();
 
     this.publish('metrics', this.snapshots.latestJson, now);
 
-    const feed = drainRing(this.pool.shards, 'feedRing', this.options.feedPerTick, names);
-    const omittedTotal = snapshot.pipeline.feedOmitted;
-    const omitted = Math.max(0, omittedTotal - this.lastOmitted);
-    this.lastOmitted = omittedTotal;
     if (this.partitions.subscribers(this.app, 'tx') > 0) {
       this.publish('tx', JSON.stringify({ items: feed, omitted }), now);
     }
 
-    const alerts = drainRing(this.pool.shards, 'alertRing', this.options.alertsPerTick, names);
+    const alerts = drainAlerts(this.pool.shards, this.options.alertsPerTick, names);
     const droppedTotal = this.pool.shards.reduce(
       (n, s) => n + s.metrics.gauges[G_ALERTS_DROPPED]!,
       0,
@@ -157,8 +158,8 @@ export class TickPublisher {
     this.frames.push([topic, frame]);
   }
 
-  /** Feed records omitted so far (all shards), for the stats line. */
+  /** Finished transactions the feed left out since start or reset (snapshot, stats line). */
   feedOmitted(): number {
-    return this.pool.shards.reduce((n, s) => n + s.metrics.gauges[G_FEED_OMITTED]!, 0);
+    return this.feed.omittedTotal;
   }
 }

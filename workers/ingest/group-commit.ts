@@ -22,6 +22,16 @@ export interface PendingItem {
   id: string;
   flagRule: number;
   receivedAt: number;
+  /**
+   * When it finished, the second it counts in (rollups, live windows): createdAt +
+   * processingMs, but never later than receivedAt.
+   */
+  completedAt: number;
+  /**
+   * Its second was still open in the live windows when it arrived (else it is a late
+   * arrival: stored and in history, never in the live windows).
+   */
+  live: boolean;
   /** Set by commitGroup: the stored id (ours, or the original one for a duplicate). */
   storedId?: string;
   duplicate?: boolean;
@@ -70,7 +80,7 @@ export async function commitGroup(
     const rows = toInsert.map((p) => {
       const it = p.item;
       rollup.add(
-        Math.floor(p.receivedAt / 1000),
+        Math.floor(p.completedAt / 1000),
         it.source,
         it.currency,
         it.failed,
@@ -78,7 +88,7 @@ export async function commitGroup(
         it.amount,
         it.processingMs,
       );
-      return `(${p.id},'${it.ref}',${src(p)},'${it.account}',${TYPE_SQL[it.type]},${it.amount},${CURRENCY_SQL[it.currency]},${it.failed ? "'failed'" : "'completed'"},NULL,${it.createdAt},${p.receivedAt},${it.processingMs},${RULE_SQL[p.flagRule]},0)`;
+      return `(${p.id},'${it.ref}',${src(p)},'${it.account}',${TYPE_SQL[it.type]},${it.amount},${CURRENCY_SQL[it.currency]},${it.failed ? "'failed'" : "'completed'"},NULL,${it.createdAt},${p.completedAt},${it.processingMs},${RULE_SQL[p.flagRule]},0)`;
     });
     sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${rows.join(',')} ON DUPLICATE KEY UPDATE id = id;`;
     sql += rollup.sql(INGEST_ROLLUP_WRITER, sourceNames);

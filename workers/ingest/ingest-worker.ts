@@ -5,6 +5,7 @@ import { PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
+import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import type { IngestInit, IngestMessage, IngestRequest } from '../../src/shared/ingest-protocol.js';
 import {
   C_STOP,
@@ -12,12 +13,12 @@ import {
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
-  G_FEED_OMITTED,
   G_FLAGGED,
   G_GENERATED,
+  G_INGEST_LATE,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
-import { TxRing } from '../../src/shared/tx-ring.js';
+import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
 import { WindowWriter } from '../shard/window-writer.js';
 import { backoffMs, sleep } from '../writer/backoff.js';
 import { commitGroup, type PendingItem } from './group-commit.js';
@@ -28,15 +29,23 @@ import { IdSource } from './id-source.js';
  * loop, and group-commits them. While one commit is in flight, the items of every request
  * that arrives queue up and go into the next one, so under load many requests share one
  * INSERT and one fsync. A request is answered only after its COMMIT. Committed new items
- * feed this thread's metric buckets, feed ring and alert ring, which the primary merges
+ * feed this thread's metric buckets, feed sample and alert ring, which the primary merges
  * like a simulator shard's.
+ *
+ * Event time: an item counts in the second it completed (createdAt + processingMs, never
+ * later than when it was received; Date.now(), the clock every thread shares). If that
+ * second is still open in the primary's windows when the item arrives, it counts live
+ * (should its commit outlast the second, in the first second still open: G_SHIFTED); if it
+ * was already closed (a late arrival) it is stored with its rollup at its own second
+ * (history shows it) but not added to the live windows or the feed (G_INGEST_LATE).
  */
 
 const init = workerData as IngestInit;
 const port = parentPort!;
 const metrics = new ShardMetrics(init.metricsSab);
 const windows = new WindowWriter(metrics);
-const feedRing = new TxRing(init.feedRingSab, init.feedRingCapacity);
+const feed = new FeedSampleBuffer(init.feedSab, init.feedSize);
+const sampler = new ReservoirSampler(feed);
 const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
 const ids = new IdSource(init.idWorker);
 const sourceIndex = new Map(init.sourceNames.map((n, i) => [n, i]));
@@ -57,7 +66,6 @@ let queuedItems = 0;
 let committing = false;
 let stopping = false;
 let conn: mysql.Connection | undefined;
-let feedLeft = init.feedQuota;
 let tickSeen = Atomics.load(metrics.control, C_TICK);
 
 function post(m: IngestMessage): void {
@@ -121,13 +129,17 @@ function onRequest(req: IngestRequest): void {
     );
     return;
   }
+  const sealed = windows.sealed();
   const pending = parsed.items.map(({ item }) => {
     const usd = item.amount * usdPerMinor[item.currency]!;
+    const completedAt = Math.min(item.createdAt + item.processingMs, now);
     return {
       item,
       id: ids.next(now).text,
       flagRule: usd > init.fraudAmountThreshold ? FLAG_RULE.amount : 0,
       receivedAt: now,
+      completedAt,
+      live: Math.floor(completedAt / 1000) > sealed,
     };
   });
   queue.push({
@@ -199,19 +211,33 @@ async function commitWithRetry(items: PendingItem[]): Promise<PendingItem[]> {
   }
 }
 
-/** Committed new items → metric buckets, live feed, alerts (same as a shard's completions). */
+/**
+ * Committed new items → metric buckets, live feed, alerts (same as a shard's completions),
+ * each in the second it completed; late arrivals only count.
+ */
 function record(fresh: PendingItem[]): void {
   if (fresh.length === 0) return;
-  const g = metrics.gauges;
-  let feedPos = feedRing.writePos;
-  let feedFree = feedRing.freeSlots();
+  const c = windows.counters;
   let alertPos = alertRing.writePos;
   let alertFree = alertRing.freeSlots();
   windows.begin();
-  windows.selectSecond(Math.floor(Date.now() / 1000));
   for (const p of fresh) {
     const it = p.item;
     const flagged = p.flagRule !== 0;
+    if (it.failed) c[G_FAILED]!++;
+    if (flagged) {
+      c[G_FLAGGED]!++;
+      if (alertFree > 0) {
+        writeRecord(alertRing.f, alertPos & alertRing.mask, p);
+        alertPos = (alertPos + 1) | 0;
+        alertFree--;
+      } else c[G_ALERTS_DROPPED]!++;
+    }
+    if (!p.live) {
+      c[G_INGEST_LATE]!++;
+      continue;
+    }
+    windows.selectSecond(Math.floor(p.completedAt / 1000));
     windows.add(
       it.failed,
       flagged,
@@ -221,26 +247,12 @@ function record(fresh: PendingItem[]): void {
       it.amount * usdPerMinor[it.currency]!,
       it.source,
     );
-    if (it.failed) g[G_FAILED]!++;
-    if (flagged) g[G_FLAGGED]!++;
-    if (flagged) {
-      if (alertFree > 0) {
-        writeRecord(alertRing, alertPos & alertRing.mask, p);
-        alertPos = (alertPos + 1) | 0;
-        alertFree--;
-      } else g[G_ALERTS_DROPPED]!++;
-    }
-    if (feedLeft > 0 && feedFree > 0) {
-      writeRecord(feedRing, feedPos & feedRing.mask, p);
-      feedPos = (feedPos + 1) | 0;
-      feedFree--;
-      feedLeft--;
-    } else g[G_FEED_OMITTED]!++;
+    const sampled = sampler.offer();
+    if (sampled !== -1) writeRecord(feed.f, sampled, p);
   }
-  g[G_GENERATED]! += fresh.length;
-  g[G_COMPLETED]! += fresh.length;
+  c[G_GENERATED]! += fresh.length;
+  c[G_COMPLETED]! += fresh.length;
   windows.end();
-  feedRing.publish(feedPos);
   alertRing.publish(alertPos);
 }
 
@@ -250,13 +262,12 @@ function record(fresh: PendingItem[]): void {
  * not the producer's string. Deliberate (no strings in shared memory); MySQL and
  * GET /api/transactions hold the real account.
  */
-function writeRecord(ring: TxRing, i: number, p: PendingItem): void {
-  const f = ring.f;
+function writeRecord(f: RecordViews, i: number, p: PendingItem): void {
   const id = BigInt(p.id);
   f.idHi[i] = Number(id >> 32n);
   f.idLo[i] = Number(id & 0xffffffffn);
   f.createdAt[i] = p.item.createdAt;
-  f.completedAt[i] = p.receivedAt;
+  f.completedAt[i] = p.completedAt;
   f.amount[i] = p.item.amount;
   f.processingMs[i] = p.item.processingMs;
   f.account[i] = fnv1a(p.item.account) % 100_000_000;
@@ -275,15 +286,15 @@ function fnv1a(s: string): number {
   return h;
 }
 
-/** The shard control protocol: tick (feed quota), reset, stop. */
+/** The shard control protocol: tick (hand over the feed sample), reset, stop. */
 function pollControl(): void {
   const c = metrics.control;
   const tick = Atomics.load(c, C_TICK);
   if (tick !== tickSeen) {
     tickSeen = tick;
-    feedLeft = init.feedQuota;
+    sampler.flush();
   }
-  windows.applyResetIfAsked();
+  if (windows.applyResetIfAsked()) sampler.discard();
   if (!stopping && Atomics.load(c, C_STOP) === 1) {
     stopping = true;
     void (async () => {

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
+import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import {
   C_SOURCE_MASK,
   C_STOP,
@@ -9,7 +10,6 @@ import {
   G_COMPLETED,
   G_FAILED,
   G_FAILURE_RATE,
-  G_FEED_OMITTED,
   G_FLAGGED,
   G_GENERATED,
   G_LOOP_NS,
@@ -31,12 +31,21 @@ import { WindowWriter } from './window-writer.js';
  * One simulator shard: generates transactions at its share of the rate, moves each one
  * through pending → processing → completed | failed on a timing wheel, aggregates the
  * completions into its per-second metric buckets, and hands each finished record to the
- * consumers of its transaction ring (MySQL writers), a sample of them to the live feed
- * ring, and every flagged one to the alert ring.
+ * consumers of its transaction ring (MySQL writers), a uniform sample of each tick's to
+ * the live feed, and every flagged one to the alert ring.
  *
  * It runs a plain loop and sleeps with Atomics.wait on C_WAKE, so the primary can change
  * the rate, reset or stop it at once without a message, and nothing here waits on the
  * primary's event loop.
+ *
+ * Two clocks, each for what it is good at:
+ * - durations (token bucket, lifecycle wheel, busy time) run on the monotonic
+ *   `performance.now()`, so a wall-clock step never bursts or stalls the simulator;
+ * - timestamps and the second a completion counts in come from `Date.now()`, the one wall
+ *   clock every thread (shards, ingest, primary) agrees on. It is clamped so that it never
+ *   goes back (a step back holds the second until the clock catches up) and never selects
+ *   a second the primary already closed (metric-buckets.ts), so closed seconds are never
+ *   written again.
  */
 
 const init = workerData as ShardInit & { sourceNames: string[] };
@@ -45,7 +54,6 @@ const metrics = new ShardMetrics(init.metricsSab);
 const control = metrics.control;
 const gauges = metrics.gauges;
 const txRing = new TxRing(init.txRingSab, init.txRingCapacity);
-const feedRing = new TxRing(init.feedRingSab, init.feedRingCapacity);
 const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
 
 /** The in-flight pool: same record layout as the rings, private to this thread. */
@@ -64,9 +72,6 @@ const INFLIGHT_WAIT_MS = 2; // completion timing resolution while transactions a
  */
 const MIN_WAIT_MS = 1;
 
-// timeOrigin is a getter with argument validation: read it once (it was 20 % of the loop).
-const TIME_ORIGIN = performance.timeOrigin;
-const now = () => TIME_ORIGIN + performance.now();
 const factory = new TransactionFactory({
   worker: init.nodeId * 64 + init.shardIndex,
   shardIndex: init.shardIndex,
@@ -80,57 +85,71 @@ const factory = new TransactionFactory({
   fraudVelocityMax: init.fraudVelocityMax,
 });
 // One second of burst: a thread descheduled on a busy machine catches up instead of losing rate.
-const bucket = new TokenBucket(1, now());
-const wheel = new LifecycleWheel(init.inflightCapacity, now());
+const bucket = new TokenBucket(1, performance.now());
+const wheel = new LifecycleWheel(init.inflightCapacity, performance.now());
 const windows = new WindowWriter(metrics);
+/** This thread's gauges, published with its bucket rows at the end of each loop turn. */
+const counters = windows.counters;
+const feed = new FeedSampleBuffer(init.feedSab, init.feedSize);
+const sampler = new ReservoirSampler(feed);
 const usdPerMinor = new Float64Array(CURRENCIES.map((c) => c.usdPerMinor));
 
 let pending = 0;
 let processing = 0;
 let tickSeen = Atomics.load(control, C_TICK);
-let feedLeft = init.feedQuota;
+/** Wall-clock ms of the last loop turn: the shard's time never goes back. */
+let lastWallMs = 0;
+
+/**
+ * Wall-clock ms for this loop turn: Date.now(), never earlier than the previous turn's and
+ * never inside a second the primary has sealed (metric-buckets.ts).
+ */
+function wallNow(): number {
+  let t = Date.now();
+  if (t < lastWallMs) t = lastWallMs;
+  const open = (windows.sealed() + 1) * 1000;
+  if (t < open) t = open;
+  lastWallMs = t;
+  return t;
+}
 
 function post(message: ShardMessage): void {
   port.postMessage(message);
 }
 
-/** Starts up to `n` new transactions at `nowMs`. */
-function generate(n: number, nowMs: number): number {
+/** Starts up to `n` new transactions, created at wall `nowMs` (monotonic `mono`). */
+function generate(n: number, nowMs: number, mono: number): number {
   let started = 0;
   while (started < n && freeTop > 0) {
     const slot = freeSlots[--freeTop]!;
     const delay = factory.create(pool, slot, nowMs);
     // Pending for the first ~10 % of the time (queued), then processing.
     const pendingMs = (delay * 0.1) | 0;
-    pool.completedAt[slot] = nowMs + delay; // planned end; rewritten at completion
-    wheel.schedule(slot, nowMs + pendingMs);
+    // Planned end on the monotonic clock (the wheel's); rewritten at completion.
+    pool.completedAt[slot] = mono + delay;
+    wheel.schedule(slot, mono + pendingMs);
     started++;
   }
   pending += started;
-  gauges[G_GENERATED]! += started;
-  gauges[G_PENDING] = pending;
+  counters[G_GENERATED]! += started;
   return started;
 }
 
 /**
- * Applies every lifecycle step due by `nowMs`, at most BATCH completions. Returns false
- * when the transaction ring had no room (the rest wait on the wheel: backpressure).
+ * Applies every lifecycle step due by monotonic `mono`, at most BATCH completions, which
+ * complete at wall `nowMs`. Returns false when the transaction ring had no room (the rest
+ * wait on the wheel: backpressure).
  */
-function advance(nowMs: number, ringOpen: boolean): boolean {
-  let slot = wheel.popDue(nowMs);
-  if (slot === -1) return true; // nothing due: skip the ring and seqlock bookkeeping
+function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
+  let slot = wheel.popDue(mono);
+  if (slot === -1) return true; // nothing due: skip the ring bookkeeping
   let completions = 0;
   let ringPos = txRing.writePos;
   let ringFree = ringOpen ? txRing.freeSlots() : 0;
-  let feedPos = feedRing.writePos;
-  let feedFree = feedLeft > 0 ? feedRing.freeSlots() : 0;
   let alertPos = alertRing.writePos;
   let alertFree = alertRing.freeSlots();
   let blocked = false;
-  const second = Math.floor(nowMs / 1000);
-  windows.begin();
-  windows.selectSecond(second);
-  for (; slot !== -1; slot = wheel.popDue(nowMs)) {
+  for (; slot !== -1; slot = wheel.popDue(mono)) {
     if (pool.status[slot] === STATUS.pending) {
       pool.status[slot] = STATUS.processing;
       pending--;
@@ -161,37 +180,29 @@ function advance(nowMs: number, ringOpen: boolean): boolean {
       amount * usdPerMinor[currency]!,
       pool.source[slot]!,
     );
-    if (failed) gauges[G_FAILED]!++;
+    if (failed) counters[G_FAILED]!++;
     if (flagged) {
-      gauges[G_FLAGGED]!++;
+      counters[G_FLAGGED]!++;
       if (alertFree > 0) {
         copyRecord(pool, slot, alertRing.f, alertPos & alertRing.mask);
         alertPos = (alertPos + 1) | 0;
         alertFree--;
-      } else gauges[G_ALERTS_DROPPED]!++;
+      } else counters[G_ALERTS_DROPPED]!++;
     }
     if (ringOpen) {
       copyRecord(pool, slot, txRing.f, ringPos & txRing.mask);
       ringPos = (ringPos + 1) | 0;
       ringFree--;
     }
-    if (feedFree > 0 && feedLeft > 0) {
-      copyRecord(pool, slot, feedRing.f, feedPos & feedRing.mask);
-      feedPos = (feedPos + 1) | 0;
-      feedFree--;
-      feedLeft--;
-    } else gauges[G_FEED_OMITTED]!++;
+    const sampled = sampler.offer();
+    if (sampled !== -1) copyRecord(pool, slot, feed.f, sampled);
     processing--;
     freeSlots[freeTop++] = slot;
     if (++completions === BATCH) break;
   }
-  gauges[G_COMPLETED]! += completions;
-  gauges[G_PENDING] = pending;
-  gauges[G_PROCESSING] = processing;
-  windows.end();
+  counters[G_COMPLETED]! += completions;
   if (completions > 0) {
     if (ringOpen) txRing.publish(ringPos);
-    feedRing.publish(feedPos);
     alertRing.publish(alertPos);
   }
   return !blocked;
@@ -201,35 +212,40 @@ function run(): void {
   post({ type: 'ready', shardIndex: init.shardIndex });
   while (Atomics.load(control, C_STOP) === 0) {
     const wake = Atomics.load(control, C_WAKE);
-    const t0 = performance.now();
-    const nowMs = Math.floor(now());
+    const mono = performance.now();
 
-    windows.applyResetIfAsked();
+    if (windows.applyResetIfAsked()) sampler.discard();
     const tick = Atomics.load(control, C_TICK);
     if (tick !== tickSeen) {
       tickSeen = tick;
-      feedLeft = init.feedQuota;
+      sampler.flush(); // the primary drained the previous sample before it ticked
     }
     factory.setParams(
       gauges[G_FAILURE_RATE]!,
       gauges[G_PAIRING_RATE]!,
       Atomics.load(control, C_SOURCE_MASK),
     );
-    bucket.setRate(gauges[G_RATE]!, nowMs);
+    bucket.setRate(gauges[G_RATE]!, mono);
 
+    const nowMs = wallNow();
+    windows.begin();
+    windows.selectSecond(Math.floor(nowMs / 1000));
     const ringOpen = txRing.hasConsumers();
-    const drained = advance(nowMs, ringOpen);
+    const drained = advance(nowMs, mono, ringOpen);
     let started = 0;
-    const want = bucket.available(nowMs, BATCH);
+    const want = bucket.available(mono, BATCH);
     if (want > 0) {
       // Backpressure: while the ring is blocked or the pool is full, start nothing new.
       if (drained && freeTop > 0) {
-        started = generate(want, nowMs);
+        started = generate(want, nowMs, mono);
         bucket.take(started);
-      } else gauges[G_THROTTLED]!++;
+      } else counters[G_THROTTLED]!++;
     }
+    counters[G_PENDING] = pending;
+    counters[G_PROCESSING] = processing;
     const busy = started > 0 || wheel.size > 0;
-    if (busy) gauges[G_LOOP_NS]! += (performance.now() - t0) * 1e6;
+    if (busy) counters[G_LOOP_NS]! += (performance.now() - mono) * 1e6;
+    windows.end(); // publishes this turn's completions and counters (seqlock)
     if (started === BATCH) continue; // running flat out
 
     let waitMs = wheel.size > 0 ? INFLIGHT_WAIT_MS : IDLE_WAIT_MS;
