@@ -68,6 +68,10 @@ export interface PipelineHealth {
   dbRowsPerSec: number;
   /** Records completed but not yet durable in the database. */
   writerLag: number;
+  /** Simulator rows the database refused for good, moved to the quarantine, since start. */
+  dbRowsQuarantined: number;
+  /** Ingested items the database refused for good (their requests answered 422), since start. */
+  ingestItemsRefused: number;
   /** Busy share 0..1 of each shard thread. */
   shardUtilisation: number[];
   eventLoopDelayP99Ms: number;

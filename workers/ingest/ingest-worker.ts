@@ -1,11 +1,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import mysql from 'mysql2/promise';
-import { connectionOptions } from '../../src/db/db-config.js';
+import { dbErrorCode, describeDbError } from '../../src/db/db-errors.js';
 import { PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
-import type { IngestInit, IngestMessage, IngestRequest } from '../../src/shared/ingest-protocol.js';
+import {
+  type IngestInit,
+  type IngestMessage,
+  type IngestRequest,
+  IS_COUNT,
+  IS_REFUSED_ITEMS,
+  IS_REFUSED_REQUESTS,
+} from '../../src/shared/ingest-protocol.js';
 import {
   C_STOP,
   C_TICK,
@@ -19,8 +25,9 @@ import {
 } from '../../src/shared/metric-buckets.js';
 import { TxRing } from '../../src/shared/tx-ring.js';
 import { WindowWriter } from '../shard/window-writer.js';
-import { backoffMs, sleep } from '../writer/backoff.js';
-import { commitGroup, type PendingItem } from './group-commit.js';
+import { sleep } from '../writer/backoff.js';
+import type { PendingItem } from './group-commit.js';
+import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
 
 /**
@@ -29,7 +36,8 @@ import { IdSource } from './id-source.js';
  * that arrives queue up and go into the next one, so under load many requests share one
  * INSERT and one fsync. A request is answered only after its COMMIT. Committed new items
  * feed this thread's metric buckets, feed ring and alert ring, which the primary merges
- * like a simulator shard's.
+ * like a simulator shard's. A request the database refuses for good is answered 422 on its
+ * own, and the rest of its group commits (group-committer.ts).
  */
 
 const init = workerData as IngestInit;
@@ -56,7 +64,12 @@ const queue: Waiting[] = [];
 let queuedItems = 0;
 let committing = false;
 let stopping = false;
-let conn: mysql.Connection | undefined;
+const status = new Float64Array(init.statusSab, 0, IS_COUNT);
+const committer = new GroupCommitter(init.db, init.sourceNames, status, (code, message, attempt) =>
+  post({ type: 'warn', code, message, attempt }),
+);
+/** Causes of refused requests already logged at error level (once per cause). */
+const refusedCauses = new Set<string>();
 let feedLeft = init.feedQuota;
 let tickSeen = Atomics.load(metrics.control, C_TICK);
 
@@ -153,11 +166,16 @@ async function pump(): Promise<void> {
         group.push(w);
         n += w.pending.length;
       }
-      const items = group.flatMap((w) => w.pending);
-      const fresh = await commitWithRetry(items);
-      queuedItems -= items.length;
-      record(fresh);
+      const outcome = await committer.commit(group);
+      queuedItems -= n;
+      record(outcome.fresh);
+      const refused = new Map(outcome.refused.map((r) => [r.request, r.err]));
       for (const w of group) {
+        const err = refused.get(w);
+        if (err !== undefined) {
+          refuse(w, err, group.length);
+          continue;
+        }
         const accepted = w.pending.map((p, i) => ({
           index: w.indexes[i]!,
           id: p.storedId!,
@@ -176,27 +194,34 @@ async function pump(): Promise<void> {
   }
 }
 
-async function commitWithRetry(items: PendingItem[]): Promise<PendingItem[]> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (!conn) {
-        const c = await mysql.createConnection(connectionOptions(init.db));
-        // An idle connection the server drops emits 'error'; the next group reconnects.
-        c.on('error', () => {
-          if (conn === c) conn = undefined;
-        });
-        conn = c;
-      }
-      return await commitGroup(conn, items, attempt, init.sourceNames);
-    } catch (err) {
-      conn?.destroy();
-      conn = undefined;
-      const e = err as Error & { code?: string };
-      if (attempt === 0 || attempt % 10 === 0)
-        post({ type: 'warn', code: e.code ?? 'PB_ERR_DB_WRITER', message: e.message, attempt });
-      await sleep(backoffMs(attempt));
-    }
+/**
+ * A request the database refused for good (a permanent error, db-errors.ts): nothing of it
+ * was stored, and its neighbours in the group were committed without it. The answer names
+ * the cause in our words, never the driver's message (host:port, SQL, the request's data).
+ */
+function refuse(w: Waiting, err: unknown, groupRequests: number): void {
+  const code = dbErrorCode(err);
+  status[IS_REFUSED_REQUESTS]!++;
+  status[IS_REFUSED_ITEMS]! += w.pending.length;
+  if (!refusedCauses.has(code)) {
+    refusedCauses.add(code);
+    post({
+      type: 'refused',
+      code,
+      message: (err as Error).message,
+      items: w.pending.length,
+      groupRequests,
+    });
   }
+  reply(w.reqId, 422, {
+    error: {
+      code: 'PB_ERR_INGEST_REJECTED',
+      message: `the database refused this request's transactions: ${describeDbError(err)}; none of its transactions was stored`,
+      cause: code,
+    },
+    accepted: 0,
+    rejected: w.rejected,
+  });
 }
 
 /** Committed new items → metric buckets, live feed, alerts (same as a shard's completions). */
@@ -289,7 +314,7 @@ function pollControl(): void {
     void (async () => {
       // Requests already queued are committed and answered before the thread exits.
       while (committing || queue.length > 0) await sleep(5);
-      await conn?.end().catch(() => conn?.destroy());
+      await committer.close();
       process.exit(0);
     })();
   }
