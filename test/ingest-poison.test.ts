@@ -16,13 +16,15 @@ import { waitFor } from './helpers/wait-for.js';
 const ANSWER_TIMEOUT_MS = 15_000;
 const MAX_AMOUNT = 1_000_000_000_000_000; // 10^15, the validator's largest amount
 const INT64_MAX = 2n ** 63n - 1n;
+/** /readyz calls an ingest commit running longer than this stuck. */
+const READY_LAG = ['--ready-max-lag-ms', '2000'];
 
 let db: TestDatabase;
 let server: TestServer;
 
 t.before(async () => {
   db = await createTestDatabase();
-  server = await startServer(['--sim-tps', '0', '--shards', '1'], {
+  server = await startServer(['--sim-tps', '0', '--shards', '1', ...READY_LAG], {
     MYSQL_URL: db.url,
     PERSISTENCE: 'required',
   });
@@ -176,6 +178,22 @@ t.test(
     // A transient error: its connection killed mid-commit. It must retry, not give up.
     await db.conn.query(`KILL ${firstConn}`);
     await waitFor('the ingest commit retried, waiting again', () => ingestWaitingOnLock(firstConn));
+    const stuck = await waitFor(
+      '/readyz to name the stuck ingest commit',
+      async () => {
+        const r = await fetch(`${server.url}/readyz`);
+        const body = (await r.json()) as { error?: { message: string } };
+        return (
+          r.status === 503 && body.error?.message.startsWith('ingest stuck') && body.error.message
+        );
+      },
+      10_000,
+    );
+    t.match(
+      stuck,
+      /^ingest stuck: one group commit running for \d+ ms \(attempts failed: 1, last error [A-Z_0-9]+;/,
+      '/readyz names the ingest commit that is stuck, with the cause',
+    );
 
     const good = items('neighbour-a', 50, 1999);
     const poison = [...items('poison', 20, 777), { ...items('poison-x', 1, 4242)[0] }];
@@ -269,7 +287,7 @@ t.test(
     await new Promise((r) => setTimeout(r, 700));
     t.same(await shown(), want, 'live windows: exact per currency');
     await server.stop();
-    server = await startServer(['--sim-tps', '0', '--shards', '1'], {
+    server = await startServer(['--sim-tps', '0', '--shards', '1', ...READY_LAG], {
       MYSQL_URL: db.url,
       PERSISTENCE: 'required',
     });

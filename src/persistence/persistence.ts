@@ -214,7 +214,7 @@ export class Persistence {
     if (ingest && ingest.commitAgeMs > bound) {
       const failed =
         ingest.failedAttempts > 0
-          ? `${ingest.failedAttempts} failed attempts, last error ${ingest.lastErrorCode ?? 'unknown'}`
+          ? `attempts failed: ${ingest.failedAttempts}, last error ${ingest.lastErrorCode ?? 'unknown'}`
           : 'no error yet: waiting on the database';
       return `ingest stuck: one group commit running for ${ingest.commitAgeMs} ms (${failed}; READY_MAX_LAG_MS=${bound})`;
     }
