@@ -255,7 +255,7 @@ export const OPTION_SPECS = {
   retentionDays: {
     env: 'RETENTION_DAYS',
     default: '7',
-    doc: 'Days of transactions kept (older daily partitions are dropped).',
+    doc: 'Days of transactions kept (older daily partitions are dropped), and of quarantined rows.',
     schema: int(1, 3650),
   },
   rollupRetentionDays: {
