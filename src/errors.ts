@@ -38,6 +38,8 @@ export const ERROR_STATUS = {
   PB_ERR_INGEST_OFF: 503,
   /** The database refused a validated request's rows for good (out of range, constraint…). */
   PB_ERR_INGEST_REJECTED: 422,
+  /** Storing a request failed with an unclassified error, after its bounded attempts. */
+  PB_ERR_INGEST_DB_FAILED: 500,
   PB_ERR_AUTH_MISSING: 401,
   PB_ERR_AUTH_INVALID: 403,
   PB_ERR_AUTH_ORIGIN: 403,

@@ -71,6 +71,9 @@ const SERVER_ERRORS = new Map<number, [DbErrorKind, string]>([
   [1136, ['permanent', 'ER_WRONG_VALUE_COUNT_ON_ROW']],
   [1216, ['permanent', 'ER_NO_REFERENCED_ROW']],
   [1217, ['permanent', 'ER_ROW_IS_REFERENCED']],
+  [1261, ['permanent', 'ER_WARN_TOO_FEW_RECORDS']], // LOAD DATA: a line short of fields
+  [1262, ['permanent', 'ER_WARN_TOO_MANY_RECORDS']], // LOAD DATA: a line with extra fields
+  [1263, ['permanent', 'ER_WARN_NULL_TO_NOTNULL']], // LOAD DATA: NULL into NOT NULL
   [1264, ['permanent', 'ER_WARN_DATA_OUT_OF_RANGE']], // a value out of its column's range
   [1265, ['permanent', 'WARN_DATA_TRUNCATED']],
   [1292, ['permanent', 'ER_TRUNCATED_WRONG_VALUE']],

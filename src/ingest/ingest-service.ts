@@ -134,7 +134,7 @@ export class IngestService {
               groupRequests: m.groupRequests,
               err: m.message,
             },
-            'the database refused an ingest request for good; answered 422, its group went on without it',
+            'the database refused an ingest request for good; answered 422 (500 if unclassified), its group went on without it',
           );
         } else if (m.type === 'warn') {
           service.lastErrorCode = m.code;

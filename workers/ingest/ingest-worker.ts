@@ -1,5 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { dbErrorCode, describeDbError } from '../../src/db/db-errors.js';
+import {
+  classifyDbError,
+  dbErrorCode,
+  describeDbError,
+  UNKNOWN_MAX_ATTEMPTS,
+} from '../../src/db/db-errors.js';
 import { PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
@@ -198,9 +203,12 @@ async function pump(): Promise<void> {
  * A request the database refused for good (a permanent error, db-errors.ts): nothing of it
  * was stored, and its neighbours in the group were committed without it. The answer names
  * the cause in our words, never the driver's message (host:port, SQL, the request's data).
+ * An error nobody classified, still failing after its bounded attempts, is a 500 instead:
+ * it may not be the request's fault.
  */
 function refuse(w: Waiting, err: unknown, groupRequests: number): void {
   const code = dbErrorCode(err);
+  const permanent = classifyDbError(err) === 'permanent';
   status[IS_REFUSED_REQUESTS]!++;
   status[IS_REFUSED_ITEMS]! += w.pending.length;
   if (!refusedCauses.has(code)) {
@@ -213,15 +221,18 @@ function refuse(w: Waiting, err: unknown, groupRequests: number): void {
       groupRequests,
     });
   }
-  reply(w.reqId, 422, {
-    error: {
-      code: 'PB_ERR_INGEST_REJECTED',
-      message: `the database refused this request's transactions: ${describeDbError(err)}; none of its transactions was stored`,
-      cause: code,
-    },
-    accepted: 0,
-    rejected: w.rejected,
-  });
+  const error = permanent
+    ? new PulseboardError(
+        'PB_ERR_INGEST_REJECTED',
+        `the database refused this request's transactions: ${describeDbError(err)}; none of them was stored`,
+        { cause: code },
+      )
+    : new PulseboardError(
+        'PB_ERR_INGEST_DB_FAILED',
+        `storing this request's transactions failed with an error we do not classify (${code}) after ${UNKNOWN_MAX_ATTEMPTS} attempts; none of them was stored`,
+        { cause: code },
+      );
+  reply(w.reqId, error.status, { error: error.toJSON(), accepted: 0, rejected: w.rejected });
 }
 
 /** Committed new items → metric buckets, live feed, alerts (same as a shard's completions). */
