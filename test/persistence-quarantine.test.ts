@@ -1,5 +1,7 @@
-import mysql from 'mysql2/promise';
-import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t, { type Test } from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { drainPipeline, getJson, waitFor } from './helpers/wait-for.js';
@@ -12,10 +14,15 @@ import { drainPipeline, getJson, waitFor } from './helpers/wait-for.js';
  * poisoned with the test-only PB_FAULT_POISON_ROWS switch (every n-th ring position gets a
  * created_ms above a signed BIGINT), in both row formats: INSERT refuses it with an error,
  * LOAD DATA LOCAL only warns (and would store a clamped value), which must fail the batch
- * just the same. And a transient error that keeps coming makes /readyz name the writer.
+ * just the same. When even the quarantine table refuses, DB_QUARANTINE_FILE takes the rows.
  */
 
 const POISON_EVERY = 997;
+const QUARANTINE_DIR = mkdtempSync(join(tmpdir(), 'pb-quarantine-'));
+const QUARANTINE_FILE = join(QUARANTINE_DIR, 'quarantine.jsonl');
+t.teardown(() => rmSync(QUARANTINE_DIR, { recursive: true, force: true }));
+/** Short simulated processing times: the drains at the end of each case finish sooner. */
+const QUICK = ['--proc-min-ms', '5', '--proc-median-ms', '10', '--proc-max-ms', '40'];
 
 async function counter(server: TestServer, name: string): Promise<number> {
   const text = await (await fetch(`${server.url}/metrics`)).text();
@@ -45,8 +52,14 @@ for (const method of ['load', 'insert'] as const) {
           '20',
           '--db-write-method',
           method,
+          ...QUICK,
         ],
-        { MYSQL_URL: db.url, PERSISTENCE: 'required', PB_FAULT_POISON_ROWS: String(POISON_EVERY) },
+        {
+          MYSQL_URL: db.url,
+          PERSISTENCE: 'required',
+          PB_FAULT_POISON_ROWS: String(POISON_EVERY),
+          DB_QUARANTINE_FILE: QUARANTINE_FILE,
+        },
       );
       t.teardown(async () => {
         await server.stop();
@@ -134,75 +147,60 @@ for (const method of ['load', 'insert'] as const) {
       );
       const logged = server.logs.filter((l) => l.code === 'PB_ERR_DB_QUARANTINED');
       t.equal(logged.length, 1, 'logged at error level once for the cause');
+      t.equal(logged[0]?.where, 'table');
       t.equal(logged[0]?.level, 50);
       t.equal((await fetch(`${server.url}/readyz`)).status, 200, 'the server is ready');
+      if (method === 'insert') await quarantineFileTakesOver(t, db, server, quarantined);
     },
   );
 }
 
-t.test(
-  'a writer that keeps failing transiently is retried, named by /readyz, then commits',
-  async (t) => {
-    const db = await createTestDatabase();
-    const server = await startServer(
-      ['--sim-tps', '500', '--shards', '1', '--db-flush-ms', '20', '--ready-max-lag-ms', '1500'],
-      { MYSQL_URL: db.url, PERSISTENCE: 'required' },
-    );
-    const locker = await mysql.createConnection({ uri: db.url });
-    t.teardown(async () => {
-      await locker.end().catch(() => locker.destroy());
-      await server.stop();
-      await db.drop();
-    });
-    await waitFor(
-      'rows in MySQL',
-      async () => (await count(db, 'SELECT COUNT(*) AS n FROM transactions')) > 0,
-    );
-    t.equal((await fetch(`${server.url}/readyz`)).status, 200, 'ready before');
-
-    // Writers now wait on the table lock; killing them while they wait is a transient error
-    // (the connection is gone) that comes back with every retry.
-    await locker.query('LOCK TABLES transactions WRITE');
-    let killed = 0;
-    let reason = '';
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
-      const [rows] = await db.conn.query(
-        `SELECT ID AS id FROM information_schema.PROCESSLIST
-        WHERE DB = ? AND ID <> CONNECTION_ID() AND ID <> ? AND INFO LIKE '%transactions%'`,
-        [db.name, locker.threadId],
-      );
-      for (const { id } of rows as { id: string }[]) {
-        await db.conn.query(`KILL ${id}`).catch(() => {});
-        killed++;
-      }
-      const ready = await getJson(`${server.url}/readyz`);
-      if (ready.status === 503 && /stuck/.test(ready.body.error?.message)) {
-        reason = ready.body.error.message;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    t.ok(killed > 0, `killed ${killed} waiting writer connections`);
-    t.match(
-      reason,
-      /^database writer \d+ stuck: retrying one batch for \d+ ms \(last error [A-Z_0-9]+;/,
-      '/readyz names the stuck writer and the cause',
-    );
-    await locker.query('UNLOCK TABLES');
-
-    await waitFor(
-      'ready again',
-      async () => (await fetch(`${server.url}/readyz`)).status === 200,
-      20_000,
-      200,
-    );
-    await drainPipeline(server.url);
-    await new Promise((r) => setTimeout(r, 700));
-    const { body } = await getJson(`${server.url}/api/metrics`);
-    const rows = await count(db, 'SELECT COUNT(*) AS n FROM transactions');
-    t.equal(rows, body.pipeline.completed, 'every completed transaction committed, once');
-    t.equal(await count(db, 'SELECT COUNT(DISTINCT id) AS n FROM transactions'), rows);
-    t.equal(body.pipeline.dbRowsQuarantined, 0, 'nothing quarantined for a transient error');
-  },
-);
+/**
+ * When the quarantine table refuses too (here: dropped), refused rows go to
+ * DB_QUARANTINE_FILE, one JSON line each, and the pipeline still goes on.
+ */
+async function quarantineFileTakesOver(
+  t: Test,
+  db: TestDatabase,
+  server: TestServer,
+  before: number,
+): Promise<void> {
+  await db.conn.query('DROP TABLE quarantine');
+  await fetch(`${server.url}/api/load-test`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ tps: 2000 }),
+  });
+  await waitFor(
+    'two more rows quarantined',
+    async () => (await counter(server, 'pulseboard_db_rows_quarantined_total')) >= before + 2,
+    30_000,
+    250,
+  );
+  await drainPipeline(server.url);
+  await new Promise((r) => setTimeout(r, 700));
+  const { body } = await getJson(`${server.url}/api/metrics`);
+  const quarantined = body.pipeline.dbRowsQuarantined as number;
+  t.ok(existsSync(QUARANTINE_FILE), 'the quarantine file exists');
+  const lines = readFileSync(QUARANTINE_FILE, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  t.equal(lines.length, quarantined - before, 'one JSON line per row refused since the drop');
+  t.ok(
+    lines.every(
+      (l) =>
+        l.errorCode === 'ER_WARN_DATA_OUT_OF_RANGE' && l.rowText.includes('100000000000000000000'),
+    ),
+    'with the cause and the row as sent',
+  );
+  t.equal(
+    await count(db, 'SELECT COUNT(*) AS n FROM transactions'),
+    body.pipeline.completed - quarantined,
+    'rows in MySQL = completed − quarantined',
+  );
+  const logged = await waitFor('the error log line for the file', async () =>
+    server.logs.find((l) => l.code === 'PB_ERR_DB_QUARANTINED' && l.where === 'file'),
+  );
+  t.equal(logged.level, 50, 'logged at error level, saying where the rows went');
+}

@@ -148,6 +148,16 @@ export function shouldRetry(err: unknown, attempt: number): boolean {
   return attempt + 1 < UNKNOWN_MAX_ATTEMPTS;
 }
 
+/**
+ * Whether the server itself answered with this error (a number and an SQLSTATE, the
+ * connection still up), as opposed to the connection failing. The quarantine turns to its
+ * file on an answer, and waits out a connection failure.
+ */
+export function isServerAnswer(err: unknown): boolean {
+  const { errno, state, fatal } = fields(err);
+  return errno > 0 && state !== '' && !fatal;
+}
+
 /** A stable, printable name for the cause: our name for a server error, else the driver's code. */
 export function dbErrorCode(err: unknown): string {
   const { code, errno } = fields(err);

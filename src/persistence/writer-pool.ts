@@ -82,7 +82,7 @@ export interface WriterStatus {
 export class WriterPool {
   private readonly claimed: { ring: TxRing; consumer: number }[] = [];
   private readonly writers: WriterHandle[] = [];
-  /** Causes of quarantined rows already logged at error level (once per cause). */
+  /** Causes (and destinations) of quarantined rows already logged at error level. */
   private readonly quarantineCauses = new Set<string>();
   onFatal: (message: string) => void = () => {};
 
@@ -154,9 +154,11 @@ export class WriterPool {
         'database write failed; retrying with backoff',
       );
     } else if (m.type === 'quarantined') {
-      // Once per cause: /metrics counts every row (pulseboard_db_rows_quarantined_total).
-      if (!this.quarantineCauses.has(m.code)) {
-        this.quarantineCauses.add(m.code);
+      // Once per cause and destination: /metrics counts every row
+      // (pulseboard_db_rows_quarantined_total); a switch to the file is news.
+      const key = `${m.code} ${m.where}`;
+      if (!this.quarantineCauses.has(key)) {
+        this.quarantineCauses.add(key);
         this.log.error(
           {
             writer: m.writerIndex,

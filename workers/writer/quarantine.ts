@@ -1,5 +1,5 @@
 import { open } from 'node:fs/promises';
-import { dbErrorCode, shouldRetry } from '../../src/db/db-errors.js';
+import { dbErrorCode, isServerAnswer } from '../../src/db/db-errors.js';
 import { encodeRingRows, RollupAccumulator, ringRowId } from '../../src/db/ring-rows.js';
 import { backoffMs, sleep } from './backoff.js';
 import type { CommitContext, RowRange } from './commit-batch.js';
@@ -12,10 +12,11 @@ import type { Lane } from './lane.js';
  * as a string parameter into bounded text columns, so this INSERT cannot fail for the
  * reason the row did.
  *
- * If the table refuses it anyway (dropped, or a permanent error of its own), the row is
- * appended to DB_QUARANTINE_FILE as one JSON line and fsynced. If both fail, it tries again
- * with backoff — the ring slot is released only once the row is durable in one of the two,
- * so nothing is lost; meanwhile /readyz reports the writer retrying.
+ * If the server answers the quarantine INSERT with an error of its own (the table dropped,
+ * a lock wait, anything), the row is appended to DB_QUARANTINE_FILE as one JSON line and
+ * fsynced instead. While the connection itself fails (the database down), the INSERT is
+ * retried with backoff. The ring slot is released only once the row is durable in one of
+ * the two, so nothing is lost; meanwhile /readyz reports the writer retrying.
  */
 
 const MESSAGE_MAX = 500;
@@ -57,7 +58,7 @@ export class Quarantine {
         return 'table';
       } catch (e) {
         lane.drop();
-        if (shouldRetry(e, attempt)) {
+        if (!isServerAnswer(e)) {
           onRetry(e, attempt);
           await sleep(backoffMs(attempt));
           continue;
