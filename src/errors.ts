@@ -27,6 +27,8 @@ export const ERROR_STATUS = {
   PB_ERR_DB_MIGRATION: 0,
   PB_ERR_DB_WRITER: 0,
   PB_ERR_DB_DRAIN_TIMEOUT: 0,
+  /** Log code: a simulator row the database refused for good went to the quarantine. */
+  PB_ERR_DB_QUARANTINED: 0,
   PB_ERR_DB_UNAVAILABLE: 503,
   PB_ERR_NOT_READY: 503,
   PB_ERR_INGEST_INVALID: 400,
@@ -34,6 +36,10 @@ export const ERROR_STATUS = {
   PB_ERR_INGEST_TOO_MANY: 413,
   PB_ERR_INGEST_BACKPRESSURE: 503,
   PB_ERR_INGEST_OFF: 503,
+  /** The database refused a validated request's rows for good (out of range, constraint…). */
+  PB_ERR_INGEST_REJECTED: 422,
+  /** Storing a request failed with an unclassified error, after its bounded attempts. */
+  PB_ERR_INGEST_DB_FAILED: 500,
   PB_ERR_AUTH_MISSING: 401,
   PB_ERR_AUTH_INVALID: 403,
   PB_ERR_AUTH_ORIGIN: 403,

@@ -68,7 +68,10 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const ingest = persistence.on
     ? await IngestService.start(options, persistence.db!, pool.shards.length, log)
     : undefined;
-  if (ingest) pool.adopt(ingest.shard);
+  if (ingest) {
+    pool.adopt(ingest.shard);
+    persistence.attachIngest(() => ingest.commitStatus());
+  }
 
   const app = uWS.App();
   const catalog = new TopicCatalog(options.sources);

@@ -55,6 +55,12 @@ t.test('a week later: new days added, exactly the expired ones dropped', async (
   await db.conn.query(
     "INSERT INTO rollup_seconds (second, source, currency, writer, count, failed, flagged, amount, volume, processing_ms) VALUES (1000, 'ach', 'USD', 0, 1, 0, 0, 1, 1, 1)",
   );
+  // One quarantined row older than the cutoff, one younger.
+  await db.conn.query(
+    `INSERT INTO quarantine (at_ms, writer, tx_id, error_code, error, row_format, row_text)
+     VALUES (${Date.UTC(2026, 0, 10, 5)}, 0, '1', 'ER_X', 'old', 'insert', '(1)'),
+            (${Date.UTC(2026, 0, 12, 5)}, 0, '2', 'ER_X', 'young', 'insert', '(2)')`,
+  );
   // now = 2026-01-18 12:00; retention 7 days → cutoff 2026-01-11 12:00: every row of
   // p20260109 and p20260110 is older; p20260111 still holds rows younger than the cutoff.
   const r = await runRetention(db.conn, T0 + 8 * DAY, 7, 90);
@@ -70,6 +76,7 @@ t.test('a week later: new days added, exactly the expired ones dropped', async (
     'p20260121',
   ]);
   t.equal(r.rollupsDeleted, 1);
+  t.equal(r.quarantineDeleted, 1, 'the quarantined row older than RETENTION_DAYS is dropped');
   const [rows] = await db.conn.query('SELECT COUNT(*) AS n FROM transactions');
   t.equal(
     Number((rows as { n: string }[])[0]!.n),
@@ -78,5 +85,9 @@ t.test('a week later: new days added, exactly the expired ones dropped', async (
   );
   t.equal((await names()).at(-1), 'pfuture');
   const again = await runRetention(db.conn, T0 + 8 * DAY, 7, 90);
-  t.same(again, { added: [], dropped: [], rollupsDeleted: 0, refsDeleted: 0 }, 'idempotent');
+  t.same(
+    again,
+    { added: [], dropped: [], rollupsDeleted: 0, refsDeleted: 0, quarantineDeleted: 0 },
+    'idempotent',
+  );
 });

@@ -246,10 +246,16 @@ export const OPTION_SPECS = {
     doc: 'Timeout of the start-up database check and of each connection attempt, ms.',
     schema: int(100, 120_000),
   },
+  dbQuarantineFile: {
+    env: 'DB_QUARANTINE_FILE',
+    default: 'pulseboard-quarantine.jsonl',
+    doc: 'JSON-lines file (appended, fsynced) for simulator rows the database refused for good when even the `quarantine` table cannot take them; relative to the working directory.',
+    schema: z.string().min(1, { error: 'must not be empty' }),
+  },
   retentionDays: {
     env: 'RETENTION_DAYS',
     default: '7',
-    doc: 'Days of transactions kept (older daily partitions are dropped).',
+    doc: 'Days of transactions kept (older daily partitions are dropped), and of quarantined rows.',
     schema: int(1, 3650),
   },
   rollupRetentionDays: {
@@ -261,7 +267,7 @@ export const OPTION_SPECS = {
   readyMaxLagMs: {
     env: 'READY_MAX_LAG_MS',
     default: '5000',
-    doc: 'GET /readyz answers 503 when the oldest uncommitted record is older than this, ms.',
+    doc: 'GET /readyz answers 503 when the oldest uncommitted record is older than this, or a database writer (or the ingest group commit) has been on one batch for longer than this, ms.',
     schema: int(1, 3_600_000),
   },
   txPageMax: {

@@ -2,8 +2,9 @@ import type { Connection } from 'mysql2/promise';
 import { maintainPartitions, type RetentionResult } from './partitions.js';
 
 /**
- * Retention: transactions by dropping whole daily partitions (cheap, no row locks), rollups
- * and ingest references by DELETE in small chunks, so no statement holds locks for long.
+ * Retention: transactions by dropping whole daily partitions (cheap, no row locks), rollups,
+ * ingest references and quarantined rows by DELETE in small chunks, so no statement holds
+ * locks for long. Quarantined rows are kept as long as the transactions they would have been.
  */
 
 const CHUNK = 10_000;
@@ -12,6 +13,7 @@ const DAY_MS = 86_400_000;
 export interface RetentionRun extends RetentionResult {
   rollupsDeleted: number;
   refsDeleted: number;
+  quarantineDeleted: number;
 }
 
 async function deleteInChunks(conn: Connection, sql: string, arg: number): Promise<number> {
@@ -44,5 +46,10 @@ export async function runRetention(
     'DELETE FROM ingest_refs WHERE created_ms < ?',
     nowMs - retentionDays * DAY_MS,
   );
-  return { ...parts, rollupsDeleted, refsDeleted };
+  const quarantineDeleted = await deleteInChunks(
+    conn,
+    'DELETE FROM quarantine WHERE at_ms < ?',
+    nowMs - retentionDays * DAY_MS,
+  );
+  return { ...parts, rollupsDeleted, refsDeleted, quarantineDeleted };
 }

@@ -1,5 +1,6 @@
 import { accountName } from '../pipeline/tx-item.js';
 import { CURRENCIES, FAILURE_REASONS, FLAG_RULES, STATUS, TX_TYPES } from '../shared/catalog.js';
+import { ExactSum } from '../shared/exact-sum.js';
 import { histogramBucket } from '../shared/latency-histogram.js';
 import type { RecordViews } from '../shared/tx-ring.js';
 
@@ -109,15 +110,19 @@ export interface RollupCell {
   count: number;
   failed: number;
   flagged: number;
-  amount: number;
+  /** Exact: a batch of maximal ingested amounts passes 2^53 (exact-sum.ts). */
+  amount: ExactSum;
   /** Amount of the completed (not failed) ones: the volume the windows show. */
-  volume: number;
+  volume: ExactSum;
+  /** ≤ 5,000 rows × 86,400,000 ms per batch: far below 2^53, a float64 is exact. */
   processingMs: number;
 }
 
 /**
  * Rollup cells keyed by second × source × currency, and the latency histogram keyed by
- * second × bucket, merged over the records of one batch (committed with them).
+ * second × bucket, merged over the records of one batch (committed with them). Money sums
+ * are exact (ExactSum) and reach the SQL as exact decimal literals; the columns they add
+ * to are DECIMAL(38,0) (schema.ts, migration 3, has the arithmetic).
  */
 export class RollupAccumulator {
   readonly cells = new Map<number, RollupCell>();
@@ -143,17 +148,17 @@ export class RollupAccumulator {
         count: 0,
         failed: 0,
         flagged: 0,
-        amount: 0,
-        volume: 0,
+        amount: new ExactSum(),
+        volume: new ExactSum(),
         processingMs: 0,
       };
       this.cells.set(key, c);
     }
     c.count++;
     if (failed) c.failed++;
-    else c.volume += amount;
+    else c.volume.add(amount);
     if (flagged) c.flagged++;
-    c.amount += amount;
+    c.amount.add(amount);
     c.processingMs += ms;
     const h = second * 128 + histogramBucket(ms);
     this.latency.set(h, (this.latency.get(h) ?? 0) + 1);
@@ -169,7 +174,7 @@ export class RollupAccumulator {
     const keys = [...this.cells.keys()].sort((a, b) => a - b);
     const rows = keys.map((k) => {
       const c = this.cells.get(k)!;
-      return `(${c.second},${q(sourceNames[c.source]!)},${CURRENCY_SQL[c.currency]},${writer},${c.count},${c.failed},${c.flagged},${c.amount},${c.volume},${c.processingMs})`;
+      return `(${c.second},${q(sourceNames[c.source]!)},${CURRENCY_SQL[c.currency]},${writer},${c.count},${c.failed},${c.flagged},${c.amount.toString()},${c.volume.toString()},${c.processingMs})`;
     });
     const lat = [...this.latency.keys()]
       .sort((a, b) => a - b)
@@ -206,10 +211,19 @@ export function ringRowId(f: RecordViews, i: number): string {
 }
 
 /**
+ * TEST ONLY (PB_FAULT_POISON_ROWS, read once by each writer thread): the `created_ms` a
+ * poisoned row is written with — above a signed BIGINT, so the database refuses it (INSERT:
+ * ER_WARN_DATA_OUT_OF_RANGE; LOAD DATA: the same as a warning, which commit-batch.ts turns
+ * into that error). Lets the tests make a simulator row the database refuses for good.
+ */
+export const POISON_CREATED_MS = '100000000000000000000';
+
+/**
  * The rows of ring slots `start..start+count` (masked) whose ids are not in `skip`, as one
  * string in `format` (lines for LOAD DATA; comma-separated tuples for INSERT), with their
  * rollup cells added to `rollup`. `sourceText` holds the source names as that format
- * writes them (see sourceLiterals).
+ * writes them (see sourceLiterals). `poison` (tests only, see POISON_CREATED_MS) says which
+ * ring positions to poison.
  */
 export function encodeRingRows(
   f: RecordViews,
@@ -220,6 +234,7 @@ export function encodeRingRows(
   sourceText: readonly string[],
   rollup: RollupAccumulator,
   skip?: ReadonlySet<string>,
+  poison?: (position: number) => boolean,
 ): { text: string; rows: number } {
   const L = LITERALS[format];
   const load = format === 'load';
@@ -235,10 +250,11 @@ export function encodeRingRows(
     const amount = f.amount[i]!;
     const ms = f.processingMs[i]!;
     const account = accountName(f.account[i]!);
+    const created = poison?.((start + n) | 0) ? POISON_CREATED_MS : Math.round(f.createdAt[i]!);
     if (load) {
-      text += `${id}\t\\N\t${sourceText[f.source[i]!]}\t${account}\t${L.type[f.type[i]!]}\t${amount}\t${L.currency[f.currency[i]!]}\t${failed ? 'failed' : 'completed'}\t${L.reason[f.failureReason[i]!]}\t${Math.round(f.createdAt[i]!)}\t${Math.round(completed)}\t${ms}\t${L.rule[flag]}\t${f.riskScore[i]!}\n`;
+      text += `${id}\t\\N\t${sourceText[f.source[i]!]}\t${account}\t${L.type[f.type[i]!]}\t${amount}\t${L.currency[f.currency[i]!]}\t${failed ? 'failed' : 'completed'}\t${L.reason[f.failureReason[i]!]}\t${created}\t${Math.round(completed)}\t${ms}\t${L.rule[flag]}\t${f.riskScore[i]!}\n`;
     } else {
-      text += `${rows === 0 ? '' : ','}(${id},NULL,${sourceText[f.source[i]!]},'${account}',${L.type[f.type[i]!]},${amount},${L.currency[f.currency[i]!]},${failed ? L.failed : L.completed},${L.reason[f.failureReason[i]!]},${Math.round(f.createdAt[i]!)},${Math.round(completed)},${ms},${L.rule[flag]},${f.riskScore[i]!})`;
+      text += `${rows === 0 ? '' : ','}(${id},NULL,${sourceText[f.source[i]!]},'${account}',${L.type[f.type[i]!]},${amount},${L.currency[f.currency[i]!]},${failed ? L.failed : L.completed},${L.reason[f.failureReason[i]!]},${created},${Math.round(completed)},${ms},${L.rule[flag]},${f.riskScore[i]!})`;
     }
     rollup.add(
       Math.floor(completed / 1000),

@@ -2,6 +2,7 @@ import type { Connection, Pool } from 'mysql2/promise';
 import { CURRENCIES } from '../shared/catalog.js';
 import { HISTOGRAM_BUCKETS } from '../shared/latency-histogram.js';
 import {
+  addVolumeExact,
   B_COUNT,
   B_FAILED,
   B_FLAGGED,
@@ -10,7 +11,6 @@ import {
   B_SECOND,
   B_SOURCE_COUNT,
   B_SOURCE_USD,
-  B_VOLUME,
   B_VOLUME_USD,
   BUCKET_STRIDE,
 } from '../shared/metric-buckets.js';
@@ -21,7 +21,8 @@ import {
  * in memory, so the restart reload (step 1, into a shard's buckets) and the history of older
  * ranges (any step) share one path, and percentiles come from the stored histogram.
  *
- * Both queries are range scans on the primary keys' leading `second` column.
+ * Both queries are range scans on the primary keys' leading `second` column. Volume sums
+ * arrive as exact decimal digits and go into the rows' two volume limbs (metric-buckets.ts).
  */
 
 export interface RollupBins {
@@ -71,14 +72,16 @@ export async function readRollupBins(
   for (const r of cellRows) {
     const off = bins.get(Number(r[0]))! * BUCKET_STRIDE;
     const count = Number(r[3]);
-    const volume = Number(r[6]);
+    // SUM of a DECIMAL(38,0) column: decimal digits (mysql2 returns DECIMAL as a string).
+    const exact = typeof r[6] === 'number' ? BigInt(Math.round(r[6])) : BigInt(String(r[6] ?? 0));
+    const volume = Number(exact);
     rows[off + B_COUNT]! += count;
     rows[off + B_FAILED]! += Number(r[4]);
     rows[off + B_FLAGGED]! += Number(r[5]);
     rows[off + B_PROC_SUM]! += Number(r[7]);
     const cur = CURRENCY_INDEX.get(String(r[2]));
     const usd = cur === undefined ? 0 : volume * USD_PER_MINOR[cur]!;
-    if (cur !== undefined) rows[off + B_VOLUME + cur]! += volume;
+    if (cur !== undefined) addVolumeExact(rows, off, cur, exact);
     rows[off + B_VOLUME_USD]! += usd;
     // A source no longer configured still counts in the totals, not in a source slot.
     const src = sourceIndex.get(String(r[1]));

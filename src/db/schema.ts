@@ -106,6 +106,50 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 3,
+    name: 'rollup money sums that cannot overflow; quarantine of refused rows',
+    statements: () => [
+      // A signed BIGINT cell overflowed at ~9.2·10^18: ten thousand ingested amounts of
+      // 10^15 in one second (one request) were enough, and the writer retried the refused
+      // upsert forever (issue 15). The bound now, per cell = (second, source, currency, writer):
+      //   items in a cell      ≤ 2^32 − 1 ≈ 4.3·10^9    `count` is INT UNSIGNED, and the
+      //                                                   upsert that would pass it is refused
+      //                                                   (a permanent error: that request or
+      //                                                   row is refused, nothing else stops)
+      //   amount of one item   ≤ 10^15 minor units       validate-item.ts MAX_AMOUNT (the
+      //                                                   simulator's are below 10^9)
+      //   amount, volume       ≤ 4.3·10^9 × 10^15 ≈ 4.3·10^24 per cell
+      // A day of such maximal traffic summed over its cells (what a 24 h history read adds
+      // up), for every writer id a SMALLINT UNSIGNED can name:
+      //   86,400 s × 65,536 writers × 4.3·10^24 ≈ 2.4·10^34  <  10^38 − 1 = DECIMAL(38,0)'s max.
+      // Today's real ceiling is ~10^5 items/s per node, 10^4 × below the count bound.
+      // processing_ms stays BIGINT UNSIGNED: 4.3·10^9 items × 86,400,000 ms (the largest
+      // processingMs accepted) ≈ 3.7·10^17 < 1.8·10^19. rollup_latency.count (INT UNSIGNED)
+      // counts one writer's second across sources and currencies: refused, like `count`,
+      // past 4.3·10^9 items in one second. Both MySQL 8 and MariaDB 10.6+ accept MODIFY, and
+      // running it twice is harmless.
+      `ALTER TABLE rollup_seconds
+         MODIFY amount DECIMAL(38,0) NOT NULL,
+         MODIFY volume DECIMAL(38,0) NOT NULL DEFAULT 0`,
+      // Simulator rows the database refused for good (a permanent error, db-errors.ts),
+      // isolated from their batch by the writer and kept here for the operator, with the
+      // cause. Every column is bounded text or a small integer the writer makes, so writing
+      // here cannot fail for the reason the row was refused (the row travels as a string).
+      `CREATE TABLE IF NOT EXISTS quarantine (
+        seq BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        at_ms BIGINT NOT NULL,
+        writer SMALLINT UNSIGNED NOT NULL,
+        tx_id VARCHAR(20) NOT NULL,
+        error_code VARCHAR(64) NOT NULL,
+        error VARCHAR(512) NOT NULL,
+        row_format VARCHAR(8) NOT NULL,
+        row_text TEXT NOT NULL,
+        PRIMARY KEY (seq),
+        KEY by_time (at_ms)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

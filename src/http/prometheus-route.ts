@@ -109,6 +109,16 @@ export function registerPrometheusRoute(
     'WebSocket upgrades refused at WS_MAX_CONNECTIONS.',
     (s) => s.pipeline.rejected.wsConnections,
   );
+  total(
+    'pulseboard_db_rows_quarantined_total',
+    'Simulator rows the database refused for good (out of range, constraint…), moved to the quarantine table or file.',
+    (s) => s.pipeline.dbRowsQuarantined,
+  );
+  total(
+    'pulseboard_ingest_items_refused_total',
+    'Ingested items the database refused for good; their requests were answered 422 PB_ERR_INGEST_REJECTED.',
+    (s) => s.pipeline.ingestItemsRefused,
+  );
   const seen = new Map<Counter, number>();
 
   const gauge = (name: string, help: string, labelNames: string[] = []) =>

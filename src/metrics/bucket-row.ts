@@ -9,8 +9,11 @@ import {
   B_SOURCE_COUNT,
   B_SOURCE_USD,
   B_VOLUME,
+  B_VOLUME_HI,
   B_VOLUME_USD,
   BUCKET_STRIDE,
+  VOLUME_LIMB,
+  volumeOf,
 } from '../shared/metric-buckets.js';
 import type { SecondPoint, SourceMetrics, WindowMetrics } from './snapshot-types.js';
 
@@ -37,9 +40,18 @@ export function windowMetrics(row: Float64Array, off: number, seconds: number): 
   const count = row[off + B_COUNT]!;
   const failed = row[off + B_FAILED]!;
   const volume: Record<string, number> = {};
+  const volumeExact: Record<string, string> = {};
+  let exactDigits = false;
   for (let c = 0; c < CURRENCIES.length; c++) {
-    const v = row[off + B_VOLUME + c]!;
-    if (v > 0) volume[CURRENCIES[c]!.code] = v;
+    // Exact as a float64 while it is at most 2^53 − 1; past that, the exact digits too.
+    const v = row[off + B_VOLUME_HI + c]! * VOLUME_LIMB + row[off + B_VOLUME + c]!;
+    if (v <= 0) continue;
+    const code = CURRENCIES[c]!.code;
+    volume[code] = v;
+    if (v > Number.MAX_SAFE_INTEGER) {
+      volumeExact[code] = volumeOf(row, off, c).toString();
+      exactDigits = true;
+    }
   }
   return {
     count,
@@ -48,6 +60,7 @@ export function windowMetrics(row: Float64Array, off: number, seconds: number): 
     failureRate: count > 0 ? round3(failed / count) : 0,
     successRate: count > 0 ? round3(1 - failed / count) : 0,
     volume,
+    ...(exactDigits ? { volumeExact } : {}),
     volumeUsd: Math.round(row[off + B_VOLUME_USD]!),
     avgMs: count > 0 ? round3(row[off + B_PROC_SUM]! / count) : 0,
     p50Ms: round3(histogramQuantile(row, off + B_HISTOGRAM, count, 0.5)),

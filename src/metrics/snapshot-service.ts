@@ -37,7 +37,14 @@ import { WindowAccumulator } from './window-accumulator.js';
 /** What the rest of the process reports into the snapshot (persistence, clients, loop). */
 export interface SnapshotSources {
   clients(): number;
-  persistence(): { on: boolean; dbRowsPerSec: number; writerLag: number; ringFill: number };
+  persistence(): {
+    on: boolean;
+    dbRowsPerSec: number;
+    writerLag: number;
+    ringFill: number;
+    dbRowsQuarantined?: number;
+    ingestItemsRefused?: number;
+  };
   eventLoopDelayP99Ms(): number;
   publishCostMs(): number;
   /** Rejection and slow-consumer counters (src/http/auth.ts); zeros when absent. */
@@ -158,6 +165,8 @@ export class SnapshotService {
         ringFill: persistence.ringFill,
         dbRowsPerSec: persistence.dbRowsPerSec,
         writerLag: persistence.writerLag,
+        dbRowsQuarantined: persistence.dbRowsQuarantined ?? 0,
+        ingestItemsRefused: persistence.ingestItemsRefused ?? 0,
         shardUtilisation: this.utilisation,
         eventLoopDelayP99Ms: this.sources.eventLoopDelayP99Ms(),
         publishCostMs: this.sources.publishCostMs(),

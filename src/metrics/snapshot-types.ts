@@ -16,8 +16,13 @@ export interface WindowMetrics {
   /** failed / count (0 when count is 0). */
   failureRate: number;
   successRate: number;
-  /** Integer minor units per ISO 4217 currency code. */
+  /**
+   * Integer minor units per ISO 4217 currency code. A JSON number is exact up to 2^53 − 1
+   * (≈ 9.0·10^15); a currency above that is also in `volumeExact`.
+   */
   volume: Record<string, number>;
+  /** Only when a currency's volume passes 2^53 − 1: its exact value, as decimal digits. */
+  volumeExact?: Record<string, string>;
   /** Every currency converted to USD minor units at the fixed demo rates (for ranking). */
   volumeUsd: number;
   avgMs: number;
@@ -84,6 +89,10 @@ export interface PipelineHealth {
   dbRowsPerSec: number;
   /** Records completed but not yet durable in the database. */
   writerLag: number;
+  /** Simulator rows the database refused for good, moved to the quarantine, since start. */
+  dbRowsQuarantined: number;
+  /** Ingested items the database refused for good (their requests answered 422), since start. */
+  ingestItemsRefused: number;
   /** Busy share 0..1 of each shard thread. */
   shardUtilisation: number[];
   eventLoopDelayP99Ms: number;

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import mysql from 'mysql2/promise';
 import type { Options } from '../config/option-specs.js';
 import { connectionOptions, type DbConfig, dbConfigFrom, describeDb } from '../db/db-config.js';
@@ -5,6 +6,7 @@ import { migrate } from '../db/migrate.js';
 import { runRetention } from '../db/retention.js';
 import { type RollupBins, readRollupBins } from '../db/rollup-read.js';
 import { PulseboardError } from '../errors.js';
+import type { IngestCommitStatus } from '../ingest/ingest-service.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import { BUCKET_STRIDE, ShardMetrics } from '../shared/metric-buckets.js';
@@ -27,6 +29,10 @@ export interface PersistenceFigures {
   dbRowsPerSec: number;
   writerLag: number;
   ringFill: number;
+  /** Simulator rows the database refused for good, now in the quarantine (since start). */
+  dbRowsQuarantined: number;
+  /** Ingested items the database refused for good, answered 422 (since start). */
+  ingestItemsRefused: number;
 }
 
 export class Persistence {
@@ -39,6 +45,8 @@ export class Persistence {
   private rowsPerSec = 0;
   /** Rollups of the last hour, read at start, written into shard 0's buckets before it runs. */
   private reload: RollupBins | undefined;
+  /** The ingest thread's commit state, once it runs (attachIngest). */
+  private ingest: (() => IngestCommitStatus) | undefined;
 
   private constructor(
     readonly on: boolean,
@@ -57,6 +65,7 @@ export class Persistence {
           flushMs: options.dbFlushMs,
           sourceNames: options.sources,
           rowFormat,
+          quarantineFile: resolve(options.dbQuarantineFile),
         },
         log,
       );
@@ -153,8 +162,21 @@ export class Persistence {
     this.timers.push(setInterval(() => void this.retention(), RETENTION_EVERY_MS));
   }
 
+  /** Lets /readyz and the snapshot see the ingest thread's group commit. */
+  attachIngest(status: () => IngestCommitStatus): void {
+    this.ingest = status;
+  }
+
   figures(): PersistenceFigures {
-    if (!this.writers) return { on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 };
+    if (!this.writers)
+      return {
+        on: false,
+        dbRowsPerSec: 0,
+        writerLag: 0,
+        ringFill: 0,
+        dbRowsQuarantined: 0,
+        ingestItemsRefused: 0,
+      };
     const st = this.writers.status();
     const now = performance.now();
     if (now - this.lastRowsAt >= 1000) {
@@ -169,14 +191,33 @@ export class Persistence {
       dbRowsPerSec: this.rowsPerSec,
       writerLag: st.backlog,
       ringFill: Math.round(st.ringFill * 1000) / 1000,
+      dbRowsQuarantined: st.quarantined,
+      ingestItemsRefused: this.ingest?.().refusedItems ?? 0,
     };
   }
 
-  /** For GET /readyz: null when ready, else the reason. */
+  /**
+   * For GET /readyz: null when ready, else the reason. A writer or the ingest thread on one
+   * batch for longer than READY_MAX_LAG_MS is stuck (retrying a transient error, or waiting
+   * on a lock): named, with the cause.
+   */
   notReadyReason(): string | null {
     if (!this.writers) return 'persistence is off (no database)';
     if (!this.reachable) return 'database unreachable';
     const st = this.writers.status();
+    const bound = this.options.readyMaxLagMs;
+    const r = st.longestRetry;
+    if (r && r.retryingMs > bound) {
+      return `database writer ${r.writer} stuck: retrying one batch for ${r.retryingMs} ms (last error ${r.lastErrorCode ?? 'unknown'}; READY_MAX_LAG_MS=${bound})`;
+    }
+    const ingest = this.ingest?.();
+    if (ingest && ingest.commitAgeMs > bound) {
+      const failed =
+        ingest.failedAttempts > 0
+          ? `attempts failed: ${ingest.failedAttempts}, last error ${ingest.lastErrorCode ?? 'unknown'}`
+          : 'no error yet: waiting on the database';
+      return `ingest stuck: one group commit running for ${ingest.commitAgeMs} ms (${failed}; READY_MAX_LAG_MS=${bound})`;
+    }
     if (st.lagMs > this.options.readyMaxLagMs) {
       return `writers behind: oldest uncommitted record is ${st.lagMs} ms old (READY_MAX_LAG_MS=${this.options.readyMaxLagMs})`;
     }

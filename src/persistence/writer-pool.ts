@@ -12,6 +12,8 @@ import {
   type WriterMessage,
   WS_CONNECTED,
   WS_ERRORS,
+  WS_QUARANTINED,
+  WS_RETRYING_SINCE_MS,
   WS_ROWS,
   WS_STATS_COUNT,
   writerBlockBytes,
@@ -40,6 +42,7 @@ export interface WriterPoolOptions {
   flushMs: number;
   sourceNames: readonly string[];
   rowFormat: 'load' | 'insert';
+  quarantineFile: string;
 }
 
 interface WriterHandle {
@@ -49,6 +52,15 @@ interface WriterHandle {
   rings: { ring: TxRing; consumer: number }[];
   exited: Promise<void>;
   drained: boolean;
+  /** Code of this writer's last failed attempt. */
+  lastErrorCode: string | null;
+}
+
+/** A writer that has been retrying one batch (transient errors) since `sinceMs`. */
+export interface StuckWriter {
+  writer: number;
+  retryingMs: number;
+  lastErrorCode: string | null;
 }
 
 export interface WriterStatus {
@@ -61,11 +73,17 @@ export interface WriterStatus {
   ringFill: number;
   /** Age of the oldest uncommitted record, ms (0 when none). */
   lagMs: number;
+  /** Rows the database refused for good, moved to the quarantine, since start. */
+  quarantined: number;
+  /** The writer retrying one batch the longest, if any is. */
+  longestRetry: StuckWriter | null;
 }
 
 export class WriterPool {
   private readonly claimed: { ring: TxRing; consumer: number }[] = [];
   private readonly writers: WriterHandle[] = [];
+  /** Causes (and destinations) of quarantined rows already logged at error level. */
+  private readonly quarantineCauses = new Set<string>();
   onFatal: (message: string) => void = () => {};
 
   constructor(
@@ -97,6 +115,7 @@ export class WriterPool {
         flushMs: this.o.flushMs,
         connections: this.o.connections,
         rowFormat: this.o.rowFormat,
+        quarantineFile: this.o.quarantineFile,
       };
       const worker = new Worker(WRITER_SCRIPT, {
         workerData: init,
@@ -110,6 +129,7 @@ export class WriterPool {
         rings,
         exited: new Promise((r) => worker.once('exit', () => r())),
         drained: false,
+        lastErrorCode: null,
       };
       worker.on('message', (m: WriterMessage) => this.onMessage(handle, m));
       worker.on('error', (e) => this.onFatal(`writer ${w}: ${e.message}`));
@@ -128,10 +148,30 @@ export class WriterPool {
 
   private onMessage(h: WriterHandle, m: WriterMessage): void {
     if (m.type === 'warn') {
+      h.lastErrorCode = m.code;
       this.log.warn(
         { writer: m.writerIndex, code: m.code, attempt: m.attempt, err: m.message },
         'database write failed; retrying with backoff',
       );
+    } else if (m.type === 'quarantined') {
+      // Once per cause and destination: /metrics counts every row
+      // (pulseboard_db_rows_quarantined_total); a switch to the file is news.
+      const key = `${m.code} ${m.where}`;
+      if (!this.quarantineCauses.has(key)) {
+        this.quarantineCauses.add(key);
+        this.log.error(
+          {
+            writer: m.writerIndex,
+            code: 'PB_ERR_DB_QUARANTINED',
+            cause: m.code,
+            where: m.where,
+            err: m.message,
+          },
+          m.where === 'table'
+            ? 'the database refused a row for good; it is in the quarantine table, the writer goes on'
+            : `the database refused a row for good and the quarantine table could not take it; it is in ${this.o.quarantineFile}, the writer goes on`,
+        );
+      }
     } else if (m.type === 'drained') {
       h.drained = true;
     } else if (m.type === 'error') {
@@ -143,10 +183,17 @@ export class WriterPool {
     let rowsTotal = 0;
     let connected = 0;
     let errors = 0;
-    for (const w of this.writers) {
+    let quarantined = 0;
+    let longestRetry: StuckWriter | null = null;
+    for (const [i, w] of this.writers.entries()) {
       rowsTotal += w.stats[WS_ROWS]!;
       connected += w.stats[WS_CONNECTED]!;
       errors += w.stats[WS_ERRORS]!;
+      quarantined += w.stats[WS_QUARANTINED]!;
+      const since = w.stats[WS_RETRYING_SINCE_MS]!;
+      const retryingMs = since > 0 ? Math.max(0, now - since) : 0;
+      if (since > 0 && (longestRetry === null || retryingMs > longestRetry.retryingMs))
+        longestRetry = { writer: i, retryingMs, lastErrorCode: w.lastErrorCode };
     }
     let backlog = 0;
     let ringFill = 0;
@@ -159,7 +206,16 @@ export class WriterPool {
       const at = ring.f.completedAt[ring.readPos(consumer) & ring.mask]!;
       if (at > 0 && at < oldest) oldest = at;
     }
-    return { rowsTotal, connected, errors, backlog, ringFill, lagMs: Math.max(0, now - oldest) };
+    return {
+      rowsTotal,
+      connected,
+      errors,
+      backlog,
+      ringFill,
+      lagMs: Math.max(0, now - oldest),
+      quarantined,
+      longestRetry,
+    };
   }
 
   /**

@@ -7,8 +7,27 @@ import type { DbConfig } from '../db/db-config.js';
  * one more shard (its own ShardMetrics, feed and alert rings).
  */
 
+/**
+ * The ingest thread's status block (Float64Array over `statusSab`, ingest → primary), read
+ * by GET /readyz and the snapshot:
+ *
+ *   +----------------+-----------------+-------------------+----------------+
+ *   | commit since ms| failed attempts | refused requests  | refused items  |
+ *   +----------------+-----------------+-------------------+----------------+
+ *   commit since: when the group commit now running started (0 = none running);
+ *   failed attempts: of that group so far (0 = none failed); refused: since start, requests
+ *   (and their items) the database refused for good (answered 422 PB_ERR_INGEST_REJECTED).
+ */
+export const IS_COMMIT_SINCE_MS = 0;
+export const IS_FAILED_ATTEMPTS = 1;
+export const IS_REFUSED_REQUESTS = 2;
+export const IS_REFUSED_ITEMS = 3;
+export const IS_COUNT = 4;
+
 export interface IngestInit {
   db: DbConfig;
+  /** IS_COUNT float64 (see above). */
+  statusSab: SharedArrayBuffer;
   /** Worker part of the ids this thread assigns (distinct from every shard's). */
   idWorker: number;
   metricsSab: SharedArrayBuffer;
@@ -36,7 +55,9 @@ export interface IngestRequest {
 export type IngestMessage =
   | { type: 'ready' }
   | { type: 'result'; reqId: number; status: number; json: string; retryAfterS?: number }
-  | { type: 'warn'; code: string; message: string; attempt: number };
+  | { type: 'warn'; code: string; message: string; attempt: number }
+  /** A request the database refused for good (logged at error level once per cause). */
+  | { type: 'refused'; code: string; message: string; items: number; groupRequests: number };
 
 /** Rollup `writer` column of rows the ingest thread writes (simulator writers are 0..N). */
 export const INGEST_ROLLUP_WRITER = 1000;

@@ -8,9 +8,21 @@ import { HISTOGRAM_BUCKETS } from './latency-histogram.js';
  * shards, seconds and windows is element-wise addition.
  *
  *   bucket row (float64 × BUCKET_STRIDE)
- *   +--------+-------+--------+---------+-------+--------+------------+-----------+-----------+-----------+
- *   | second | count | failed | flagged | procΣ | volUsd | vol[cur]×16| cnt[src]×32| usd[src]×32| hist ×128 |
- *   +--------+-------+--------+---------+-------+--------+------------+-----------+-----------+-----------+
+ *   +--------+-------+--------+---------+-------+--------+------------+--------------+
+ *   | second | count | failed | flagged | procΣ | volUsd | vol[cur]×16| volHi[cur]×16|
+ *   +--------+-------+--------+---------+-------+--------+------------+--------------+
+ *   | cnt[src]×32 | usd[src]×32 | hist ×128 |
+ *   +-------------+-------------+-----------+
+ *
+ * Volume per currency is money and must be exact, but one second may hold more than 2^53
+ * minor units (ten ingested amounts of 10^15 do). So it is two limbs: vol = volHi · 2^32 +
+ * vol, and addVolume keeps a bucket's low limb below 2^32 (carrying into volHi). Sums of
+ * limbs stay exact integers while each stays below 2^53: the low limbs of a window
+ * (≤ 4096 seconds × 64 shards × 2^32 < 2^50) always do; the high limbs do while a window's
+ * volume in one currency stays below 2^85 ≈ 3.9·10^25 minor units (an hour of 10^5
+ * maximal amounts per second is 3.6·10^23). Adding and subtracting seconds (the window's
+ * running sums) is then exact too, so a large second leaves no rounding behind when it
+ * leaves the window. volUsd and usd[src] are approximate by nature (fixed demo rates).
  *
  *   SharedArrayBuffer: | control int32 × 16 | gauges float64 × 16 | buckets: row × 4096 | totals: row |
  *
@@ -34,11 +46,50 @@ export const B_FAILED = 2;
 export const B_FLAGGED = 3;
 export const B_PROC_SUM = 4;
 export const B_VOLUME_USD = 5;
-export const B_VOLUME = 6; // per currency
-export const B_SOURCE_COUNT = B_VOLUME + MAX_CURRENCIES;
+export const B_VOLUME = 6; // per currency: low limb (< 2^32 in a shard's bucket)
+export const B_VOLUME_HI = B_VOLUME + MAX_CURRENCIES; // per currency: multiples of 2^32
+export const B_SOURCE_COUNT = B_VOLUME_HI + MAX_CURRENCIES;
 export const B_SOURCE_USD = B_SOURCE_COUNT + MAX_SOURCES;
 export const B_HISTOGRAM = B_SOURCE_USD + MAX_SOURCES;
 export const BUCKET_STRIDE = B_HISTOGRAM + HISTOGRAM_BUCKETS;
+
+/** The volume limbs' base: vol = volHi · VOLUME_LIMB + vol. */
+export const VOLUME_LIMB = 2 ** 32;
+
+/**
+ * Adds `amount` (an integer in [0, 2^52]) to currency `currency`'s volume in the row at
+ * `row`, carrying into the high limb so the low limb stays below 2^32.
+ */
+export function addVolume(b: Float64Array, row: number, currency: number, amount: number): void {
+  const lo = b[row + B_VOLUME + currency]! + amount;
+  if (lo < VOLUME_LIMB) {
+    b[row + B_VOLUME + currency] = lo;
+    return;
+  }
+  const carry = Math.floor(lo / VOLUME_LIMB);
+  b[row + B_VOLUME_HI + currency]! += carry;
+  b[row + B_VOLUME + currency] = lo - carry * VOLUME_LIMB;
+}
+
+/** Adds an exact volume (e.g. a DECIMAL sum read back from MySQL) to a row, split into limbs. */
+export function addVolumeExact(
+  b: Float64Array,
+  row: number,
+  currency: number,
+  volume: bigint,
+): void {
+  const limb = BigInt(VOLUME_LIMB);
+  b[row + B_VOLUME_HI + currency]! += Number(volume / limb);
+  b[row + B_VOLUME + currency]! += Number(volume % limb);
+}
+
+/** Currency `currency`'s volume in the row at `row`, exactly. */
+export function volumeOf(b: Float64Array, row: number, currency: number): bigint {
+  return (
+    BigInt(b[row + B_VOLUME_HI + currency]!) * BigInt(VOLUME_LIMB) +
+    BigInt(b[row + B_VOLUME + currency]!)
+  );
+}
 
 /** Shard control and counters (Int32Array view of the same SAB). */
 export const C_SEQ = 0; // seqlock over buckets, totals and the writer's gauges (bucket-seqlock.ts)

@@ -5,9 +5,13 @@ import type { DbConfig } from '../db/db-config.js';
  * (workerData), its shared control/stats block, and the few messages it posts.
  *
  *   control (Int32Array, primary → writer)   stats (Float64Array, writer → primary)
- *   +-------+                                 +----------+---------+---------+--------+-----------+
- *   | DRAIN | 1 = commit what is in the rings  | rows     | batches | retries | errors | connected |
- *   +-------+     then exit                    +----------+---------+---------+--------+-----------+
+ *   +-------+                                 +------+---------+---------+--------+-----------+
+ *   | DRAIN | 1 = commit what is in the rings  | rows | batches | retries | errors | connected |
+ *   +-------+     then exit                    +------+---------+---------+--------+-----------+
+ *                                              | last commit ms | retrying since ms | quarantined |
+ *                                              +----------------+-------------------+-------------+
+ *   retrying since: when the oldest batch a connection is retrying first failed (0 = none);
+ *   quarantined: rows the database refused for good, moved to the quarantine (db-errors.ts).
  */
 
 export const W_DRAIN = 0;
@@ -19,6 +23,8 @@ export const WS_RETRIES = 2; // batch attempts that failed and were retried
 export const WS_ERRORS = 3; // connection or query errors seen
 export const WS_CONNECTED = 4; // connections currently open
 export const WS_LAST_COMMIT_MS = 5;
+export const WS_RETRYING_SINCE_MS = 6;
+export const WS_QUARANTINED = 7;
 export const WS_STATS_COUNT = 8;
 
 export function writerBlockBytes(): number {
@@ -43,6 +49,8 @@ export interface WriterInit {
   connections: number;
   /** LOAD DATA LOCAL INFILE from a Buffer stream, or multi-row INSERT (see ring-rows.ts). */
   rowFormat: 'load' | 'insert';
+  /** JSON-lines file for refused rows the quarantine table cannot take (DB_QUARANTINE_FILE). */
+  quarantineFile: string;
 }
 
 /** writer → primary */
@@ -50,4 +58,13 @@ export type WriterMessage =
   | { type: 'ready'; writerIndex: number }
   | { type: 'drained'; writerIndex: number; rows: number }
   | { type: 'warn'; writerIndex: number; code: string; message: string; attempt: number }
+  /** Rows the database refused for good, now in the quarantine table or file. */
+  | {
+      type: 'quarantined';
+      writerIndex: number;
+      code: string;
+      message: string;
+      rows: number;
+      where: 'table' | 'file';
+    }
   | { type: 'error'; writerIndex: number; code: string; message: string };

@@ -1,12 +1,23 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import mysql from 'mysql2/promise';
-import { connectionOptions } from '../../src/db/db-config.js';
+import {
+  classifyDbError,
+  dbErrorCode,
+  describeDbError,
+  UNKNOWN_MAX_ATTEMPTS,
+} from '../../src/db/db-errors.js';
 import { PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
 import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
-import type { IngestInit, IngestMessage, IngestRequest } from '../../src/shared/ingest-protocol.js';
+import {
+  type IngestInit,
+  type IngestMessage,
+  type IngestRequest,
+  IS_COUNT,
+  IS_REFUSED_ITEMS,
+  IS_REFUSED_REQUESTS,
+} from '../../src/shared/ingest-protocol.js';
 import {
   C_STOP,
   C_TICK,
@@ -20,8 +31,9 @@ import {
 } from '../../src/shared/metric-buckets.js';
 import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
 import { WindowWriter } from '../shard/window-writer.js';
-import { backoffMs, sleep } from '../writer/backoff.js';
-import { commitGroup, type PendingItem } from './group-commit.js';
+import { sleep } from '../writer/backoff.js';
+import type { PendingItem } from './group-commit.js';
+import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
 
 /**
@@ -38,6 +50,8 @@ import { IdSource } from './id-source.js';
  * (should its commit outlast the second, in the first second still open: G_SHIFTED); if it
  * was already closed (a late arrival) it is stored with its rollup at its own second
  * (history shows it) but not added to the live windows or the feed (G_INGEST_LATE).
+ * A request the database refuses for good is answered 422 on its own, and the rest of its
+ * group commits (group-committer.ts).
  */
 
 const init = workerData as IngestInit;
@@ -65,7 +79,12 @@ const queue: Waiting[] = [];
 let queuedItems = 0;
 let committing = false;
 let stopping = false;
-let conn: mysql.Connection | undefined;
+const status = new Float64Array(init.statusSab, 0, IS_COUNT);
+const committer = new GroupCommitter(init.db, init.sourceNames, status, (code, message, attempt) =>
+  post({ type: 'warn', code, message, attempt }),
+);
+/** Causes of refused requests already logged at error level (once per cause). */
+const refusedCauses = new Set<string>();
 let tickSeen = Atomics.load(metrics.control, C_TICK);
 
 function post(m: IngestMessage): void {
@@ -165,11 +184,16 @@ async function pump(): Promise<void> {
         group.push(w);
         n += w.pending.length;
       }
-      const items = group.flatMap((w) => w.pending);
-      const fresh = await commitWithRetry(items);
-      queuedItems -= items.length;
-      record(fresh);
+      const outcome = await committer.commit(group);
+      queuedItems -= n;
+      record(outcome.fresh);
+      const refused = new Map(outcome.refused.map((r) => [r.request, r.err]));
       for (const w of group) {
+        const err = refused.get(w);
+        if (err !== undefined) {
+          refuse(w, err, group.length);
+          continue;
+        }
         const accepted = w.pending.map((p, i) => ({
           index: w.indexes[i]!,
           id: p.storedId!,
@@ -188,27 +212,40 @@ async function pump(): Promise<void> {
   }
 }
 
-async function commitWithRetry(items: PendingItem[]): Promise<PendingItem[]> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if (!conn) {
-        const c = await mysql.createConnection(connectionOptions(init.db));
-        // An idle connection the server drops emits 'error'; the next group reconnects.
-        c.on('error', () => {
-          if (conn === c) conn = undefined;
-        });
-        conn = c;
-      }
-      return await commitGroup(conn, items, attempt, init.sourceNames);
-    } catch (err) {
-      conn?.destroy();
-      conn = undefined;
-      const e = err as Error & { code?: string };
-      if (attempt === 0 || attempt % 10 === 0)
-        post({ type: 'warn', code: e.code ?? 'PB_ERR_DB_WRITER', message: e.message, attempt });
-      await sleep(backoffMs(attempt));
-    }
+/**
+ * A request the database refused for good (a permanent error, db-errors.ts): nothing of it
+ * was stored, and its neighbours in the group were committed without it. The answer names
+ * the cause in our words, never the driver's message (host:port, SQL, the request's data).
+ * An error nobody classified, still failing after its bounded attempts, is a 500 instead:
+ * it may not be the request's fault.
+ */
+function refuse(w: Waiting, err: unknown, groupRequests: number): void {
+  const code = dbErrorCode(err);
+  const permanent = classifyDbError(err) === 'permanent';
+  status[IS_REFUSED_REQUESTS]!++;
+  status[IS_REFUSED_ITEMS]! += w.pending.length;
+  if (!refusedCauses.has(code)) {
+    refusedCauses.add(code);
+    post({
+      type: 'refused',
+      code,
+      message: (err as Error).message,
+      items: w.pending.length,
+      groupRequests,
+    });
   }
+  const error = permanent
+    ? new PulseboardError(
+        'PB_ERR_INGEST_REJECTED',
+        `the database refused this request's transactions: ${describeDbError(err)}; none of them was stored`,
+        { cause: code },
+      )
+    : new PulseboardError(
+        'PB_ERR_INGEST_DB_FAILED',
+        `storing this request's transactions failed with an error we do not classify (${code}) after ${UNKNOWN_MAX_ATTEMPTS} attempts; none of them was stored`,
+        { cause: code },
+      );
+  reply(w.reqId, error.status, { error: error.toJSON(), accepted: 0, rejected: w.rejected });
 }
 
 /**
@@ -300,7 +337,7 @@ function pollControl(): void {
     void (async () => {
       // Requests already queued are committed and answered before the thread exits.
       while (committing || queue.length > 0) await sleep(5);
-      await conn?.end().catch(() => conn?.destroy());
+      await committer.close();
       process.exit(0);
     })();
   }

@@ -6,6 +6,7 @@ import {
 } from '../../src/shared/bucket-seqlock.js';
 import { histogramBucket } from '../../src/shared/latency-histogram.js';
 import {
+  addVolume,
   B_COUNT,
   B_FAILED,
   B_FLAGGED,
@@ -14,7 +15,6 @@ import {
   B_SECOND,
   B_SOURCE_COUNT,
   B_SOURCE_USD,
-  B_VOLUME,
   B_VOLUME_USD,
   BUCKET_STRIDE,
   C_RESET,
@@ -126,7 +126,7 @@ export class WindowWriter {
     b[r + B_SOURCE_COUNT + source]!++;
     // Volume is money that moved: failed transactions count, but add none.
     if (!failed) {
-      b[r + B_VOLUME + currency]! += amount;
+      addVolume(b, r, currency, amount); // exact past 2^53 (metric-buckets.ts)
       b[r + B_VOLUME_USD]! += amountUsd;
       b[r + B_SOURCE_USD + source]! += amountUsd;
     }

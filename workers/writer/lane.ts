@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
+import { STRICT_SESSION_SQL } from '../../src/db/db-errors.js';
 
 /**
  * One connection a writer keeps in flight. Any error destroys it: after a failed
@@ -25,6 +26,12 @@ export class Lane {
     });
     // An idle connection the server closes emits 'error'; drop it, the next batch reconnects.
     conn.on('error', () => this.drop());
+    try {
+      await conn.query(STRICT_SESSION_SQL);
+    } catch (err) {
+      conn.destroy();
+      throw err;
+    }
     this.conn = conn;
     this.onCount(1);
     return conn;

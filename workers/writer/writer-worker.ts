@@ -5,25 +5,25 @@ import {
   W_DRAIN,
   type WriterInit,
   type WriterMessage,
-  WS_BATCHES,
   WS_CONNECTED,
-  WS_ERRORS,
-  WS_LAST_COMMIT_MS,
-  WS_RETRIES,
   WS_ROWS,
   WS_STATS_COUNT,
 } from '../../src/shared/writer-protocol.js';
-import { backoffMs, sleep } from './backoff.js';
-import { type CommitContext, commitBatch } from './commit-batch.js';
+import { sleep } from './backoff.js';
+import { BatchWriter } from './batch-writer.js';
+import type { CommitContext } from './commit-batch.js';
 import { Lane } from './lane.js';
+import { Quarantine } from './quarantine.js';
 import { type Batch, RingCursor } from './ring-cursor.js';
 
 /**
  * A MySQL writer thread: an extra consumer of some shards' transaction rings. It keeps
- * `connections` batches in flight (one connection each), releases ring slots only after
- * COMMIT, and retries failed batches forever with capped, jittered backoff: while the
- * database is slow or down the rings fill and the shards throttle (backpressure), nothing
- * is dropped. On DRAIN it writes whatever is in its rings, reports, and exits.
+ * `connections` batches in flight (one connection each) and releases ring slots only after
+ * COMMIT. Failed batches are retried with capped, jittered backoff while the error is
+ * transient — the database slow or down: the rings fill and the shards throttle
+ * (backpressure), nothing is dropped — and bisected when the database refuses rows for good,
+ * whose rows go to the quarantine (batch-writer.ts). On DRAIN it writes whatever is in its
+ * rings, reports, and exits.
  */
 
 const init = workerData as WriterInit;
@@ -31,20 +31,28 @@ const port = parentPort!;
 const control = new Int32Array(init.blockSab, 0, W_CONTROL_INTS);
 const stats = new Float64Array(init.blockSab, W_CONTROL_INTS * 4, WS_STATS_COUNT);
 const cursors = init.rings.map((r) => new RingCursor(r.sab, r.capacity, r.consumer));
+/**
+ * TEST ONLY: PB_FAULT_POISON_ROWS=n makes every n-th ring position this writer encodes a
+ * row the database refuses for good (ring-rows.ts POISON_CREATED_MS), so the tests can
+ * watch a refused row reach the quarantine. Read once here; unset (the default) does
+ * nothing. Never set it in production.
+ */
+const poisonEvery = Math.floor(Number(process.env.PB_FAULT_POISON_ROWS ?? 0));
 const ctx: CommitContext = {
   writerIndex: init.writerIndex,
   format: init.rowFormat,
   sourceText: sourceLiterals(init.sourceNames, init.rowFormat),
   sourceNames: init.sourceNames,
+  ...(poisonEvery > 0 ? { poison: (pos: number) => (pos >>> 0) % poisonEvery === 0 } : {}),
 };
 const POLL_MS = Math.min(5, init.flushMs);
-const WARN_EVERY_MS = 5000;
-let lastWarnAt = 0;
 let next = 0; // round-robin start over cursors
 
 function post(m: WriterMessage): void {
   port.postMessage(m);
 }
+
+const writer = new BatchWriter(ctx, stats, new Quarantine(ctx, init.quarantineFile), post);
 
 const draining = () => Atomics.load(control, W_DRAIN) === 1;
 
@@ -64,40 +72,11 @@ function pick(now: number): Batch | null {
   return null;
 }
 
-async function writeWithRetry(lane: Lane, batch: Batch): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const rows = await commitBatch(lane, batch, attempt, ctx);
-      stats[WS_ROWS]! += rows;
-      stats[WS_BATCHES]!++;
-      stats[WS_LAST_COMMIT_MS] = Date.now();
-      return;
-    } catch (err) {
-      lane.drop();
-      stats[WS_ERRORS]!++;
-      stats[WS_RETRIES]!++;
-      const e = err as Error & { code?: string };
-      const now = Date.now();
-      if (now - lastWarnAt >= WARN_EVERY_MS || attempt === 0) {
-        lastWarnAt = now;
-        post({
-          type: 'warn',
-          writerIndex: init.writerIndex,
-          code: e.code ?? 'PB_ERR_DB_WRITER',
-          message: e.message,
-          attempt,
-        });
-      }
-      await sleep(backoffMs(attempt));
-    }
-  }
-}
-
 async function runLane(lane: Lane): Promise<void> {
   for (;;) {
     const batch = pick(Date.now());
     if (batch !== null) {
-      await writeWithRetry(lane, batch);
+      await writer.write(lane, batch);
       batch.cursor.complete(batch);
       continue;
     }

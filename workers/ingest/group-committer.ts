@@ -1,0 +1,136 @@
+import mysql from 'mysql2/promise';
+import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
+import {
+  classifyDbError,
+  dbErrorCode,
+  STRICT_SESSION_SQL,
+  shouldRetry,
+} from '../../src/db/db-errors.js';
+import { IS_COMMIT_SINCE_MS, IS_FAILED_ATTEMPTS } from '../../src/shared/ingest-protocol.js';
+import { backoffMs, sleep } from '../writer/backoff.js';
+import { commitGroup, type PendingItem } from './group-commit.js';
+
+/**
+ * Commits the requests of one group so that one poison request cannot stop the others.
+ *
+ *   commit(A B C D) ── ok ─────────────────────────────► all answered 200
+ *        │ transient error (connection, deadlock, lock wait): retry the same group with
+ *        │ backoff, for as long as it takes (/readyz reports it after READY_MAX_LAG_MS)
+ *        │ permanent error (db-errors.ts): the group never commits as a whole; bisect it
+ *        ▼
+ *   commit(A B) ok          commit(C D) ✗ permanent
+ *                           commit(C) ok   commit(D) ✗ → D refused (422), alone
+ *
+ * A failed attempt is rolled back (its connection is destroyed), so a part that commits
+ * later is the only write of its rows; every attempt after the first runs commitGroup's
+ * retry path (our ids already in `transactions` are skipped), so a lost reply that did
+ * commit is never written twice. One poison request among n costs about 2·log2(n) commits.
+ */
+
+export interface GroupRequest {
+  pending: PendingItem[];
+}
+
+export interface GroupOutcome<R extends GroupRequest> {
+  /** Items new to the store, of the requests that committed. */
+  fresh: PendingItem[];
+  /** Requests the database refused for good, with the error (nothing of them is stored). */
+  refused: { request: R; err: unknown }[];
+}
+
+export class GroupCommitter {
+  private conn: mysql.Connection | undefined;
+
+  constructor(
+    private readonly db: DbConfig,
+    private readonly sourceNames: readonly string[],
+    /** IS_COUNT float64 slots shared with the primary (ingest-protocol.ts). */
+    private readonly status: Float64Array,
+    private readonly warn: (code: string, message: string, attempt: number) => void,
+  ) {}
+
+  async commit<R extends GroupRequest>(requests: R[]): Promise<GroupOutcome<R>> {
+    const out: GroupOutcome<R> = { fresh: [], refused: [] };
+    this.status[IS_COMMIT_SINCE_MS] = Date.now();
+    this.status[IS_FAILED_ATTEMPTS] = 0;
+    try {
+      await this.part(requests, false, out);
+    } finally {
+      this.status[IS_COMMIT_SINCE_MS] = 0;
+      this.status[IS_FAILED_ATTEMPTS] = 0;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    const c = this.conn;
+    this.conn = undefined;
+    await c?.end().catch(() => c.destroy());
+  }
+
+  private async part<R extends GroupRequest>(
+    requests: R[],
+    failedBefore: boolean,
+    out: GroupOutcome<R>,
+  ): Promise<void> {
+    const items = requests.length === 1 ? requests[0]!.pending : requests.flatMap((r) => r.pending);
+    try {
+      out.fresh.push(...(await this.withRetry(items, failedBefore)));
+    } catch (err) {
+      if (requests.length === 1) {
+        out.refused.push({ request: requests[0]!, err });
+        return;
+      }
+      const mid = requests.length >> 1;
+      await this.part(requests.slice(0, mid), true, out);
+      await this.part(requests.slice(mid), true, out);
+    }
+  }
+
+  /**
+   * Commits `items` as one transaction, retrying while the error is worth retrying;
+   * throws the error that says it never will commit.
+   */
+  private async withRetry(items: PendingItem[], failedBefore: boolean): Promise<PendingItem[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const conn = await this.connection();
+        return await commitGroup(
+          conn,
+          items,
+          failedBefore || attempt > 0 ? 1 : 0,
+          this.sourceNames,
+        );
+      } catch (err) {
+        // After a failed multi-statement batch the server-side transaction state is unknown;
+        // a fresh connection (the server rolls the old one back) is the only clean state.
+        this.conn?.destroy();
+        this.conn = undefined;
+        this.status[IS_FAILED_ATTEMPTS]!++;
+        if (!shouldRetry(err, attempt)) throw err;
+        if (attempt === 0 || attempt % 10 === 0) {
+          const kind = classifyDbError(err);
+          this.warn(dbErrorCode(err), `${kind}: ${(err as Error).message}`, attempt);
+        }
+        await sleep(backoffMs(attempt));
+      }
+    }
+  }
+
+  private async connection(): Promise<mysql.Connection> {
+    if (this.conn) return this.conn;
+    const c = await mysql.createConnection(connectionOptions(this.db));
+    // An idle connection the server drops emits 'error'; the next group reconnects.
+    c.on('error', () => {
+      if (this.conn === c) this.conn = undefined;
+    });
+    try {
+      await c.query(STRICT_SESSION_SQL);
+    } catch (err) {
+      c.destroy();
+      throw err;
+    }
+    this.conn = c;
+    return c;
+  }
+}
