@@ -17,6 +17,8 @@ import { waitFor } from './helpers/wait-for.js';
  */
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** Tokens are at least 32 characters (MIN_TOKEN_LENGTH). */
+const ADMIN_TOKEN = 'dashboard-admin-token-0123456789abcdef';
 /** A high flag rate so alerts arrive within a second or two. */
 const SERVER_ARGS = ['--sim-tps', '200', '--unusual-pair-rate', '0.2', '--persistence', 'off'];
 
@@ -277,7 +279,7 @@ t.test('dashboard in a real browser', async (t) => {
       '--persistence',
       'off',
       '--admin-token',
-      's3cret',
+      ADMIN_TOKEN,
     ]);
     t.teardown(() => guarded.stop());
     const p2 = await browser.newPage();
@@ -289,7 +291,7 @@ t.test('dashboard in a real browser', async (t) => {
     t.match(await panel.locator('.msg.error').textContent(), /admin token/);
     t.equal((await loadTest(guarded)).state, 'idle', 'nothing started without the token');
 
-    await panel.locator('input[name=token]').fill('s3cret');
+    await panel.locator('input[name=token]').fill(ADMIN_TOKEN);
     await panel.locator('form.token button').click();
     await panel.locator('[data-action=start-steady]').click();
     await panel.locator('.state[data-state=running]').waitFor({ timeout: 10_000 });
