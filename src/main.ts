@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { helpText } from './config/help-text.js';
-import { parseOptions } from './config/parse-options.js';
+import { deprecations, parseOptions } from './config/parse-options.js';
 import { PulseboardError } from './errors.js';
 import { createLogger } from './log/logger.js';
 import { startServer } from './server.js';
@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   }
   const { options } = parsed;
   const log = createLogger(options);
+  for (const warning of deprecations(options)) log.warn(warning);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
     server = await startServer(options, log);

@@ -4,7 +4,8 @@ import type { Options } from './config/option-specs.js';
 import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
 import { registerApiRoutes } from './http/api-routes.js';
-import { AccessControl, guardRoutes } from './http/auth.js';
+import { AccessControl } from './http/auth.js';
+import { guardRoutes } from './http/guard-routes.js';
 import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
@@ -77,14 +78,15 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const catalog = new TopicCatalog(options.sources);
   const loop = new EventLoopMonitor();
   let publisher: TickPublisher | undefined;
-  // Tokens, Origin, rate and connection limits (src/http/auth.ts). Routes registered on
-  // `guarded` are checked before their handler runs; /healthz and /readyz stay open.
+  // Host, Origin, content type, tokens, rate and connection limits (src/http/guard-routes.ts).
+  // Routes registered on `guarded` are checked before their handler runs; /healthz and
+  // /readyz stay open.
   const access = new AccessControl(options);
   const guarded = guardRoutes(
     app,
     access,
     new RateLimiter(options.ingestRateLimit, options.ingestRateBurst),
-    options.ingestRateLoopback,
+    options.ingestRateLoopback || options.loopbackLimits,
   );
   const partitions = new TopicPartitions(options.wsPublishPartitions);
   const wsStats = registerWsRoute(app, catalog, options, log, partitions, access);
@@ -122,9 +124,10 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   registerReadyzRoute(app, () => persistence.notReadyReason());
   registerIngestRoute(guarded, () => ingest, { bodyLimit: options.ingestBodyLimit });
   // The built dashboard (dist/web), after every API route.
-  const web = registerStaticFiles(app, fileURLToPath(new URL('../web', import.meta.url)));
+  // On `guarded` too: a page on a rebound domain (a foreign Host) gets no dashboard either.
+  const web = registerStaticFiles(guarded, fileURLToPath(new URL('../web', import.meta.url)));
   if (!web.built) log.warn('dashboard not built (dist/web missing): run `npm run build`');
-  app.any('/*', (res, req) => {
+  guarded.any('/*', (res, req) => {
     res.cork(() => {
       res.writeStatus('404 Not Found');
       res.writeHeader('content-type', 'application/json; charset=utf-8');

@@ -16,10 +16,11 @@ async function json(
   return { status: res.status, body: await res.json(), headers: res.headers };
 }
 
-const post = (body: unknown, contentType = 'application/json'): RequestInit => ({
+/** A POST as the dashboard sends it: JSON (state-changing routes take nothing else). */
+const post = (body?: unknown, contentType = 'application/json'): RequestInit => ({
   method: 'POST',
   headers: { 'content-type': contentType },
-  body: typeof body === 'string' ? body : JSON.stringify(body),
+  body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
 });
 
 t.test('http api', async (t) => {
@@ -118,7 +119,7 @@ t.test('http api', async (t) => {
     t.equal(res.body.stageIndex, 2, 'advanced to the third stage');
     t.equal(res.body.currentTps, 50);
     t.ok(res.body.progress > 0 && res.body.progress < 1, `progress ${res.body.progress}`);
-    res = await json(api('/api/load-test/stop'), { method: 'POST' });
+    res = await json(api('/api/load-test/stop'), post());
     t.equal(res.body.state, 'stopped');
     t.equal(res.body.currentTps, 200, 'back to the configured base rate');
 
@@ -128,7 +129,7 @@ t.test('http api', async (t) => {
     await new Promise((r) => setTimeout(r, 600));
     const ramping = (await json(api('/api/load-test'))).body.currentTps;
     t.ok(ramping > 200 && ramping < 1000, `ramping up from the base rate (${ramping})`);
-    await json(api('/api/load-test/stop'), { method: 'POST' });
+    await json(api('/api/load-test/stop'), post());
 
     res = await json(api('/api/load-test'), post({ tps: 120, duration: 1 }));
     await new Promise((r) => setTimeout(r, 1400));
@@ -140,7 +141,7 @@ t.test('http api', async (t) => {
 
     const before = (await json(api('/api/metrics'))).body;
     t.ok(before.windows['1h'].count > 0);
-    res = await json(api('/api/reset'), { method: 'POST' });
+    res = await json(api('/api/reset'), post());
     t.equal(res.status, 200);
     const after = (await json(api('/api/metrics'))).body;
     t.ok(

@@ -17,6 +17,9 @@ import { waitFor } from './helpers/wait-for.js';
  */
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+/** Tokens are at least 32 characters (MIN_TOKEN_LENGTH). */
+const READ_TOKEN = 'dashboard-read-token-0123456789abcdef';
+const ADMIN_TOKEN = 'dashboard-admin-token-0123456789abcdef';
 /** A high flag rate so alerts arrive within a second or two. */
 const SERVER_ARGS = ['--sim-tps', '200', '--unusual-pair-rate', '0.2', '--persistence', 'off'];
 
@@ -277,7 +280,7 @@ t.test('dashboard in a real browser', async (t) => {
       '--persistence',
       'off',
       '--admin-token',
-      's3cret',
+      ADMIN_TOKEN,
     ]);
     t.teardown(() => guarded.stop());
     const p2 = await browser.newPage();
@@ -289,10 +292,76 @@ t.test('dashboard in a real browser', async (t) => {
     t.match(await panel.locator('.msg.error').textContent(), /admin token/);
     t.equal((await loadTest(guarded)).state, 'idle', 'nothing started without the token');
 
-    await panel.locator('input[name=token]').fill('s3cret');
+    await panel.locator('input[name=token]').fill(ADMIN_TOKEN);
     await panel.locator('form.token button').click();
     await panel.locator('[data-action=start-steady]').click();
     await panel.locator('.state[data-state=running]').waitFor({ timeout: 10_000 });
     t.equal((await loadTest(guarded)).state, 'running', 'started with the token');
+  });
+  // Regression (issue 15 §3): the page kept ?token= in the address bar and put the token
+  // (the admin token too, once typed into the scenario panel) in the WebSocket URL, where
+  // proxy logs keep it.
+  await t.test('tokens stay out of URLs after the first load', async (t) => {
+    const guarded = await startServer(['--sim-tps', '50', '--persistence', 'off'], {
+      READ_TOKEN,
+      ADMIN_TOKEN,
+    });
+    t.teardown(() => guarded.stop());
+    const p3 = await browser.newPage();
+    t.teardown(() => p3.close());
+    const sockets: string[] = [];
+    const requests: { method: string; url: string; authorization?: string }[] = [];
+    p3.on('websocket', (ws) => sockets.push(ws.url()));
+    p3.on('request', (r) =>
+      requests.push({
+        method: r.method(),
+        url: r.url(),
+        authorization: r.headers()['authorization'],
+      }),
+    );
+    await p3.goto(`${guarded.url}/?token=${READ_TOKEN}`);
+    await waitFor('a live connection with a snapshot', async () => {
+      const s = await state(p3);
+      return s.connection === 'live' && s.snapshotTs !== null && s;
+    });
+    await framesLater(p3, 3);
+    t.pass('the dashboard receives data with READ_TOKEN set');
+    t.equal(p3.url(), `${guarded.url}/`, 'the address bar no longer holds the token');
+    t.ok(sockets.length > 0, 'a WebSocket was opened');
+    t.notOk(
+      sockets.some((u) => u.includes(READ_TOKEN) || /[?&]token=/.test(u)),
+      `the WebSocket URL carries no token (${sockets.join(', ')})`,
+    );
+
+    const panel = p3.locator('pb-scenario-panel');
+    await panel.locator('[data-action=start-steady]').click();
+    await panel.locator('input[name=token]').waitFor({ timeout: 10_000 });
+    await panel.locator('input[name=token]').fill(ADMIN_TOKEN);
+    await panel.locator('form.token button').click();
+    await panel.locator('[data-action=start-steady]').click();
+    await panel.locator('.state[data-state=running]').waitFor({ timeout: 10_000 });
+    t.pass('the typed admin token starts a scenario');
+    // A reconnect after the admin token was typed: the new socket must not carry it either.
+    await p3.reload();
+    await waitFor('live again after a reload', async () => (await state(p3)).connection === 'live');
+    t.equal(p3.url(), `${guarded.url}/`, 'the token came from sessionStorage, not the URL');
+    t.ok(sockets.length >= 2, 'a second WebSocket was opened');
+
+    const everyUrl = [...sockets, ...requests.slice(1).map((r) => r.url)];
+    t.notOk(
+      everyUrl.some((u) => u.includes(READ_TOKEN) || u.includes(ADMIN_TOKEN)),
+      'no URL after the first load holds a token',
+    );
+    const adminUses = requests.filter((r) => r.authorization === `Bearer ${ADMIN_TOKEN}`);
+    t.ok(adminUses.length > 0, 'the admin token was sent');
+    t.same(
+      [...new Set(adminUses.map((r) => r.method))],
+      ['POST'],
+      'in the Authorization header of POSTs only',
+    );
+    t.ok(
+      requests.some((r) => r.method === 'GET' && r.authorization === `Bearer ${READ_TOKEN}`),
+      'reads carry the read token',
+    );
   });
 });

@@ -18,9 +18,10 @@ import { getJson, waitFor } from './helpers/wait-for.js';
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
-const INGEST = 'fuzz-ingest-token';
-const ADMIN = 'fuzz-admin-token';
-const READ = 'fuzz-read-token';
+// At least 32 characters (MIN_TOKEN_LENGTH).
+const INGEST = 'fuzz-ingest-token-0123456789abcdef';
+const ADMIN = 'fuzz-admin-token-0123456789abcdef';
+const READ = 'fuzz-read-token-0123456789abcdef';
 
 function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
@@ -675,7 +676,7 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
           }, 40_000);
           s.on('connect', () =>
             s.write(
-              `GET /ws?token=${READ} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+              `GET /ws?token=${READ} HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
             ),
           );
           s.on('data', (d) => {
@@ -745,9 +746,9 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
   t.equal(snap.pipeline.completed, VALID_POSTS, 'completed counts only the valid posts');
   const rejected = snap.pipeline.rejected;
   t.equal(
-    rejected.auth + rejected.origin,
+    rejected.auth + rejected.origin + rejected.httpOrigin + rejected.host,
     tally.authFailures,
-    `token (${rejected.auth}) and Origin (${rejected.origin}) rejections equal the ${tally.authFailures} 401/403s seen`,
+    `token (${rejected.auth}), Origin (${rejected.origin} + ${rejected.httpOrigin}) and Host (${rejected.host}) rejections equal the ${tally.authFailures} 401/403s seen`,
   );
   const prom = await (await fetch(`${server.url}/metrics`, read)).text();
   t.match(

@@ -22,7 +22,7 @@ t.test('ingest answers 503 + Retry-After when persistence is off', async (t) => 
 t.test('a wrong ingest token is 403, a missing one 401 (src/http/auth.ts)', async (t) => {
   const server = await startServer(['--sim-tps', '0'], {
     PERSISTENCE: 'off',
-    INGEST_TOKEN: 'sekret',
+    INGEST_TOKEN: 'sekret-0123456789abcdef-0123456789',
   });
   try {
     const r = await fetch(`${server.url}/api/transactions`, {

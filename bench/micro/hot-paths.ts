@@ -2,6 +2,7 @@ import { Bench } from 'tinybench';
 import { secondPoint, sourceMetrics, windowMetrics } from '../../src/metrics/bucket-row.js';
 import { WINDOW_NAMES } from '../../src/metrics/snapshot-types.js';
 import { WindowAccumulator } from '../../src/metrics/window-accumulator.js';
+import { HostOriginPolicy } from '../../src/security/host-origin-policy.js';
 import { DEFAULT_SOURCES } from '../../src/shared/catalog.js';
 import { BUCKET_STRIDE, ShardMetrics } from '../../src/shared/metric-buckets.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
@@ -13,7 +14,8 @@ import { progress, writeResult } from '../lib/results.js';
 /**
  * `npm run bench:micro`: the hot paths in isolation (tinybench) — generating a
  * transaction, writing + reading a ring record, adding a completion to the window
- * buckets, taking a snapshot (3 windows, 1 shard), and encoding a metrics frame.
+ * buckets, taking a snapshot (3 windows, 1 shard), encoding a metrics frame, and the
+ * Host + Origin checks every HTTP request and upgrade pays (src/security/host-origin-policy.ts).
  */
 
 const BATCH = 1024;
@@ -63,6 +65,23 @@ const snapshotJson = (() => {
   });
 })();
 
+// The per-request browser checks, over the Host headers a server sees: an IP, a loopback
+// name, a listed name, a listed domain, and a refused one (which stops before Origin).
+const policy = new HostOriginPolicy({
+  host: '127.0.0.1',
+  allowedHosts: ['ops.example.com', '.corp.example'],
+  allowedOrigins: ['https://grafana.example.com'],
+  wsAllowedOrigins: [],
+});
+const HOST_HEADERS = [
+  '127.0.0.1:8080',
+  'localhost:8080',
+  'ops.example.com',
+  'pulseboard.corp.example:8443',
+  'evil.example:8080',
+];
+const ORIGIN_HEADERS = HOST_HEADERS.map((h) => `http://${h}`);
+
 const bench = new Bench({ time: 1000, warmupTime: 200 });
 let now = Date.now();
 bench
@@ -103,9 +122,18 @@ bench
   })
   .add('encode metrics frame', () => {
     envelope('metrics', 1, Date.now(), snapshotJson);
+  })
+  .add(`Host + Origin check: ${BATCH} requests`, () => {
+    let allowed = 0;
+    for (let i = 0; i < BATCH; i++) {
+      const k = i % HOST_HEADERS.length;
+      const host = HOST_HEADERS[k]!;
+      if (policy.hostAllowed(host) && policy.originAllowed(ORIGIN_HEADERS[k]!, host, '')) allowed++;
+    }
+    if (allowed === 0) throw new Error('unreachable');
   });
 
-progress('micro-benchmarks (tinybench): ~6 s');
+progress('micro-benchmarks (tinybench): ~8 s');
 await bench.run();
 const rows = bench.tasks.map((t) => {
   const r = t.result as unknown as {

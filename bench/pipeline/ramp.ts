@@ -94,7 +94,10 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await fetch(`${server.url}/api/load-test/stop`, { method: 'POST' }).catch(() => {});
+    await fetch(`${server.url}/api/load-test/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    }).catch(() => {});
     await server.stop();
   }
   writeResult(

@@ -24,6 +24,56 @@ const ratio = z.coerce
 
 const sourceName = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 
+const bool = z
+  .enum(['true', 'false'], { error: 'must be true or false' })
+  .transform((v) => v === 'true');
+
+/**
+ * Tokens: 32 characters at least, so a random token holds 128 bits or more (32 hex digits
+ * from `openssl rand -hex 16`), far out of reach of online guessing even unthrottled; visible
+ * ASCII without spaces, so `Authorization: Bearer <token>` can carry it. Empty = not set.
+ */
+export const MIN_TOKEN_LENGTH = 32;
+const token = z
+  .string()
+  .refine((s) => s === '' || /^[\x21-\x7e]+$/.test(s), {
+    error: 'must be visible ASCII characters without spaces',
+  })
+  .refine((s) => s === '' || s.length >= MIN_TOKEN_LENGTH, {
+    error: `must be at least ${MIN_TOKEN_LENGTH} characters (e.g. openssl rand -hex 32), or empty`,
+  });
+
+const list = (s: string) =>
+  s
+    .split(',')
+    .map((x) => x.trim().toLowerCase())
+    .filter((x) => x !== '');
+
+/** A host name without scheme or port (`.example.com`: the domain and its subdomains), a bracketed IPv6 address, or `*`. */
+const hostEntry = /^(\*|\.?[a-z0-9_]([a-z0-9_.-]*[a-z0-9])?\.?|\[[0-9a-f:.]+\])$/;
+
+/** An origin as browsers send it (`scheme://host[:port]`, nothing after), or `*`. */
+function isOrigin(x: string): boolean {
+  if (x === '*') return true;
+  try {
+    const u = new URL(x);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === x;
+  } catch {
+    return false;
+  }
+}
+
+const originList = z
+  .string()
+  .transform((s) => list(s).map((x) => x.replace(/\/$/, '')))
+  .pipe(
+    z.array(
+      z.string().refine(isOrigin, {
+        error: 'each entry: an origin scheme://host[:port] (e.g. https://ops.example.com), or *',
+      }),
+    ),
+  );
+
 export const OPTION_SPECS = {
   port: {
     env: 'PORT',
@@ -335,45 +385,75 @@ export const OPTION_SPECS = {
   ingestToken: {
     env: 'INGEST_TOKEN',
     default: '',
-    doc: 'Bearer token required by POST /api/transactions (empty = none).',
-    schema: z.string(),
+    doc: `Bearer token required by POST /api/transactions (empty = none; at least ${MIN_TOKEN_LENGTH} characters: 128 bits when random hex).`,
+    schema: token,
+    secret: true,
   },
   adminToken: {
     env: 'ADMIN_TOKEN',
     default: '',
-    doc: 'Bearer token required by scenario and reset endpoints (empty = none).',
-    schema: z.string(),
+    doc: `Bearer token required by scenario and reset endpoints (empty = none; at least ${MIN_TOKEN_LENGTH} characters).`,
+    schema: token,
+    secret: true,
   },
   readToken: {
     env: 'READ_TOKEN',
     default: '',
-    doc: 'Bearer token required by GET /api/*, GET /metrics and the WebSocket (`?token=` or the header); empty = open. ADMIN_TOKEN is accepted too.',
-    schema: z.string(),
+    doc: `Bearer token required by GET /api/*, GET /metrics and the WebSocket; empty = open, which only a loopback HOST allows unless ALLOW_PUBLIC_READ=true (at least ${MIN_TOKEN_LENGTH} characters). ADMIN_TOKEN is accepted too.`,
+    schema: token,
+    secret: true,
   },
   allowUnauthenticated: {
     env: 'ALLOW_UNAUTHENTICATED',
     default: 'false',
-    doc: 'true: allow a non-loopback HOST without INGEST_TOKEN and ADMIN_TOKEN (anyone on the network can ingest, run scenarios and reset).',
+    doc: 'true: allow a non-loopback HOST without INGEST_TOKEN, ADMIN_TOKEN and READ_TOKEN (anyone on the network can read, ingest, run scenarios and reset).',
+    schema: bool,
+  },
+  allowPublicRead: {
+    env: 'ALLOW_PUBLIC_READ',
+    default: 'false',
+    doc: 'true: allow a non-loopback HOST without READ_TOKEN (anyone who reaches the port reads transactions, metrics and the live feed: a public wall display). INGEST_TOKEN and ADMIN_TOKEN are still required.',
+    schema: bool,
+  },
+  allowedHosts: {
+    env: 'ALLOWED_HOSTS',
+    default: '',
+    doc: 'Host names the server answers to besides the defaults (localhost, *.localhost, any IP address, HOST), comma-separated, without port; `.example.com` = the domain and its subdomains; `*` = any (turns off the DNS-rebinding check). Another Host header is 403 PB_ERR_HTTP_HOST; /healthz and /readyz answer any.',
     schema: z
-      .enum(['true', 'false'], { error: 'must be true or false' })
-      .transform((v) => v === 'true'),
+      .string()
+      .transform((s) => list(s).map((x) => x.replace(/\.$/, '')))
+      .pipe(
+        z.array(
+          z.string().regex(hostEntry, {
+            error:
+              'each entry: a host name without scheme or port (e.g. ops.example.com or .example.com), or *',
+          }),
+        ),
+      ),
+  },
+  allowedOrigins: {
+    env: 'ALLOWED_ORIGINS',
+    default: '',
+    doc: "Browser origins besides the server's own that may POST (ingest, scenarios, reset) and open /ws, comma-separated (`*` = any). A foreign Origin is 403 PB_ERR_AUTH_ORIGIN; requests without Origin (not browsers) are not checked.",
+    schema: originList,
   },
   wsAllowedOrigins: {
     env: 'WS_ALLOWED_ORIGINS',
     default: '',
-    doc: 'Origins allowed to open /ws, comma-separated (`*` = any). Empty: any origin without READ_TOKEN, same origin (Origin host = Host) with it. Clients sending no Origin are not browsers and are not checked.',
-    schema: z.string().transform((s) =>
-      s
-        .split(',')
-        .map((x) => x.trim().toLowerCase().replace(/\/$/, ''))
-        .filter((x) => x !== ''),
-    ),
+    doc: 'Deprecated: the old name of ALLOWED_ORIGINS, which now covers HTTP POSTs and /ws alike; still read when ALLOWED_ORIGINS is empty, with a warning at start.',
+    schema: originList,
   },
   wsMaxConnections: {
     env: 'WS_MAX_CONNECTIONS',
     default: '20000',
     doc: 'Open WebSocket connections at most; further upgrades get 503 with Retry-After.',
     schema: int(1, 1_000_000),
+  },
+  wsMaxConnectionsPerAddress: {
+    env: 'WS_MAX_CONNECTIONS_PER_ADDRESS',
+    default: '256',
+    doc: 'Open WebSocket connections per client address at most (0 = no cap); further upgrades get 429 with Retry-After. Loopback clients are exempt unless LOOPBACK_LIMITS=true.',
+    schema: int(0, 1_000_000),
   },
   wsMaxSubscriptions: {
     env: 'WS_MAX_SUBSCRIPTIONS',
@@ -391,15 +471,25 @@ export const OPTION_SPECS = {
     env: 'INGEST_RATE_LOOPBACK',
     default: 'false',
     doc: 'true: rate-limit clients on loopback addresses too. Off by default: local tools stay frictionless, and behind a local reverse proxy every client is 127.0.0.1 (limit there).',
-    schema: z
-      .enum(['true', 'false'], { error: 'must be true or false' })
-      .transform((v) => v === 'true'),
+    schema: bool,
   },
   ingestRateBurst: {
     env: 'INGEST_RATE_BURST',
     default: '2000',
     doc: 'Requests a client may send at once before INGEST_RATE_LIMIT applies (token bucket size).',
     schema: int(1, 10_000_000),
+  },
+  authFailureLimit: {
+    env: 'AUTH_FAILURE_LIMIT',
+    default: '20',
+    doc: 'Wrong tokens a client address may send per minute (0 = unlimited); past it every request of that address needing a token gets 429 PB_ERR_AUTH_THROTTLED with Retry-After, without the token being checked. Loopback clients are exempt unless LOOPBACK_LIMITS=true.',
+    schema: int(0, 1_000_000),
+  },
+  loopbackLimits: {
+    env: 'LOOPBACK_LIMITS',
+    default: 'false',
+    doc: 'true: apply the per-address limits (INGEST_RATE_LIMIT, WS_MAX_CONNECTIONS_PER_ADDRESS, AUTH_FAILURE_LIMIT) to loopback clients too. Off by default: a loopback client is a local process or a local reverse proxy speaking for every client (limit in the proxy).',
+    schema: bool,
   },
 } as const;
 

@@ -79,9 +79,10 @@ export function parseOptions(
     if (result.success) out[name] = result.data;
     else {
       const why = result.error.issues.map((i) => i.message).join('; ');
-      problems.push(
-        `options.${name} (${sourceLabel(name, from)}) ${why} (got ${JSON.stringify(value)})`,
-      );
+      // A secret is never echoed, not even a rejected one: say how long it was instead.
+      const got =
+        'secret' in OPTION_SPECS[name] ? `${value.length} characters` : JSON.stringify(value);
+      problems.push(`options.${name} (${sourceLabel(name, from)}) ${why} (got ${got})`);
     }
   }
   if (problems.length === 0) crossCheck(out as Options, problems);
@@ -96,9 +97,25 @@ export function parseOptions(
 
 function crossCheck(o: Options, problems: string[]): void {
   checkExposure(o, problems);
+  if (o.allowedOrigins.length > 0 && o.wsAllowedOrigins.length > 0) {
+    problems.push(
+      'options.wsAllowedOrigins (WS_ALLOWED_ORIGINS) is the deprecated name of ALLOWED_ORIGINS; ' +
+        'both are set: move its origins to ALLOWED_ORIGINS and unset it',
+    );
+  }
   if (!(o.procMinMs <= o.procMedianMs && o.procMedianMs <= o.procMaxMs)) {
     problems.push(
       `options.procMinMs ≤ procMedianMs ≤ procMaxMs must hold (got ${o.procMinMs}, ${o.procMedianMs}, ${o.procMaxMs})`,
     );
   }
+}
+
+/** Warnings for options that still work but will not forever (logged at start). */
+export function deprecations(o: Options): string[] {
+  return o.wsAllowedOrigins.length > 0
+    ? [
+        'WS_ALLOWED_ORIGINS is deprecated: it is now ALLOWED_ORIGINS, which covers HTTP POSTs ' +
+          'and /ws alike (its value is used as ALLOWED_ORIGINS; rename it)',
+      ]
+    : [];
 }

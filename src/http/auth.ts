@@ -1,37 +1,48 @@
-import type { HttpRequest, HttpResponse, RecognizedString, TemplatedApp } from 'uWebSockets.js';
+import type { HttpResponse } from 'uWebSockets.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Options } from '../config/option-specs.js';
 import { PulseboardError } from '../errors.js';
-import { isLoopbackHost } from '../security/exposure.js';
-import type { RateLimiter } from './rate-limit.js';
-import { sendError, track } from './respond.js';
+import type { RejectedFigures } from '../metrics/snapshot-types.js';
+import { AuthThrottle } from '../security/auth-throttle.js';
+import { HostOriginPolicy, type PolicyOptions } from '../security/host-origin-policy.js';
 
 /**
  * Access control for HTTP routes and the WebSocket upgrade.
  *
  *   route                                         needs (when that token is set)
- *   GET /healthz, GET /readyz                     nothing (probes stay open)
+ *   GET /healthz, GET /readyz                     nothing (probes stay open, any Host)
  *   POST /api/transactions                        INGEST_TOKEN (+ per-client rate limit)
  *   POST /api/load-test, /api/load-test/stop,     ADMIN_TOKEN
  *        /api/reset
  *   every other /api/* and GET /metrics           READ_TOKEN (ADMIN_TOKEN also accepted)
- *   GET /ws (upgrade)                             READ_TOKEN via ?token= or the header, and
- *                                                 an allowed Origin
+ *   GET /ws (upgrade)                             READ_TOKEN via the header, the
+ *                                                 `pulseboard.bearer.*` subprotocol or ?token=
  *   the dashboard's static files                  nothing (code only; its data needs READ_TOKEN)
+ *
+ * Before any token, every request but the probes must name an allowed Host (DNS
+ * rebinding), and the state-changing POSTs (ingest, admin) must come from an allowed
+ * Origin (CSRF) with a JSON content type — which a plain HTML form or a no-cors fetch
+ * cannot send (src/security/host-origin-policy.ts).
  *
  * Tokens are compared as SHA-256 digests with timingSafeEqual: equal lengths always, so
  * neither the content nor the length of a token leaks through timing. A token is never
- * logged or echoed; a missing credential is 401, a wrong one 403.
+ * logged or echoed; a missing credential is 401, a wrong one 403, and an address that sent
+ * AUTH_FAILURE_LIMIT wrong ones in a minute gets 429 unchecked (src/security/auth-throttle.ts).
  */
 
 export type Access = 'open' | 'read' | 'ingest' | 'admin';
 
 const ADMIN_PATHS = new Set(['/api/load-test', '/api/load-test/stop', '/api/reset']);
-const OPEN_PATHS = new Set(['/healthz', '/readyz']);
+/** Probes: no token and any Host (load balancers probe by IP or by service name). */
+export const PROBE_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz']);
 
-/** Which credential a request needs, from its method (any case) and path (no query). */
+/**
+ * Which credential a request needs, from its method (any case) and path (no query): the API
+ * and /metrics are data; the rest (the dashboard's files, unknown paths) is open.
+ */
 export function accessFor(method: string, path: string): Access {
-  if (OPEN_PATHS.has(path)) return 'open';
+  if (PROBE_PATHS.has(path)) return 'open';
+  if (path !== '/metrics' && !path.startsWith('/api/')) return 'open';
   const m = method.toLowerCase();
   if (m === 'post' && path === '/api/transactions') return 'ingest';
   if (m === 'post' && ADMIN_PATHS.has(path)) return 'admin';
@@ -42,12 +53,20 @@ export function accessFor(method: string, path: string): Access {
 export interface SecurityCounters {
   /** HTTP requests and upgrades refused for a missing or wrong token (401/403). */
   authRejected: number;
+  /** HTTP requests and upgrades refused unchecked after AUTH_FAILURE_LIMIT wrong tokens (429). */
+  authThrottled: number;
+  /** HTTP requests and upgrades refused for their Host header (DNS rebinding). */
+  hostRejected: number;
   /** WebSocket upgrades refused for their Origin. */
   originRejected: number;
+  /** State-changing HTTP requests refused for their Origin (CSRF). */
+  httpOriginRejected: number;
   /** Ingest requests answered 429. */
   rateLimited: number;
   /** WebSocket upgrades refused because WS_MAX_CONNECTIONS were open. */
   connectionsRefused: number;
+  /** WebSocket upgrades refused because their address had WS_MAX_CONNECTIONS_PER_ADDRESS open. */
+  addressLimited: number;
   /** WebSocket clients dropped for passing WS_MAX_BACKPRESSURE (slow consumers). */
   slowConsumersDropped: number;
 }
@@ -55,10 +74,28 @@ export interface SecurityCounters {
 export function newSecurityCounters(): SecurityCounters {
   return {
     authRejected: 0,
+    authThrottled: 0,
+    hostRejected: 0,
     originRejected: 0,
+    httpOriginRejected: 0,
     rateLimited: 0,
     connectionsRefused: 0,
+    addressLimited: 0,
     slowConsumersDropped: 0,
+  };
+}
+
+/** The snapshot's `pipeline.rejected` (zeros when nothing counts: tests, benchmarks). */
+export function rejectedFigures(c: SecurityCounters | undefined): RejectedFigures {
+  return {
+    auth: c?.authRejected ?? 0,
+    authThrottled: c?.authThrottled ?? 0,
+    host: c?.hostRejected ?? 0,
+    origin: c?.originRejected ?? 0,
+    httpOrigin: c?.httpOriginRejected ?? 0,
+    rateLimited: c?.rateLimited ?? 0,
+    wsConnections: c?.connectionsRefused ?? 0,
+    wsPerAddress: c?.addressLimited ?? 0,
   };
 }
 
@@ -70,20 +107,29 @@ export function bearerToken(header: string): string {
   return m ? m[1]! : '';
 }
 
+export type AccessOptions = Pick<
+  Options,
+  'ingestToken' | 'adminToken' | 'readToken' | 'authFailureLimit' | 'loopbackLimits'
+> &
+  PolicyOptions;
+
 export class AccessControl {
   private readonly ingest: Buffer | null;
   private readonly admin: Buffer | null;
   private readonly read: Buffer | null;
-  private readonly origins: readonly string[];
+  /** Host and Origin rules (DNS rebinding, CSRF, cross-site WebSocket). */
+  readonly policy: HostOriginPolicy;
+  private readonly throttle: AuthThrottle;
 
   constructor(
-    o: Pick<Options, 'ingestToken' | 'adminToken' | 'readToken' | 'wsAllowedOrigins'>,
+    o: AccessOptions,
     readonly counters: SecurityCounters = newSecurityCounters(),
   ) {
     this.ingest = o.ingestToken === '' ? null : digest(o.ingestToken);
     this.admin = o.adminToken === '' ? null : digest(o.adminToken);
     this.read = o.readToken === '' ? null : digest(o.readToken);
-    this.origins = o.wsAllowedOrigins;
+    this.policy = new HostOriginPolicy(o);
+    this.throttle = new AuthThrottle(o.authFailureLimit, o.loopbackLimits);
   }
 
   /** Whether `access` needs any credential at all with this configuration. */
@@ -106,10 +152,22 @@ export class AccessControl {
     return list.filter((b): b is Buffer => b !== null);
   }
 
-  /** null when `token` grants `access`; otherwise the 401/403 error to answer. */
-  check(access: Access, token: string, what: string): PulseboardError | null {
+  /**
+   * null when `token` grants `access`; otherwise the 401/403 error to answer, or 429 when
+   * `address` is throttled for wrong tokens (then the token is not even compared).
+   */
+  check(access: Access, token: string, what: string, address = ''): PulseboardError | null {
     const accepted = this.accepted(access);
     if (accepted.length === 0) return null;
+    const waitS = address === '' ? 0 : this.throttle.retryAfterS(address);
+    if (waitS > 0) {
+      this.counters.authThrottled++;
+      return new PulseboardError(
+        'PB_ERR_AUTH_THROTTLED',
+        `too many wrong tokens from this client (AUTH_FAILURE_LIMIT); retry after ${waitS} s`,
+        { retryAfterS: waitS },
+      );
+    }
     if (token === '') {
       this.counters.authRejected++;
       return new PulseboardError(
@@ -123,111 +181,41 @@ export class AccessControl {
     for (const want of accepted) ok = timingSafeEqual(got, want) || ok;
     if (ok) return null;
     this.counters.authRejected++;
+    if (address !== '') this.throttle.failed(address);
     return new PulseboardError(
       'PB_ERR_AUTH_INVALID',
       `the token does not grant ${access} access to ${what}`,
     );
   }
 
+  /** null when the Host header is allowed; else the 403 to answer (counted). */
+  checkHost(hostHeader: string): PulseboardError | null {
+    if (this.policy.hostAllowed(hostHeader)) return null;
+    this.counters.hostRejected++;
+    return new PulseboardError(
+      'PB_ERR_HTTP_HOST',
+      'this Host is not one this server answers to (ALLOWED_HOSTS)',
+    );
+  }
+
   /**
-   * Origin check of a WebSocket upgrade (cross-site WebSocket hijacking). No Origin header:
-   * not a browser, nothing to check (the token still applies). With WS_ALLOWED_ORIGINS: the
-   * list (`*` = any). Without: any origin when reading is open, same origin when READ_TOKEN
-   * is set.
+   * Origin check of a WebSocket upgrade (cross-site WebSocket hijacking), whether or not
+   * reading needs a token: see HostOriginPolicy.
    */
   originAllowed(origin: string, host: string): boolean {
-    if (origin === '') return true;
-    const o = origin.toLowerCase().replace(/\/$/, '');
-    if (this.origins.length > 0) return this.origins.includes('*') || this.origins.includes(o);
-    if (!this.read) return true;
-    try {
-      return new URL(o).host === host.toLowerCase();
-    } catch {
-      return false;
-    }
+    return this.policy.originAllowed(origin, host);
   }
 }
 
-function remoteAddress(res: HttpResponse): string {
+/** Headers that go with a refusal: the Bearer challenge with a 401, Retry-After with a 429. */
+export function refusalHeaders(err: PulseboardError): Record<string, string> {
+  if (err.code === 'PB_ERR_AUTH_MISSING')
+    return { 'www-authenticate': 'Bearer realm="pulseboard"' };
+  const waitS = err.detail?.retryAfterS;
+  return typeof waitS === 'number' ? { 'retry-after': String(waitS) } : {};
+}
+
+/** The client's address as uWS reports it (IPv4 dotted, IPv6 in full). */
+export function remoteAddress(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString();
-}
-
-const ROUTE_METHODS = new Set([
-  'get',
-  'post',
-  'put',
-  'del',
-  'patch',
-  'options',
-  'head',
-  'any',
-  'connect',
-  'trace',
-]);
-
-type Handler = (res: HttpResponse, req: HttpRequest) => void | Promise<void>;
-
-/**
- * The app as route modules see it, with every handler they register wrapped: the wrapper
- * checks the credential the route needs (accessFor) and, for ingest, the client's rate,
- * and answers 401/403/429 itself without calling the route. Route modules stay unaware of
- * tokens; server.ts passes them this instead of the bare app.
- */
-export function guardRoutes(
-  app: TemplatedApp,
-  control: AccessControl,
-  ingestLimiter?: RateLimiter,
-  limitLoopback = false,
-): TemplatedApp {
-  function admit(res: HttpResponse, req: HttpRequest): boolean {
-    const path = req.getUrl();
-    const access = accessFor(req.getMethod(), path);
-    if (access === 'open') return true;
-    const denied = control.check(access, bearerToken(req.getHeader('authorization')), path);
-    if (denied) {
-      const headers: Record<string, string> =
-        denied.code === 'PB_ERR_AUTH_MISSING'
-          ? { 'www-authenticate': 'Bearer realm="pulseboard"' }
-          : {};
-      sendError(track(res), denied, headers);
-      return false;
-    }
-    if (access === 'ingest' && ingestLimiter?.enabled) {
-      const address = remoteAddress(res);
-      const waitS = !limitLoopback && isLoopbackHost(address) ? 0 : ingestLimiter.take(address);
-      if (waitS > 0) {
-        control.counters.rateLimited++;
-        sendError(
-          track(res),
-          new PulseboardError(
-            'PB_ERR_RATE_LIMITED',
-            `too many requests from this client (INGEST_RATE_LIMIT); retry after ${waitS} s`,
-          ),
-          { 'retry-after': String(waitS) },
-        );
-        return false;
-      }
-    }
-    return true;
-  }
-
-  const guarded: TemplatedApp = new Proxy(app, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof prop === 'string' && ROUTE_METHODS.has(prop) && typeof value === 'function') {
-        return (pattern: RecognizedString, handler: Handler) => {
-          (value as (p: RecognizedString, h: Handler) => unknown).call(
-            target,
-            pattern,
-            (res, req) => (admit(res, req) ? handler(res, req) : undefined),
-          );
-          return guarded;
-        };
-      }
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
-  return guarded;
 }

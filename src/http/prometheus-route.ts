@@ -100,6 +100,26 @@ export function registerPrometheusRoute(
     (s) => s.pipeline.rejected.origin,
   );
   total(
+    'pulseboard_http_origin_rejected_total',
+    'State-changing HTTP requests refused for their Origin (ALLOWED_ORIGINS).',
+    (s) => s.pipeline.rejected.httpOrigin,
+  );
+  total(
+    'pulseboard_host_rejected_total',
+    'HTTP requests and WebSocket upgrades refused for their Host header (ALLOWED_HOSTS).',
+    (s) => s.pipeline.rejected.host,
+  );
+  total(
+    'pulseboard_auth_throttled_total',
+    'Requests refused unchecked after AUTH_FAILURE_LIMIT wrong tokens from their address.',
+    (s) => s.pipeline.rejected.authThrottled,
+  );
+  total(
+    'pulseboard_ws_address_limited_total',
+    'WebSocket upgrades refused at WS_MAX_CONNECTIONS_PER_ADDRESS.',
+    (s) => s.pipeline.rejected.wsPerAddress,
+  );
+  total(
     'pulseboard_ingest_rate_limited_total',
     'Ingest requests answered 429 (INGEST_RATE_LIMIT).',
     (s) => s.pipeline.rejected.rateLimited,

@@ -45,6 +45,15 @@ export class RateLimiter {
     return Math.max(1, Math.ceil((1 - b.tokens) / this.ratePerSec));
   }
 
+  /** Like `take`, without taking: 0 when a token is there, else the whole seconds to wait. */
+  wait(key: string, now = performance.now()): number {
+    if (this.ratePerSec <= 0) return 0;
+    const b = this.buckets.get(key);
+    if (!b) return 0;
+    const tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.ratePerSec);
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.ratePerSec));
+  }
+
   private evictIdle(now: number): void {
     for (const [key, b] of this.buckets) {
       if (b.tokens + ((now - b.at) / 1000) * this.ratePerSec >= this.burst)

@@ -23,7 +23,8 @@ export function registerIngestRoute(
   app.post('/api/transactions', async (res, req) => {
     const t = track(res);
     // Headers must be read before the first await: uWS reuses the request object.
-    // INGEST_TOKEN is checked before this handler runs (src/http/auth.ts, guardRoutes).
+    // Host, Origin, INGEST_TOKEN and the content type are checked before this handler runs
+    // (src/http/guard-routes.ts).
     const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
     const length = Number(req.getHeader('content-length') || '0');
     try {

@@ -1,4 +1,4 @@
-import type { SecurityCounters } from '../http/auth.js';
+import { rejectedFigures, type SecurityCounters } from '../http/auth.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import {
   B_COUNT,
@@ -171,12 +171,7 @@ export class SnapshotService {
         eventLoopDelayP99Ms: this.sources.eventLoopDelayP99Ms(),
         publishCostMs: this.sources.publishCostMs(),
         wsSlowConsumersDropped: security?.slowConsumersDropped ?? 0,
-        rejected: {
-          auth: security?.authRejected ?? 0,
-          origin: security?.originRejected ?? 0,
-          rateLimited: security?.rateLimited ?? 0,
-          wsConnections: security?.connectionsRefused ?? 0,
-        },
+        rejected: rejectedFigures(security),
       },
       seconds,
     };

@@ -100,8 +100,27 @@ export interface PipelineHealth {
   publishCostMs: number;
   /** WebSocket clients dropped since start for passing WS_MAX_BACKPRESSURE (slow consumers). */
   wsSlowConsumersDropped: number;
-  /** Refused since start: wrong/missing token (HTTP and /ws), Origin, ingest rate, WS_MAX_CONNECTIONS. */
-  rejected: { auth: number; origin: number; rateLimited: number; wsConnections: number };
+  /** Refused since start, by reason (src/http/auth.ts). */
+  rejected: RejectedFigures;
+}
+
+export interface RejectedFigures {
+  /** Missing or wrong token, HTTP and /ws (401/403). */
+  auth: number;
+  /** Refused unchecked after AUTH_FAILURE_LIMIT wrong tokens from one address (429). */
+  authThrottled: number;
+  /** Host header not allowed (ALLOWED_HOSTS; DNS rebinding), HTTP and /ws. */
+  host: number;
+  /** WebSocket upgrades from a foreign Origin. */
+  origin: number;
+  /** State-changing HTTP requests from a foreign Origin (CSRF). */
+  httpOrigin: number;
+  /** Ingest requests over INGEST_RATE_LIMIT (429). */
+  rateLimited: number;
+  /** WebSocket upgrades over WS_MAX_CONNECTIONS (503). */
+  wsConnections: number;
+  /** WebSocket upgrades over WS_MAX_CONNECTIONS_PER_ADDRESS (429). */
+  wsPerAddress: number;
 }
 
 export interface MetricsSnapshot {

@@ -1,13 +1,21 @@
-import uWS, { type HttpRequest, type TemplatedApp, type WebSocket } from 'uWebSockets.js';
+import uWS, {
+  type HttpRequest,
+  type HttpResponse,
+  type TemplatedApp,
+  type WebSocket,
+} from 'uWebSockets.js';
 import type { Options } from '../config/option-specs.js';
 import { type ErrorCode, PulseboardError } from '../errors.js';
-import { type AccessControl, bearerToken } from '../http/auth.js';
+import { type AccessControl, bearerToken, refusalHeaders, remoteAddress } from '../http/auth.js';
 import { sendError, track } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
+import { AddressSlots } from '../security/address-slots.js';
 import { SlowConsumerSweep } from '../security/slow-consumers.js';
 import { envelope } from './envelope.js';
+import { type InitialTopics, planInitialTopics } from './initial-topics.js';
 import type { TopicPartitions } from './topic-partitions.js';
 import { CONTROL_TOPIC, MAX_TOPICS_PER_REQUEST, type TopicCatalog } from './topics.js';
+import { type OfferedProtocols, offeredProtocols } from './ws-subprotocol.js';
 
 /**
  * The `/ws` endpoint: subscribe at open with `?topics=a,b`, then with control frames
@@ -18,18 +26,11 @@ import { CONTROL_TOPIC, MAX_TOPICS_PER_REQUEST, type TopicCatalog } from './topi
 
 export const MAX_INBOUND_BYTES = 64 * 1024;
 
-/** getQuery() has decoded once already; a stray `%` left over must not throw in a handler. */
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
-}
-
 interface SocketData {
-  /** Topics asked for in the upgrade URL, subscribed at open. */
-  initialTopics: string[];
+  /** What `?topics=` was granted, applied at open and then dropped (initial-topics.ts). */
+  initial: InitialTopics | null;
+  /** The key this socket is counted under per address ('' = not counted: address-slots.ts). */
+  addressKey: string;
   /** The publish partition of this socket (see topic-partitions.ts). */
   partition: number;
   controlSeq: number;
@@ -100,25 +101,54 @@ export function registerWsRoute(
     return `at most ${options.wsMaxSubscriptions} subscriptions per socket (WS_MAX_SUBSCRIPTIONS)`;
   }
 
-  /** Connection limit, Origin and token of an upgrade: null to accept, else the error. */
-  function refuseUpgrade(req: HttpRequest): PulseboardError | null {
+  const slots = new AddressSlots(options.wsMaxConnectionsPerAddress, options.loopbackLimits);
+
+  /**
+   * Host, Origin, connection limits and token of an upgrade, cheapest first: null to
+   * accept, else the error to answer. `addressKey` is the per-address key it was counted
+   * under. Nothing of the request is kept.
+   */
+  function refuseUpgrade(
+    res: HttpResponse,
+    req: HttpRequest,
+    protocols: OfferedProtocols,
+    addressKey: string,
+  ): PulseboardError | null {
+    const host = req.getHeader('host');
+    const badHost = access!.checkHost(host);
+    if (badHost) return badHost;
+    if (!access!.originAllowed(req.getHeader('origin'), host)) {
+      access!.counters.originRejected++;
+      return new PulseboardError(
+        'PB_ERR_AUTH_ORIGIN',
+        'this Origin may not open /ws (ALLOWED_ORIGINS)',
+      );
+    }
     if (stats.open >= options.wsMaxConnections) {
       access!.counters.connectionsRefused++;
       return new PulseboardError(
         'PB_ERR_WS_TOO_MANY_CONNECTIONS',
         `${options.wsMaxConnections} WebSocket connections are open (WS_MAX_CONNECTIONS); retry later`,
+        { retryAfterS: 5 },
       );
     }
-    if (!access!.originAllowed(req.getHeader('origin'), req.getHeader('host'))) {
-      access!.counters.originRejected++;
+    if (slots.full(addressKey)) {
+      access!.counters.addressLimited++;
       return new PulseboardError(
-        'PB_ERR_AUTH_ORIGIN',
-        'this Origin may not open /ws (WS_ALLOWED_ORIGINS)',
+        'PB_ERR_WS_ADDRESS_LIMIT',
+        `${options.wsMaxConnectionsPerAddress} WebSocket connections are open from this address ` +
+          '(WS_MAX_CONNECTIONS_PER_ADDRESS); close one or retry later',
+        { retryAfterS: 5 },
       );
     }
-    // getQuery(key) already percent-decodes.
-    const token = bearerToken(req.getHeader('authorization')) || (req.getQuery('token') ?? '');
-    return access!.check('read', token, '/ws');
+    // getQuery(key) already percent-decodes. ?token= is still read for scripts; the
+    // dashboard sends the subprotocol, which stays out of URLs and logs.
+    const token =
+      bearerToken(req.getHeader('authorization')) ||
+      protocols.token ||
+      (req.getQuery('token') ?? '');
+    const address = access!.required('read') ? remoteAddress(res) : '';
+    return access!.check('read', token, '/ws', address);
   }
 
   app.ws<SocketData>('/ws', {
@@ -133,30 +163,33 @@ export function registerWsRoute(
     compression: uWS.DISABLED,
 
     upgrade: (res, req, context) => {
-      if (access) {
-        const refused = refuseUpgrade(req);
-        if (refused) {
-          const headers: Record<string, string> =
-            refused.code === 'PB_ERR_WS_TOO_MANY_CONNECTIONS'
-              ? { 'retry-after': '5' }
-              : refused.code === 'PB_ERR_AUTH_MISSING'
-                ? { 'www-authenticate': 'Bearer realm="pulseboard"' }
-                : {};
-          sendError(track(res), refused, headers);
-          return;
-        }
+      const protocols = offeredProtocols(req.getHeader('sec-websocket-protocol'));
+      const addressKey = slots.keyOf(remoteAddress(res));
+      let initial: InitialTopics;
+      try {
+        const refused = access ? refuseUpgrade(res, req, protocols, addressKey) : null;
+        if (refused) throw refused;
+        initial = planInitialTopics(
+          req.getQuery('topics') ?? '',
+          catalog,
+          options.wsMaxSubscriptions,
+        );
+      } catch (err) {
+        const e = err as PulseboardError;
+        sendError(track(res), e, refusalHeaders(e));
+        return;
       }
-      const query = req.getQuery('topics') ?? '';
-      const initialTopics =
-        query === ''
-          ? []
-          : safeDecode(query)
-              .split(',')
-              .filter((t) => t !== '');
+      // uWS calls open() from inside upgrade(), so the counts cannot race.
       res.upgrade<SocketData>(
-        { initialTopics, partition: partitions.assign(), controlSeq: 0, closed: false },
+        {
+          initial,
+          addressKey,
+          partition: partitions.assign(),
+          controlSeq: 0,
+          closed: false,
+        },
         req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'),
+        protocols.answer,
         req.getHeader('sec-websocket-extensions'),
         context,
       );
@@ -166,25 +199,13 @@ export function registerWsRoute(
       stats.open++;
       stats.accepted++;
       slow.add(ws);
-      const { initialTopics } = ws.getUserData();
-      if (initialTopics.length === 0) return;
-      if (initialTopics.length > MAX_TOPICS_PER_REQUEST) {
-        refuse(ws, 'PB_ERR_WS_BAD_CONTROL', `at most ${MAX_TOPICS_PER_REQUEST} topics per request`);
-        return;
-      }
-      if (new Set(initialTopics).size > options.wsMaxSubscriptions) {
-        refuse(ws, 'PB_ERR_WS_TOO_MANY_SUBSCRIPTIONS', tooMany());
-        return;
-      }
-      const unknown = unknownTopics(initialTopics);
-      for (const t of initialTopics) if (catalog.isKnown(t)) join(ws, t);
-      if (unknown.length > 0) {
-        refuse(
-          ws,
-          'PB_ERR_WS_UNKNOWN_TOPIC',
-          `unknown topic(s): ${unknown.join(', ')}; known: ${catalog.list().join(', ')}`,
-        );
-      }
+      const data = ws.getUserData();
+      slots.add(data.addressKey);
+      const initial = data.initial;
+      data.initial = null;
+      if (!initial) return;
+      for (const t of initial.topics) join(ws, t);
+      if (initial.error) refuse(ws, initial.error.code, initial.error.message);
     },
 
     message: (ws, message, isBinary) => {
@@ -254,7 +275,9 @@ export function registerWsRoute(
     },
 
     close: (ws, code) => {
-      ws.getUserData().closed = true;
+      const data = ws.getUserData();
+      data.closed = true;
+      slots.remove(data.addressKey);
       slow.delete(ws);
       stats.open--;
       if (code !== 1000 && code !== 1001 && code !== 1005) log.debug({ code }, 'websocket closed');

@@ -3,16 +3,17 @@
  * stop it, reset the metrics. Status comes from `GET /api/load-test`, polled once a second
  * (fast enough for a progress bar, and a poll costs the server one cached JSON write).
  *
- * Protected endpoints answer 401 when an admin token is configured; the panel then asks
- * for the token instead of failing silently.
+ * Protected endpoints answer 401 (or 403 for a token that is not the admin token) when an
+ * admin token is configured; the panel then asks for it instead of failing silently. The
+ * token typed here goes only into the Authorization header of POSTs (lib/api.ts).
  */
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
 import {
   ApiError,
   fetchLoadTest,
-  getToken,
+  getAdminToken,
   resetMetrics,
-  setToken,
+  setAdminToken,
   startLoadTest,
   stopLoadTest,
 } from '../lib/api.js';
@@ -65,9 +66,9 @@ export class PbScenarioPanel extends LitElement {
     try {
       this.status = await fetchLoadTest();
     } catch (err) {
-      // The server restarting is normal here; keep the last status and say so quietly.
-      if (err instanceof ApiError && err.status === 401) this.needToken = true;
-      else this.status = null;
+      // The server restarting is normal here. A 401 is about the read token, which comes
+      // from the page URL (the live view says so), not from this panel.
+      if (!(err instanceof ApiError && err.status === 401)) this.status = null;
     }
   }
 
@@ -80,7 +81,10 @@ export class PbScenarioPanel extends LitElement {
       await this.poll();
       return true;
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) {
+      if (
+        err instanceof ApiError &&
+        (err.code === 'PB_ERR_AUTH_MISSING' || err.code === 'PB_ERR_AUTH_INVALID')
+      ) {
         this.needToken = true;
         this.message = { kind: 'error', text: 'Not authorised: enter the admin token.' };
       } else {
@@ -130,7 +134,7 @@ export class PbScenarioPanel extends LitElement {
   private saveToken(e: Event): void {
     e.preventDefault();
     const input = (e.target as HTMLFormElement).elements.namedItem('token') as HTMLInputElement;
-    setToken(input.value);
+    setAdminToken(input.value);
     this.needToken = false;
     this.message = { kind: 'info', text: 'Token saved for this session.' };
     void this.poll();
@@ -187,7 +191,7 @@ export class PbScenarioPanel extends LitElement {
       ${
         this.needToken
           ? html`<form class="token" @submit=${this.saveToken}>
-            <input name="token" type="password" placeholder="Admin token" .value=${getToken() ?? ''} />
+            <input name="token" type="password" placeholder="Admin token" .value=${getAdminToken() ?? ''} />
             <button type="submit">Use token</button>
           </form>`
           : nothing

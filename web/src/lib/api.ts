@@ -1,7 +1,13 @@
 /**
- * HTTP calls to the server's own origin. A token given as `?token=` in the page URL (or
- * typed into the scenario panel) is sent as `Authorization: Bearer …`; it is kept in
- * sessionStorage so it survives a reload but not the browser session.
+ * HTTP calls to the server's own origin, and the tokens they carry.
+ *
+ * Two tokens, kept apart (sessionStorage: they survive a reload, not the browser session):
+ *  - the read token, given once as `?token=` in the page URL: taken at first load and removed
+ *    from the address bar (and so from history, bookmarks and what a proxy logs next); it
+ *    goes in `Authorization` headers of reads and in the WebSocket's subprotocol
+ *    (connection.ts), never in a URL again;
+ *  - the admin token, typed into the scenario panel: only in `Authorization` headers of
+ *    POSTs (scenarios, stop, reset).
  */
 import type {
   HistoryResponse,
@@ -10,7 +16,8 @@ import type {
   MetricsSnapshot,
 } from '../types.js';
 
-const TOKEN_KEY = 'pulseboard.token';
+const READ_KEY = 'pulseboard.token';
+const ADMIN_KEY = 'pulseboard.adminToken';
 
 export class ApiError extends Error {
   constructor(
@@ -24,31 +31,43 @@ export class ApiError extends Error {
   }
 }
 
-let token: string | null = readInitialToken();
+const readToken: string | null = takeTokenFromUrl();
+let adminToken: string | null = sessionStorage.getItem(ADMIN_KEY);
 
-function readInitialToken(): string | null {
-  const fromUrl = new URLSearchParams(location.search).get('token');
-  if (fromUrl) {
-    sessionStorage.setItem(TOKEN_KEY, fromUrl);
-    return fromUrl;
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
+/** Moves `?token=` from the address bar to sessionStorage (replacing the history entry). */
+function takeTokenFromUrl(): string | null {
+  const url = new URL(location.href);
+  const fromUrl = url.searchParams.get('token');
+  if (fromUrl === null) return sessionStorage.getItem(READ_KEY);
+  url.searchParams.delete('token');
+  history.replaceState(history.state, '', `${url.pathname}${url.search}${url.hash}`);
+  if (fromUrl === '') return sessionStorage.getItem(READ_KEY);
+  sessionStorage.setItem(READ_KEY, fromUrl);
+  return fromUrl;
 }
 
-export function getToken(): string | null {
-  return token;
+/** The read token (for the WebSocket), or null. */
+export function getReadToken(): string | null {
+  return readToken;
 }
 
-export function setToken(value: string | null): void {
-  token = value && value.trim() !== '' ? value.trim() : null;
-  if (token) sessionStorage.setItem(TOKEN_KEY, token);
-  else sessionStorage.removeItem(TOKEN_KEY);
+export function getAdminToken(): string | null {
+  return adminToken;
+}
+
+export function setAdminToken(value: string | null): void {
+  adminToken = value && value.trim() !== '' ? value.trim() : null;
+  if (adminToken) sessionStorage.setItem(ADMIN_KEY, adminToken);
+  else sessionStorage.removeItem(ADMIN_KEY);
 }
 
 async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
+  // A POST without an admin token tries the read token: it may be the admin token too.
+  const token = method === 'POST' ? (adminToken ?? readToken) : readToken;
   if (token) headers['Authorization'] = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  // The server takes state-changing requests as JSON only (an HTML form cannot send it).
+  if (method === 'POST') headers['Content-Type'] = 'application/json';
   const res = await fetch(path, {
     method,
     headers,

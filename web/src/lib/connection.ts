@@ -9,8 +9,9 @@
  * Sequence numbers restart with a new server process, so they are tracked per connection.
  */
 
+import { bearerSubprotocol, WS_PROTOCOL } from '../../../src/ws/ws-subprotocol.js';
 import type { Frame } from '../types.js';
-import { getToken } from './api.js';
+import { getReadToken } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'waiting';
 
@@ -100,9 +101,16 @@ export class LiveConnection {
   private url(): string {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const q = new URLSearchParams({ topics: this.topics.join(',') });
-    const token = getToken();
-    if (token) q.set('token', token);
     return `${proto}//${location.host}/ws?${q}`;
+  }
+
+  /**
+   * The token rides in a subprotocol, never in the URL (proxy logs keep URLs): the browser
+   * API cannot set Authorization on a WebSocket (src/ws/ws-subprotocol.ts).
+   */
+  private protocols(): string[] {
+    const token = getReadToken();
+    return token ? [WS_PROTOCOL, bearerSubprotocol(token)] : [WS_PROTOCOL];
   }
 
   private connect(): void {
@@ -110,7 +118,7 @@ export class LiveConnection {
     this.setStatus({ state: 'connecting', retryAt: null });
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url());
+      ws = new WebSocket(this.url(), this.protocols());
     } catch {
       this.scheduleRetry();
       return;

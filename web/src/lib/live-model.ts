@@ -183,7 +183,7 @@ export class LiveModel {
         this.events.notice(
           'auth',
           'warn',
-          'This server requires a token to read: open the page with ?token=… or enter it in the scenario panel.',
+          'This server requires a read token: open the page with ?token=<READ_TOKEN> (it is kept for this tab and removed from the address bar).',
         );
       }
       if (hist.status === 'fulfilled' && this.buffer.merge(hist.value) > 0)

@@ -1,0 +1,144 @@
+import type { HttpRequest, HttpResponse, RecognizedString, TemplatedApp } from 'uWebSockets.js';
+import { PulseboardError } from '../errors.js';
+import { isLoopbackHost } from '../security/exposure.js';
+import {
+  type AccessControl,
+  accessFor,
+  bearerToken,
+  PROBE_PATHS,
+  refusalHeaders,
+  remoteAddress,
+} from './auth.js';
+import type { RateLimiter } from './rate-limit.js';
+import { sendError, track } from './respond.js';
+
+/**
+ * The guard in front of every HTTP route (the access rules themselves are in auth.ts and
+ * src/security/). Order matters: a refused Host or Origin never reaches the token check, and a
+ * request is only rate-limited or type-checked once it is known to be allowed.
+ */
+
+/** The media types a state-changing route accepts (anything else is 415). */
+function acceptedTypes(access: 'ingest' | 'admin'): readonly string[] {
+  return access === 'ingest'
+    ? ['application/json', 'application/x-ndjson', 'application/ndjson']
+    : ['application/json'];
+}
+
+const ROUTE_METHODS = new Set([
+  'get',
+  'post',
+  'put',
+  'del',
+  'patch',
+  'options',
+  'head',
+  'any',
+  'connect',
+  'trace',
+]);
+
+type Handler = (res: HttpResponse, req: HttpRequest) => void | Promise<void>;
+
+/**
+ * The app as route modules see it, with every handler they register wrapped: the wrapper
+ * checks, in order, the Host (all but the probes), the Origin of a state-changing request,
+ * the credential the route needs (accessFor), the client's ingest rate, and the content
+ * type of a state-changing request; it answers 403/401/429/415 itself without calling the
+ * route. Route modules stay unaware of all this; server.ts passes them this instead of the
+ * bare app.
+ */
+export function guardRoutes(
+  app: TemplatedApp,
+  control: AccessControl,
+  ingestLimiter?: RateLimiter,
+  limitLoopback = false,
+): TemplatedApp {
+  function refuse(res: HttpResponse, err: PulseboardError): false {
+    sendError(track(res), err, refusalHeaders(err));
+    return false;
+  }
+
+  function admit(res: HttpResponse, req: HttpRequest): boolean {
+    const path = req.getUrl();
+    if (PROBE_PATHS.has(path)) return true;
+    const host = req.getHeader('host');
+    const badHost = control.checkHost(host);
+    if (badHost) return refuse(res, badHost);
+    const access = accessFor(req.getMethod(), path);
+    if (access === 'open') return true;
+    const changesState = access === 'ingest' || access === 'admin';
+    if (
+      changesState &&
+      !control.policy.originAllowed(req.getHeader('origin'), host, req.getHeader('sec-fetch-site'))
+    ) {
+      control.counters.httpOriginRejected++;
+      return refuse(
+        res,
+        new PulseboardError(
+          'PB_ERR_AUTH_ORIGIN',
+          `this Origin may not ${req.getMethod().toUpperCase()} ${path} (ALLOWED_ORIGINS)`,
+        ),
+      );
+    }
+    let address = '';
+    if (control.required(access)) address = remoteAddress(res);
+    const denied = control.check(
+      access,
+      bearerToken(req.getHeader('authorization')),
+      path,
+      address,
+    );
+    if (denied) return refuse(res, denied);
+    if (access === 'ingest' && ingestLimiter?.enabled) {
+      if (address === '') address = remoteAddress(res);
+      const waitS = !limitLoopback && isLoopbackHost(address) ? 0 : ingestLimiter.take(address);
+      if (waitS > 0) {
+        control.counters.rateLimited++;
+        return refuse(
+          res,
+          new PulseboardError(
+            'PB_ERR_RATE_LIMITED',
+            `too many requests from this client (INGEST_RATE_LIMIT); retry after ${waitS} s`,
+            { retryAfterS: waitS },
+          ),
+        );
+      }
+    }
+    if (changesState) {
+      const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
+      const accepted = acceptedTypes(access);
+      if (!accepted.includes(type)) {
+        return refuse(
+          res,
+          new PulseboardError(
+            'PB_ERR_HTTP_CONTENT_TYPE',
+            `${path} takes content-type ${accepted.join(' or ')}` +
+              (access === 'admin' ? ' (an empty body is fine)' : ''),
+          ),
+        );
+      }
+    }
+    return true;
+  }
+
+  const guarded: TemplatedApp = new Proxy(app, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as unknown;
+      if (typeof prop === 'string' && ROUTE_METHODS.has(prop) && typeof value === 'function') {
+        return (pattern: RecognizedString, handler: Handler) => {
+          (value as (p: RecognizedString, h: Handler) => unknown).call(
+            target,
+            pattern,
+            (res, req) => (admit(res, req) ? handler(res, req) : undefined),
+          );
+          return guarded;
+        };
+      }
+      return typeof value === 'function'
+        ? (value as (...a: unknown[]) => unknown).bind(target)
+        : value;
+    },
+  });
+  return guarded;
+}
