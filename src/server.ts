@@ -5,6 +5,7 @@ import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
 import { registerApiRoutes } from './http/api-routes.js';
 import { AccessControl, guardRoutes } from './http/auth.js';
+import { assertPortFree, listenExclusive } from './http/exclusive-listen.js';
 import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
@@ -59,6 +60,8 @@ function assertNativeUws(): void {
 export async function startServer(options: Options, log: Logger): Promise<RunningServer> {
   assertNativeUws();
   const startedAt = Date.now();
+  // A second instance on a taken port stops here, before it touches the database.
+  await assertPortFree(options.host, options.port);
   // Before the shards: the writers must hold their ring slots before the first completion.
   const persistence = await Persistence.open(options, log);
   const pool = new ShardPool(options);
@@ -137,20 +140,17 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     });
   });
 
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(options.host, options.port, (socket) => {
-      if (socket) resolve(socket);
-      else {
-        reject(
-          new PulseboardError(
-            'PB_ERR_LISTEN_FAILED',
-            `cannot listen on ${options.host}:${options.port} (in use, or not an address of this machine)`,
-          ),
-        );
-      }
-    });
-  });
-  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+  let listenSocket: uWS.us_listen_socket;
+  let port: number;
+  try {
+    ({ socket: listenSocket, port } = await listenExclusive(app, options.host, options.port));
+  } catch (err) {
+    // Started threads would keep the process alive: stop them (nothing is acknowledged yet).
+    await pool.stop();
+    await persistence.close(1000);
+    await reads.close();
+    throw err;
+  }
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}/`;
 
