@@ -2,24 +2,35 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/option-specs.js';
 import type { DbConfig } from '../db/db-config.js';
+import { PulseboardError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import type { IngestInit, IngestMessage, IngestRequest } from '../shared/ingest-protocol.js';
-import { ShardMetrics } from '../shared/metric-buckets.js';
+import { C_STOP, ShardMetrics } from '../shared/metric-buckets.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
+import { prepareResume } from '../supervise/resume-state.js';
+import type { Supervision } from '../supervise/supervisor.js';
 
 /**
  * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
  * and the tick publisher (`shard`: its own metrics, feed and alert rings; a tiny tx ring
  * nobody consumes, since the ingest thread writes to MySQL itself), and forwards request
  * bodies to the thread, resolving each with the thread's answer.
+ *
+ * When the thread fails, every request waiting on it is answered at once with 503 +
+ * Retry-After, and so is every request that arrives until the restarted thread is ready
+ * (src/supervise/supervisor.ts). None of them was acknowledged, so none is lost: a group
+ * whose COMMIT the failed thread had already sent is in MySQL, and the producer's retry
+ * finds it by (source, ref) and gets `duplicate: true` with the original id.
  */
 
 const SCRIPT = fileURLToPath(new URL('../../workers/ingest/ingest-worker.js', import.meta.url));
 const FEED_RING_CAPACITY = 1024;
 const ALERT_RING_CAPACITY = 4096;
+/** Seconds a producer is told to wait when the ingest thread is down (restarts take < 1 s). */
+const DOWN_RETRY_AFTER_S = 1;
 
 export interface IngestAnswer {
   status: number;
@@ -31,8 +42,15 @@ export class IngestService {
   readonly shard: Shard;
   private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
   private nextId = 1;
+  /** Why the thread is down (failed, restart pending), or undefined while it runs. */
+  private down: string | undefined;
 
-  private constructor(shard: Shard) {
+  private constructor(
+    shard: Shard,
+    private readonly init: IngestInit,
+    private readonly log: Logger,
+    private readonly supervision?: Supervision,
+  ) {
     this.shard = shard;
   }
 
@@ -41,6 +59,7 @@ export class IngestService {
     db: DbConfig,
     shardIndex: number,
     log: Logger,
+    supervision?: Supervision,
   ): Promise<IngestService> {
     const metrics = ShardMetrics.create();
     const feedRing = TxRing.create(FEED_RING_CAPACITY);
@@ -62,43 +81,83 @@ export class IngestService {
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
       fraudAmountThreshold: options.fraudAmountThreshold,
       feedQuota: Math.max(1, Math.ceil(options.feedPerTick / (options.shards + 1))),
+      ...(supervision?.faults.ingest ? { fault: supervision.faults.ingest } : {}),
     };
-    const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
     const shard: Shard = {
       index: shardIndex,
-      worker,
+      worker: undefined as unknown as Worker,
       metrics,
       txRing: TxRing.create(2),
       feedRing,
       alertRing,
     };
-    const service = new IngestService(shard);
-    await new Promise<void>((resolve, reject) => {
+    const service = new IngestService(shard, init, log, supervision);
+    await service.spawn(false).ready;
+    return service;
+  }
+
+  /**
+   * Starts the ingest thread; `resume` after a failure (the failed thread has exited): the
+   * new one continues in the same buckets and rings and mints ids above the failed one's.
+   */
+  private spawn(resume: boolean): { worker: Worker; ready: Promise<void> } {
+    const init = resume ? { ...this.init, ...prepareResume(this.shard.metrics) } : this.init;
+    const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
+    (this.shard as { worker: Worker }).worker = worker;
+    this.supervision?.supervisor.watch(
+      {
+        role: 'ingest',
+        name: 'ingest',
+        exitExpected: () => Atomics.load(this.shard.metrics.control, C_STOP) === 1,
+        failed: (reason) => this.failed(reason),
+        restart: () => this.spawn(true),
+      },
+      worker,
+    );
+    const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: IngestMessage) => {
-        if (m.type === 'ready') resolve();
-        else if (m.type === 'result') {
-          const done = service.waiting.get(m.reqId);
-          service.waiting.delete(m.reqId);
+        if (m.type === 'ready') {
+          this.down = undefined;
+          resolve();
+        } else if (m.type === 'result') {
+          const done = this.waiting.get(m.reqId);
+          this.waiting.delete(m.reqId);
           done?.(
             m.retryAfterS
               ? { status: m.status, json: m.json, retryAfterS: m.retryAfterS }
               : { status: m.status, json: m.json },
           );
         } else if (m.type === 'warn') {
-          log.warn(
+          this.log.warn(
             { code: m.code, attempt: m.attempt, err: m.message },
             'ingest commit failed; retrying with backoff',
           );
         }
       });
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`ingest thread exited with code ${code}`)));
     });
-    worker.on('error', (e) => log.error({ err: e.message }, 'ingest thread failed'));
-    return service;
+    ready.catch(() => {}); // after ready, failures are the supervisor's
+    if (!this.supervision) {
+      // Unsupervised (no restart): still never leave a request hanging on a dead thread.
+      worker.once('error', (e) => this.failed(e.message));
+      worker.once('exit', (code) => this.failed(`exited with code ${code}`));
+    }
+    return { worker, ready };
+  }
+
+  /** The thread failed: answer every waiting request now, and new ones until it is back. */
+  private failed(reason: string): void {
+    this.down = reason;
+    const answer = downAnswer();
+    const waiting = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const done of waiting) done(answer);
   }
 
   /** Hands a body to the ingest thread (transferred, not copied). */
   submit(body: Buffer, ndjson: boolean): Promise<IngestAnswer> {
+    if (this.down !== undefined) return Promise.resolve(downAnswer());
     const reqId = this.nextId++;
     // Own the bytes in a transferable buffer of exactly this size.
     const bytes = new Uint8Array(body.byteLength);
@@ -109,4 +168,17 @@ export class IngestService {
       this.shard.worker.postMessage(msg, [bytes.buffer]);
     });
   }
+}
+
+function downAnswer(): IngestAnswer {
+  const err = new PulseboardError(
+    'PB_ERR_THREAD_DOWN',
+    'the ingest thread failed and is restarting; nothing in this request was acknowledged: retry it (retries are idempotent by source and ref)',
+    { thread: 'ingest' },
+  );
+  return {
+    status: err.status,
+    json: JSON.stringify({ error: err.toJSON() }),
+    retryAfterS: DOWN_RETRY_AFTER_S,
+  };
 }

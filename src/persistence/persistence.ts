@@ -8,6 +8,7 @@ import { PulseboardError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import { BUCKET_STRIDE, ShardMetrics } from '../shared/metric-buckets.js';
+import type { Supervision } from '../supervise/supervisor.js';
 import { WriterPool } from './writer-pool.js';
 
 /**
@@ -53,6 +54,7 @@ export class Persistence {
     private readonly options: Options,
     private readonly log: Logger,
     readonly rowFormat: 'load' | 'insert' = 'insert',
+    supervision?: Supervision,
   ) {
     if (on && db) {
       this.writers = new WriterPool(
@@ -66,12 +68,17 @@ export class Persistence {
           rowFormat,
         },
         log,
+        supervision,
       );
     }
   }
 
   /** Checks the database and migrates it; decides on/off from PERSISTENCE. */
-  static async open(options: Options, log: Logger): Promise<Persistence> {
+  static async open(
+    options: Options,
+    log: Logger,
+    supervision?: Supervision,
+  ): Promise<Persistence> {
     if (options.persistence === 'off') {
       log.warn('persistence is OFF (PERSISTENCE=off): transactions are not stored');
       return new Persistence(false, undefined, options, log);
@@ -84,7 +91,7 @@ export class Persistence {
         { db: describeDb(db), schemaVersion: m.version, applied: m.applied, rowFormat },
         'database ready',
       );
-      const p = new Persistence(true, db, options, log, rowFormat);
+      const p = new Persistence(true, db, options, log, rowFormat, supervision);
       await p.readRecentRollups();
       return p;
     } catch (err) {

@@ -1,4 +1,5 @@
 import type { DbConfig } from '../db/db-config.js';
+import type { FaultSpec } from './fault-switch.js';
 
 /**
  * The typed protocol between the primary and the ingest thread. The primary only reads the
@@ -22,6 +23,10 @@ export interface IngestInit {
   maxQueued: number;
   fraudAmountThreshold: number;
   feedQuota: number;
+  /** Set for a restarted thread: mint ids only above this ms (G_ID_MS of the failed one). */
+  idAfterMs?: number;
+  /** Test-only fault switch (src/shared/fault-switch.ts); absent in production. */
+  fault?: FaultSpec;
 }
 
 /** primary → ingest */

@@ -57,6 +57,8 @@ export const G_FEED_OMITTED = 9; // completions not sampled into the feed
 export const G_ALERTS_DROPPED = 10; // flagged records the alert ring had no room for
 export const G_THROTTLED = 11; // loop iterations that could not generate: ring or pool full
 export const G_LOOP_NS = 12; // busy time of the shard loop, ns (for utilisation)
+/** Highest ms part (since TX_ID_EPOCH_MS) of any id the thread minted: a restart mints above it. */
+export const G_ID_MS = 13;
 export const GAUGE_COUNT = 16;
 
 export function shardMetricsByteLength(): number {

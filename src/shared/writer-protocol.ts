@@ -1,4 +1,5 @@
 import type { DbConfig } from '../db/db-config.js';
+import type { FaultSpec } from './fault-switch.js';
 
 /**
  * The typed protocol between the primary and a MySQL writer thread: what it gets at start
@@ -43,6 +44,14 @@ export interface WriterInit {
   connections: number;
   /** LOAD DATA LOCAL INFILE from a Buffer stream, or multi-row INSERT (see ring-rows.ts). */
   rowFormat: 'load' | 'insert';
+  /**
+   * A restarted writer: the records its rings hold unreleased may have been committed by the
+   * failed one (it died between COMMIT and release), so it re-sends them on the path that
+   * skips ids already stored (ring-cursor.ts, commit-batch.ts).
+   */
+  resume?: boolean;
+  /** Test-only fault switch (src/shared/fault-switch.ts); absent in production. */
+  fault?: FaultSpec;
 }
 
 /** writer → primary */

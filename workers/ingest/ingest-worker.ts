@@ -5,6 +5,7 @@ import { PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
+import { FaultTrigger } from '../../src/shared/fault-switch.js';
 import type { IngestInit, IngestMessage, IngestRequest } from '../../src/shared/ingest-protocol.js';
 import {
   C_STOP,
@@ -15,6 +16,7 @@ import {
   G_FEED_OMITTED,
   G_FLAGGED,
   G_GENERATED,
+  G_ID_MS,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
 import { TxRing } from '../../src/shared/tx-ring.js';
@@ -38,7 +40,10 @@ const metrics = new ShardMetrics(init.metricsSab);
 const windows = new WindowWriter(metrics);
 const feedRing = new TxRing(init.feedRingSab, init.feedRingCapacity);
 const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
-const ids = new IdSource(init.idWorker);
+// A restarted thread mints ids above the failed one's last (src/supervise/resume-state.ts).
+const ids = new IdSource(init.idWorker, init.idAfterMs);
+/** Test-only: throws after N committed items, before their answers (fault-switch.ts). */
+const fault = new FaultTrigger(init.fault);
 const sourceIndex = new Map(init.sourceNames.map((n, i) => [n, i]));
 const usdPerMinor = CURRENCIES.map((c) => c.usdPerMinor);
 const GROUP_MAX = 5000;
@@ -130,6 +135,7 @@ function onRequest(req: IngestRequest): void {
       receivedAt: now,
     };
   });
+  metrics.gauges[G_ID_MS] = ids.lastIdMs; // before any of these ids can be committed
   queue.push({
     reqId: req.reqId,
     pending,
@@ -155,6 +161,7 @@ async function pump(): Promise<void> {
       }
       const items = group.flatMap((w) => w.pending);
       const fresh = await commitWithRetry(items);
+      fault.count(items.length);
       queuedItems -= items.length;
       record(fresh);
       for (const w of group) {

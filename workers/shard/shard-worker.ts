@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
+import { FaultTrigger } from '../../src/shared/fault-switch.js';
 import {
   C_SOURCE_MASK,
   C_STOP,
@@ -12,6 +13,7 @@ import {
   G_FEED_OMITTED,
   G_FLAGGED,
   G_GENERATED,
+  G_ID_MS,
   G_LOOP_NS,
   G_PAIRING_RATE,
   G_PENDING,
@@ -79,6 +81,10 @@ const factory = new TransactionFactory({
   fraudAmountThreshold: init.fraudAmountThreshold,
   fraudVelocityMax: init.fraudVelocityMax,
 });
+// A restarted shard mints ids only above the failed thread's last one (tx-id.ts).
+if (init.idAfterMs !== undefined) factory.resumeIdsAfter(init.idAfterMs);
+/** Test-only: throws mid-batch after N completions (src/shared/fault-switch.ts). */
+const fault = new FaultTrigger(init.fault);
 // One second of burst: a thread descheduled on a busy machine catches up instead of losing rate.
 const bucket = new TokenBucket(1, now());
 const wheel = new LifecycleWheel(init.inflightCapacity, now());
@@ -108,6 +114,7 @@ function generate(n: number, nowMs: number): number {
   }
   pending += started;
   gauges[G_GENERATED]! += started;
+  gauges[G_ID_MS] = factory.lastIdMs; // before any of these ids can reach the ring
   gauges[G_PENDING] = pending;
   return started;
 }
@@ -128,6 +135,7 @@ function advance(nowMs: number, ringOpen: boolean): boolean {
   let alertFree = alertRing.freeSlots();
   let blocked = false;
   const second = Math.floor(nowMs / 1000);
+  const limit = fault.remaining < BATCH ? Math.max(1, fault.remaining) : BATCH;
   windows.begin();
   windows.selectSecond(second);
   for (; slot !== -1; slot = wheel.popDue(nowMs)) {
@@ -183,8 +191,9 @@ function advance(nowMs: number, ringOpen: boolean): boolean {
     } else gauges[G_FEED_OMITTED]!++;
     processing--;
     freeSlots[freeTop++] = slot;
-    if (++completions === BATCH) break;
+    if (++completions === limit) break;
   }
+  fault.count(completions); // test-only: may throw here, seqlock odd, ring unpublished
   gauges[G_COMPLETED]! += completions;
   gauges[G_PENDING] = pending;
   gauges[G_PROCESSING] = processing;

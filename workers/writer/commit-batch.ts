@@ -51,8 +51,10 @@ export async function commitBatch(
 ): Promise<number> {
   const { ring } = batch.cursor;
   const conn = await lane.get();
+  // A batch a failed writer may have committed (restart) is re-sent like a retry.
+  const retry = attempt > 0 || batch.maybeCommitted;
   let skip: Set<string> | undefined;
-  if (attempt > 0) {
+  if (retry) {
     const ids: string[] = [];
     for (let n = 0; n < batch.count; n++)
       ids.push(ringRowId(ring.f, (batch.start + n) & ring.mask));
@@ -74,7 +76,7 @@ export async function commitBatch(
     rollup,
     skip,
   );
-  let sql = attempt > 0 ? '' : 'START TRANSACTION;';
+  let sql = retry ? '' : 'START TRANSACTION;';
   let payload: Buffer[] | undefined;
   if (rows > 0) {
     if (ctx.format === 'load') {
