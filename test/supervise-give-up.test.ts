@@ -29,8 +29,9 @@ t.test('a shard that keeps failing: the process gives up and exits non-zero', as
   const readyz = watchReadyz(server.url);
   const producers = produce(server.url, 'sup-giveup', { count: 2 });
 
-  const exited = once(server.proc, 'exit') as Promise<[number | null, string | null]>;
-  const timer = setTimeout(() => server.proc.kill('SIGKILL'), 55_000);
+  // 'close', not 'exit': after the child's stdout is drained, so every log line is in.
+  const exited = once(server.proc, 'close') as Promise<[number | null, string | null]>;
+  const timer = setTimeout(() => server.proc.kill('SIGKILL'), 80_000);
   const [code, signal] = await exited;
   clearTimeout(timer);
   await producers.stop();

@@ -42,7 +42,13 @@ t.test('a read thread dies mid-read: that read gets 503 at once, the next one wo
   const body = (await dying.json()) as { error: { code: string; thread: string } };
   t.equal(body.error.code, 'PB_ERR_THREAD_DOWN', 'PB_ERR_THREAD_DOWN');
   t.equal(body.error.thread, 'read', 'naming the read thread');
-  const failed = server.logs.find((l) => l.code === 'PB_ERR_THREAD_DOWN');
+  // The log line travels through the child's stdout pipe, maybe after the response.
+  const failed = await waitFor(
+    'the failure logged',
+    async () => server.logs.find((l) => l.code === 'PB_ERR_THREAD_DOWN'),
+    5000,
+    20,
+  ).catch(() => undefined);
   t.equal(failed?.level, 50, 'the failure is logged at error level');
   t.equal(failed?.role, 'read', 'naming the role');
 
