@@ -5,6 +5,7 @@ import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
 import { registerApiRoutes } from './http/api-routes.js';
 import { AccessControl } from './http/auth.js';
+import { assertPortFree, listenExclusive } from './http/exclusive-listen.js';
 import { guardRoutes } from './http/guard-routes.js';
 import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
@@ -22,7 +23,10 @@ import { registerReadyzRoute } from './persistence/readyz-route.js';
 import { skipAlerts } from './pipeline/live-feed.js';
 import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
+import { faultSwitchFromEnv } from './shared/fault-switch.js';
 import { StatsLine } from './stats-line.js';
+import { type Supervision, Supervisor } from './supervise/supervisor.js';
+import { ThreadHealth } from './supervise/thread-health.js';
 import { TickPublisher } from './ws/tick-publisher.js';
 import { TopicPartitions } from './ws/topic-partitions.js';
 import { TopicCatalog } from './ws/topics.js';
@@ -60,14 +64,20 @@ function assertNativeUws(): void {
 export async function startServer(options: Options, log: Logger): Promise<RunningServer> {
   assertNativeUws();
   const startedAt = Date.now();
+  // A second instance on a taken port stops here, before it touches the database.
+  await assertPortFree(options.host, options.port);
+  // Every worker thread is supervised: restarted on failure, or the process gives up.
+  const health = new ThreadHealth();
+  const supervisor = new Supervisor(log, health);
+  const supervision: Supervision = { supervisor, health, faults: faultSwitchFromEnv(process.env) };
   // Before the shards: the writers must hold their ring slots before the first completion.
-  const persistence = await Persistence.open(options, log);
-  const pool = new ShardPool(options);
+  const persistence = await Persistence.open(options, log, supervision);
+  const pool = new ShardPool(options, supervision);
   await pool.start(persistence.beforeShard);
   persistence.start();
   // Durable ingest needs the database: without it POST /api/transactions answers 503.
   const ingest = persistence.on
-    ? await IngestService.start(options, persistence.db!, pool.shards.length, log)
+    ? await IngestService.start(options, persistence.db!, pool.shards.length, log, supervision)
     : undefined;
   if (ingest) {
     pool.adopt(ingest.shard);
@@ -110,7 +120,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
 
   registerApiRoutes(guarded, snapshots, startedAt);
   // Reads (history, transaction pages) run on piscina threads, off this loop.
-  const reads = new ReadPool(options.readThreads);
+  const reads = new ReadPool(options.readThreads, supervision);
   const readDb = persistence.on ? persistence.db! : null;
   registerHistoryRoute(guarded, snapshots, {
     pool: reads,
@@ -120,8 +130,8 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   });
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
-  registerPrometheusRoute(guarded, snapshots, wsStats);
-  registerReadyzRoute(app, () => persistence.notReadyReason());
+  registerPrometheusRoute(guarded, snapshots, wsStats, health);
+  registerReadyzRoute(app, () => health.notReady() ?? persistence.notReadyReason());
   registerIngestRoute(guarded, () => ingest, { bodyLimit: options.ingestBodyLimit });
   // The built dashboard (dist/web), after every API route.
   // On `guarded` too: a page on a rebound domain (a foreign Host) gets no dashboard either.
@@ -142,20 +152,17 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     });
   });
 
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {
-    app.listen(options.host, options.port, (socket) => {
-      if (socket) resolve(socket);
-      else {
-        reject(
-          new PulseboardError(
-            'PB_ERR_LISTEN_FAILED',
-            `cannot listen on ${options.host}:${options.port} (in use, or not an address of this machine)`,
-          ),
-        );
-      }
-    });
-  });
-  const port = uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket);
+  let listenSocket: uWS.us_listen_socket;
+  let port: number;
+  try {
+    ({ socket: listenSocket, port } = await listenExclusive(app, options.host, options.port));
+  } catch (err) {
+    // Started threads would keep the process alive: stop them (nothing is acknowledged yet).
+    await pool.stop();
+    await persistence.close(1000);
+    await reads.close();
+    throw err;
+  }
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}/`;
 
@@ -163,19 +170,12 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const stats = new StatsLine(log, options, snapshots, publisher, loop);
   stats.start();
 
-  if (persistence.writers) {
-    persistence.writers.onFatal = (message) => {
-      log.fatal(
-        { code: 'PB_ERR_DB_WRITER', err: message },
-        'a database writer thread failed; shutting down',
-      );
-      void close('writer failure').then(() => process.exit(1));
-    };
-  }
-  pool.onFatal = (err) => {
-    log.fatal({ code: err.code, err: err.message }, 'a shard thread failed; shutting down');
-    void close('shard failure').then(() => process.exit(1));
+  // A thread that keeps failing: shut down what still works (draining the rings), then exit
+  // non-zero so that the service manager restarts the process.
+  supervisor.onGiveUp = (thread) => {
+    void close(`${thread.name} thread keeps failing`).finally(() => process.exit(1));
   };
+  supervisor.start();
 
   let closing: Promise<void> | undefined;
   function close(reason: string): Promise<void> {

@@ -2,6 +2,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import { WINDOW_NAMES } from '../metrics/snapshot-types.js';
+import type { ThreadHealth, ThreadRole } from '../supervise/thread-health.js';
 import type { WsStats } from '../ws/ws-route.js';
 import { sendError, track } from './respond.js';
 
@@ -16,6 +17,7 @@ export function registerPrometheusRoute(
   app: TemplatedApp,
   snapshots: SnapshotService,
   ws: WsStats,
+  threads?: ThreadHealth,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -187,8 +189,28 @@ export function registerPrometheusRoute(
     'Event-loop delay p99 of the primary thread.',
   );
 
+  // Supervised worker threads (src/supervise/): alert on restarts, page on threads down.
+  const restarts = new Counter({
+    name: 'pulseboard_thread_restarts_total',
+    help: 'Worker threads restarted after a failure (piscina replacements included), by role.',
+    labelNames: ['role'],
+    registers: [registry],
+  });
+  const restartsSeen = new Map<ThreadRole, number>();
+  const threadsDown = gauge(
+    'pulseboard_threads_down',
+    'Worker threads that failed and are not running again yet.',
+  );
+
   function collect(): void {
     const s = snapshots.latest;
+    if (threads) {
+      for (const [role, n] of Object.entries(threads.restarts) as [ThreadRole, number][]) {
+        restarts.inc({ role }, n - (restartsSeen.get(role) ?? 0));
+        restartsSeen.set(role, n);
+      }
+      threadsDown.set(threads.notReady()?.threads.length ?? 0);
+    }
     for (const [counter, read] of totals) {
       const value = read(s);
       const last = seen.get(counter) ?? 0;

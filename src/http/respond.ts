@@ -62,7 +62,12 @@ export function sendJson(
 
 export function sendError(t: Tracked, err: unknown, headers: Record<string, string> = {}): void {
   if (err instanceof PulseboardError) {
-    sendJson(t, err.status, JSON.stringify({ error: err.toJSON() }), headers);
+    // Every 503 says when to come back (a thread restarting, the database away).
+    const h =
+      err.status === 503 && !('retry-after' in headers)
+        ? { ...headers, 'retry-after': '1' }
+        : headers;
+    sendJson(t, err.status, JSON.stringify({ error: err.toJSON() }), h);
     return;
   }
   sendJson(

@@ -10,6 +10,7 @@ import type { IngestCommitStatus } from '../ingest/ingest-service.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import { BUCKET_STRIDE, ShardMetrics } from '../shared/metric-buckets.js';
+import type { Supervision } from '../supervise/supervisor.js';
 import { WriterPool } from './writer-pool.js';
 
 /**
@@ -38,7 +39,14 @@ export interface PersistenceFigures {
 export class Persistence {
   readonly writers: WriterPool | undefined;
   private reachable = true;
+  /**
+   * The ping's one connection. Pings never overlap (the next is scheduled when one ends, and
+   * a ping waits up to the connect timeout plus PING_EVERY_MS), so there is never a second
+   * monitor connection, nor one opened after close().
+   */
   private monitor: mysql.Connection | undefined;
+  private pingTimer: NodeJS.Timeout | undefined;
+  private closed = false;
   private timers: NodeJS.Timeout[] = [];
   private lastRows = 0;
   private lastRowsAt = performance.now();
@@ -54,6 +62,7 @@ export class Persistence {
     private readonly options: Options,
     private readonly log: Logger,
     readonly rowFormat: 'load' | 'insert' = 'insert',
+    supervision?: Supervision,
   ) {
     if (on && db) {
       this.writers = new WriterPool(
@@ -68,12 +77,17 @@ export class Persistence {
           quarantineFile: resolve(options.dbQuarantineFile),
         },
         log,
+        supervision,
       );
     }
   }
 
   /** Checks the database and migrates it; decides on/off from PERSISTENCE. */
-  static async open(options: Options, log: Logger): Promise<Persistence> {
+  static async open(
+    options: Options,
+    log: Logger,
+    supervision?: Supervision,
+  ): Promise<Persistence> {
     if (options.persistence === 'off') {
       log.warn('persistence is OFF (PERSISTENCE=off): transactions are not stored');
       return new Persistence(false, undefined, options, log);
@@ -86,7 +100,7 @@ export class Persistence {
         { db: describeDb(db), schemaVersion: m.version, applied: m.applied, rowFormat },
         'database ready',
       );
-      const p = new Persistence(true, db, options, log, rowFormat);
+      const p = new Persistence(true, db, options, log, rowFormat, supervision);
       await p.readRecentRollups();
       return p;
     } catch (err) {
@@ -157,7 +171,7 @@ export class Persistence {
   start(): void {
     if (!this.on || !this.writers || !this.db) return;
     this.writers.start();
-    this.timers.push(setInterval(() => void this.ping(), PING_EVERY_MS));
+    this.schedulePing();
     void this.retention();
     this.timers.push(setInterval(() => void this.retention(), RETENTION_EVERY_MS));
   }
@@ -224,9 +238,29 @@ export class Persistence {
     return null;
   }
 
+  private schedulePing(): void {
+    if (this.closed) return;
+    this.pingTimer = setTimeout(() => {
+      void this.ping().finally(() => this.schedulePing());
+    }, PING_EVERY_MS);
+  }
+
   private async ping(retry = true): Promise<void> {
     try {
-      this.monitor ??= await mysql.createConnection(connectionOptions(this.db!));
+      if (!this.monitor) {
+        const conn = await mysql.createConnection(connectionOptions(this.db!));
+        if (this.closed) {
+          conn.destroy();
+          return;
+        }
+        // A monitor the server drops while idle emits 'error': forget it, the next ping
+        // opens another.
+        conn.on('error', () => {
+          conn.destroy();
+          if (this.monitor === conn) this.monitor = undefined;
+        });
+        this.monitor = conn;
+      }
       await this.monitor.query({ sql: 'SELECT 1', timeout: PING_EVERY_MS });
       if (!this.reachable) this.log.info('database reachable again');
       this.reachable = true;
@@ -263,6 +297,8 @@ export class Persistence {
 
   /** After the producers stopped: commit what is in the rings, bounded by `timeoutMs`. */
   async close(timeoutMs: number): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.pingTimer);
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
     this.monitor?.destroy();

@@ -2,26 +2,25 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { sendJson, track } from '../http/respond.js';
 
 /**
- * GET /readyz: 200 only when the database answers and the writers keep up; 503 with the
- * reason otherwise (a load balancer stops routing ingest here until it recovers).
+ * GET /readyz: 200 only when every worker thread runs, the database answers and the writers
+ * keep up; 503 with the reason otherwise (a load balancer stops routing here until it
+ * recovers). A reason is a message (PB_ERR_NOT_READY), or an error object with its own code
+ * and fields, e.g. {code: 'PB_ERR_THREAD_DOWN', message, threads: ['ingest']}.
  */
-export function registerReadyzRoute(app: TemplatedApp, notReadyReason: () => string | null): void {
+export type NotReadyReason = string | { code: string; message: string; [field: string]: unknown };
+
+export function registerReadyzRoute(
+  app: TemplatedApp,
+  notReadyReason: () => NotReadyReason | null,
+): void {
   app.get('/readyz', (res) => {
     const t = track(res);
     const reason = notReadyReason();
     if (reason === null) sendJson(t, 200, JSON.stringify({ status: 'ready' }));
     else {
-      sendJson(
-        t,
-        503,
-        JSON.stringify({
-          status: 'not ready',
-          error: { code: 'PB_ERR_NOT_READY', message: reason },
-        }),
-        {
-          'retry-after': '1',
-        },
-      );
+      const error =
+        typeof reason === 'string' ? { code: 'PB_ERR_NOT_READY', message: reason } : reason;
+      sendJson(t, 503, JSON.stringify({ status: 'not ready', error }), { 'retry-after': '1' });
     }
   });
 }

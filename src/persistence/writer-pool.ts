@@ -18,6 +18,7 @@ import {
   WS_STATS_COUNT,
   writerBlockBytes,
 } from '../shared/writer-protocol.js';
+import type { Supervision } from '../supervise/supervisor.js';
 
 /**
  * The primary's side of the MySQL writers: claims a consumer slot on every shard ring
@@ -28,6 +29,11 @@ import {
  *   shard 2 ring ─┼─► writer 0 ──(connections in flight)──► MySQL
  *   shard 1 ring ─┼─► writer 1 ──►
  *   shard 3 ring ─┘   (ring i → writer i mod W)
+ *
+ * A writer thread that fails is restarted on the same rings and consumer slots
+ * (src/supervise/supervisor.ts), also while draining: its ring slots are released only after
+ * COMMIT, so the new thread starts at the released position and re-sends what the failed one
+ * held, on the path that skips ids already committed (workers/writer/ring-cursor.ts).
  */
 
 const WRITER_SCRIPT = fileURLToPath(
@@ -46,12 +52,17 @@ export interface WriterPoolOptions {
 }
 
 interface WriterHandle {
+  index: number;
+  init: WriterInit;
   worker: Worker;
   control: Int32Array;
   stats: Float64Array;
   rings: { ring: TxRing; consumer: number }[];
-  exited: Promise<void>;
+  /** Resolves when the writer has exited for good: drained, terminated, or given up on. */
+  finished: Promise<void>;
+  finish: () => void;
   drained: boolean;
+  terminating: boolean;
   /** Code of this writer's last failed attempt. */
   lastErrorCode: string | null;
 }
@@ -84,11 +95,12 @@ export class WriterPool {
   private readonly writers: WriterHandle[] = [];
   /** Causes (and destinations) of quarantined rows already logged at error level. */
   private readonly quarantineCauses = new Set<string>();
-  onFatal: (message: string) => void = () => {};
 
+  /** Without `supervision` (benchmarks) a failed writer is not restarted. */
   constructor(
     private readonly o: WriterPoolOptions,
     private readonly log: Logger,
+    private readonly supervision?: Supervision,
   ) {}
 
   /** ShardPool start hook: runs for each shard before its thread starts. */
@@ -116,23 +128,26 @@ export class WriterPool {
         connections: this.o.connections,
         rowFormat: this.o.rowFormat,
         quarantineFile: this.o.quarantineFile,
+        ...(this.supervision?.faults.writer ? { fault: this.supervision.faults.writer } : {}),
       };
-      const worker = new Worker(WRITER_SCRIPT, {
-        workerData: init,
-        name: `writer-${w}`,
-        env: workerEnv(),
+      let finish = () => {};
+      const finished = new Promise<void>((r) => {
+        finish = r;
       });
       const handle: WriterHandle = {
-        worker,
+        index: w,
+        init,
+        worker: undefined as unknown as Worker,
         control: new Int32Array(block, 0, W_CONTROL_INTS),
         stats: new Float64Array(block, W_CONTROL_INTS * 4, WS_STATS_COUNT),
         rings,
-        exited: new Promise((r) => worker.once('exit', () => r())),
+        finished,
+        finish,
         drained: false,
         lastErrorCode: null,
+        terminating: false,
       };
-      worker.on('message', (m: WriterMessage) => this.onMessage(handle, m));
-      worker.on('error', (e) => this.onFatal(`writer ${w}: ${e.message}`));
+      this.spawn(handle, false);
       this.writers.push(handle);
     }
     this.log.info(
@@ -144,6 +159,44 @@ export class WriterPool {
       },
       'database writers started',
     );
+  }
+
+  /** Starts writer `h`'s thread; `resume` after a failure (the failed thread has exited). */
+  private spawn(h: WriterHandle, resume: boolean): { worker: Worker; ready: Promise<void> } {
+    if (resume) {
+      // The failed thread's connections died with it, and so did the batch it was retrying.
+      h.stats[WS_CONNECTED] = 0;
+      h.stats[WS_RETRYING_SINCE_MS] = 0;
+    }
+    const worker = new Worker(WRITER_SCRIPT, {
+      workerData: resume ? { ...h.init, resume: true } : h.init,
+      name: `writer-${h.index}`,
+      env: workerEnv(),
+    });
+    h.worker = worker;
+    const watch = this.supervision?.supervisor.watch(
+      {
+        role: 'writer',
+        name: `writer ${h.index}`,
+        exitExpected: () => h.drained || h.terminating,
+        failed: () => {},
+        restart: () => this.spawn(h, true),
+        gaveUp: () => h.finish(),
+      },
+      worker,
+    );
+    // Unsupervised, any exit is final; supervised, only the one we asked for.
+    worker.once('exit', () => {
+      if (!watch || h.drained || h.terminating) h.finish();
+    });
+    const ready = new Promise<void>((resolve) => {
+      worker.on('message', (m: WriterMessage) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'error') watch?.fail(m.message);
+        else this.onMessage(h, m);
+      });
+    });
+    return { worker, ready };
   }
 
   private onMessage(h: WriterHandle, m: WriterMessage): void {
@@ -174,8 +227,6 @@ export class WriterPool {
       }
     } else if (m.type === 'drained') {
       h.drained = true;
-    } else if (m.type === 'error') {
-      this.onFatal(`writer ${m.writerIndex}: ${m.message}`);
     }
   }
 
@@ -231,11 +282,14 @@ export class WriterPool {
     const timedOut = new Promise<boolean>((r) => {
       timer = setTimeout(() => r(true), timeoutMs);
     });
-    const finished = Promise.all(this.writers.map((w) => w.exited)).then(() => false);
+    const finished = Promise.all(this.writers.map((w) => w.finished)).then(() => false);
     const late = await Promise.race([finished, timedOut]);
     clearTimeout(timer);
     const st = this.status();
-    if (late) await Promise.all(this.writers.map((w) => w.worker.terminate()));
+    if (late) {
+      for (const w of this.writers) w.terminating = true;
+      await Promise.all(this.writers.map((w) => w.worker.terminate()));
+    }
     return { complete: !late && st.backlog === 0, backlog: st.backlog, rows: st.rowsTotal };
   }
 }

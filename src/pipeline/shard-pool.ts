@@ -18,11 +18,21 @@ import {
 import type { ShardInit, ShardMessage } from '../shared/shard-protocol.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
+import { prepareResume } from '../supervise/resume-state.js';
+import type { Supervision } from '../supervise/supervisor.js';
 
 /**
  * Starts the simulator shard threads and owns their shared memory. Everything the
  * primary tells a shard (rate, parameters, tick, reset, stop) is a store into the shard's
  * control block followed by a notify on C_WAKE: no message per change, no queue.
+ *
+ * Because the primary owns that memory, a shard thread that fails is restarted on it
+ * (src/supervise/supervisor.ts): the new thread resumes at the ring's published write
+ * position, in the same buckets and control block, with the seqlock made even again and
+ * ids minted above the failed thread's last one (resume-state.ts). The failed thread's
+ * in-flight pool is private and is lost with it: those simulated transactions were never
+ * acknowledged to anyone, and the records it wrote to the ring but had not published are
+ * overwritten. Its partial batch may already be counted in the open second's bucket.
  */
 
 const SHARD_SCRIPT = fileURLToPath(new URL('../../workers/shard/shard-worker.js', import.meta.url));
@@ -49,13 +59,16 @@ export interface SimulatorParams {
 
 export class ShardPool {
   readonly shards: Shard[] = [];
+  private readonly inits: (ShardInit & { sourceNames: string[] })[] = [];
   private resetEpoch = 0;
   private tickEpoch = 0;
   private params: SimulatorParams;
-  /** Called when a shard thread fails: the process cannot continue without it. */
-  onFatal: (err: PulseboardError) => void = () => {};
 
-  constructor(private readonly options: Options) {
+  /** Without `supervision` (benchmarks) a failed shard is not restarted. */
+  constructor(
+    private readonly options: Options,
+    private readonly supervision?: Supervision,
+  ) {
     this.params = {
       tps: options.simTps,
       failureRate: options.failureRate,
@@ -99,7 +112,9 @@ export class ShardPool {
         procMaxMs: o.procMaxMs,
         fraudAmountThreshold: o.fraudAmountThreshold,
         fraudVelocityMax: o.fraudVelocityMax,
+        ...(this.supervision?.faults.shard ? { fault: this.supervision.faults.shard } : {}),
       };
+      this.inits.push(init);
       const shard: Shard = {
         index,
         metrics,
@@ -111,34 +126,50 @@ export class ShardPool {
       this.shards.push(shard);
       this.writeParams(shard);
       beforeShard?.(shard);
-      const worker = new Worker(SHARD_SCRIPT, {
-        workerData: init,
-        name: `shard-${index}`,
-        env: workerEnv(),
-      });
-      (shard as { worker: Worker }).worker = worker;
-      ready.push(
-        new Promise<void>((resolve, reject) => {
-          worker.on('message', (m: ShardMessage) => {
-            if (m.type === 'ready') resolve();
-            if (m.type === 'error') {
-              const err = new PulseboardError(
-                'PB_ERR_WORKER_FAILED',
-                `shard ${m.shardIndex}: ${m.message}`,
-              );
-              reject(err);
-              this.onFatal(err);
-            }
-          });
-          worker.on('error', (e) => {
-            const err = new PulseboardError('PB_ERR_WORKER_FAILED', `shard ${index}: ${e.message}`);
-            reject(err);
-            this.onFatal(err);
-          });
-        }),
-      );
+      ready.push(this.spawn(shard, false).ready);
     }
     await Promise.all(ready);
+  }
+
+  /**
+   * Starts shard `shard`'s thread on its shared memory; `resume` for a restart after a
+   * failure (the failed thread has exited). `ready` rejects if the thread fails first.
+   */
+  private spawn(shard: Shard, resume: boolean): { worker: Worker; ready: Promise<void> } {
+    const base = this.inits[shard.index]!;
+    const init = resume ? { ...base, ...prepareResume(shard.metrics) } : base;
+    const worker = new Worker(SHARD_SCRIPT, {
+      workerData: init,
+      name: `shard-${shard.index}`,
+      env: workerEnv(),
+    });
+    (shard as { worker: Worker }).worker = worker;
+    const watch = this.supervision?.supervisor.watch(
+      {
+        role: 'shard',
+        name: `shard ${shard.index}`,
+        exitExpected: () => Atomics.load(shard.metrics.control, C_STOP) === 1,
+        failed: () => {},
+        restart: () => this.spawn(shard, true),
+      },
+      worker,
+    );
+    const ready = new Promise<void>((resolve, reject) => {
+      const failed = (message: string) =>
+        reject(new PulseboardError('PB_ERR_WORKER_FAILED', `shard ${shard.index}: ${message}`));
+      worker.on('message', (m: ShardMessage) => {
+        if (m.type === 'ready') resolve();
+        else if (m.type === 'error') {
+          watch?.fail(m.message);
+          failed(m.message);
+        }
+      });
+      worker.once('error', (e) => failed(e.message));
+      worker.once('exit', (code) => failed(`exited with code ${code}`));
+    });
+    // Before ready, a failure rejects `ready`; after it, only the supervisor acts on it.
+    ready.catch(() => {});
+    return { worker, ready };
   }
 
   /**
@@ -170,8 +201,12 @@ export class ShardPool {
     for (const s of this.shards) Atomics.store(s.metrics.control, C_TICK, this.tickEpoch);
   }
 
-  /** Asks every shard to clear its windows and counters; resolves when all have. */
+  /**
+   * Asks every shard to clear its windows and counters; resolves when all have. With a
+   * shard thread down, answers at once with 503 rather than waiting for the restart.
+   */
   async reset(): Promise<void> {
+    this.throwIfDown();
     this.resetEpoch = (this.resetEpoch + 1) | 0;
     for (const s of this.shards) {
       Atomics.store(s.metrics.control, C_RESET, this.resetEpoch);
@@ -181,9 +216,22 @@ export class ShardPool {
     while (
       this.shards.some((s) => Atomics.load(s.metrics.control, C_RESET_ACK) !== this.resetEpoch)
     ) {
+      this.throwIfDown();
       if (Date.now() > deadline)
         throw new PulseboardError('PB_ERR_WORKER_FAILED', 'a shard did not apply the reset');
       await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+
+  private throwIfDown(): void {
+    // The adopted ingest thread takes part in resets too.
+    const down = this.supervision?.health.downOf(['shard', 'ingest']) ?? [];
+    if (down.length > 0) {
+      throw new PulseboardError(
+        'PB_ERR_THREAD_DOWN',
+        `${down.join(', ')} thread down, restarting: retry the reset shortly`,
+        { threads: down },
+      );
     }
   }
 
@@ -193,6 +241,7 @@ export class ShardPool {
       this.shards.map(async (s) => {
         Atomics.store(s.metrics.control, C_STOP, 1);
         this.wake(s);
+        if (s.worker.threadId === -1) return; // failed and not restarted: already gone
         const exited = new Promise((r) => s.worker.once('exit', r));
         const timer = setTimeout(() => void s.worker.terminate(), 2000);
         await exited;

@@ -1,4 +1,5 @@
 import type { DbConfig } from '../db/db-config.js';
+import type { FaultSpec } from './fault-switch.js';
 
 /**
  * The typed protocol between the primary and the ingest thread. The primary only reads the
@@ -41,6 +42,10 @@ export interface IngestInit {
   /** Items waiting for commit above which new requests get 503 + Retry-After. */
   maxQueued: number;
   fraudAmountThreshold: number;
+  /** Set for a restarted thread: mint ids only above this ms (G_ID_MS of the failed one). */
+  idAfterMs?: number;
+  /** Test-only fault switch (src/shared/fault-switch.ts); absent in production. */
+  fault?: FaultSpec;
 }
 
 /** primary → ingest */

@@ -127,6 +127,8 @@ export const G_THROTTLED = 11; // loop iterations that could not generate: ring 
 export const G_LOOP_NS = 12; // busy time of the shard loop, ns (for utilisation)
 /** Completions added to a later second than their own: their thread stalled past its close. */
 export const G_SHIFTED = 13;
+/** Highest ms part (since TX_ID_EPOCH_MS) of any id the thread minted: a restart mints above it. */
+export const G_ID_MS = 14;
 export const GAUGE_COUNT = 16;
 
 /** The gauges a writer thread owns (everything but the params). */

@@ -1,3 +1,5 @@
+import type { FaultSpec } from './fault-switch.js';
+
 /**
  * What the primary hands a shard thread at start (workerData) and the few messages
  * they exchange. Everything per-transaction goes through shared memory (tx-ring.ts,
@@ -25,6 +27,13 @@ export interface ShardInit {
   procMaxMs: number;
   fraudAmountThreshold: number;
   fraudVelocityMax: number;
+  /**
+   * Set for a restarted shard: the highest id ms the failed thread minted (G_ID_MS). The new
+   * thread mints only above it, so no (ms, slot, sequence) triple is ever minted twice.
+   */
+  idAfterMs?: number;
+  /** Test-only fault switch (src/shared/fault-switch.ts); absent in production. */
+  fault?: FaultSpec;
 }
 
 /** shard → primary */

@@ -1,4 +1,5 @@
 import type { DbConfig } from '../db/db-config.js';
+import type { FaultSpec } from './fault-switch.js';
 
 /**
  * The typed protocol between the primary and a MySQL writer thread: what it gets at start
@@ -51,6 +52,14 @@ export interface WriterInit {
   rowFormat: 'load' | 'insert';
   /** JSON-lines file for refused rows the quarantine table cannot take (DB_QUARANTINE_FILE). */
   quarantineFile: string;
+  /**
+   * A restarted writer: the records its rings hold unreleased may have been committed by the
+   * failed one (it died between COMMIT and release), so it re-sends them on the path that
+   * skips ids already stored (ring-cursor.ts, commit-batch.ts).
+   */
+  resume?: boolean;
+  /** Test-only fault switch (src/shared/fault-switch.ts); absent in production. */
+  fault?: FaultSpec;
 }
 
 /** writer → primary */

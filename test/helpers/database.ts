@@ -89,6 +89,13 @@ export interface PrivateDatabase {
   running(): boolean;
   start(): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<void>;
+  /**
+   * Freezes the server (SIGSTOP) until resume(): the kernel still completes TCP handshakes
+   * into its backlog but nothing answers, as with a network partition, so clients wait for
+   * their timeouts instead of failing at once as they do on a stopped server.
+   */
+  pause(): void;
+  resume(): void;
   destroy(): Promise<void>;
 }
 
@@ -165,6 +172,12 @@ export async function startPrivateDatabase(): Promise<PrivateDatabase> {
       const exited = new Promise((r) => p.once('exit', r));
       p.kill(signal);
       await exited;
+    },
+    pause() {
+      if (handle.running()) proc!.kill('SIGSTOP');
+    },
+    resume() {
+      if (handle.running()) proc!.kill('SIGCONT');
     },
     async destroy() {
       privates.delete(handle);

@@ -9,7 +9,21 @@ export class IdSource {
   private lastMs = 0;
   private seq = 0;
 
-  constructor(private readonly worker: number) {}
+  /** `afterMs`: a restarted thread mints only above the last ms the failed one used. */
+  constructor(
+    private readonly worker: number,
+    afterMs?: number,
+  ) {
+    if (afterMs !== undefined) {
+      this.lastMs = afterMs;
+      this.seq = 4095; // as if that ms were used up: the next id borrows the next ms
+    }
+  }
+
+  /** The ms part (since TX_ID_EPOCH_MS) of the last id minted. */
+  get lastIdMs(): number {
+    return this.lastMs;
+  }
 
   next(nowMs: number): { hi: number; lo: number; text: string } {
     let ms = Math.max(nowMs - TX_ID_EPOCH_MS, this.lastMs);

@@ -9,6 +9,7 @@ import { PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
+import { FaultTrigger } from '../../src/shared/fault-switch.js';
 import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import {
   type IngestInit,
@@ -26,6 +27,7 @@ import {
   G_FAILED,
   G_FLAGGED,
   G_GENERATED,
+  G_ID_MS,
   G_INGEST_LATE,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
@@ -61,7 +63,10 @@ const windows = new WindowWriter(metrics);
 const feed = new FeedSampleBuffer(init.feedSab, init.feedSize);
 const sampler = new ReservoirSampler(feed);
 const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
-const ids = new IdSource(init.idWorker);
+// A restarted thread mints ids above the failed one's last (src/supervise/resume-state.ts).
+const ids = new IdSource(init.idWorker, init.idAfterMs);
+/** Test-only: throws after N committed items, before their answers (fault-switch.ts). */
+const fault = new FaultTrigger(init.fault);
 const sourceIndex = new Map(init.sourceNames.map((n, i) => [n, i]));
 const usdPerMinor = CURRENCIES.map((c) => c.usdPerMinor);
 const GROUP_MAX = 5000;
@@ -161,6 +166,7 @@ function onRequest(req: IngestRequest): void {
       live: Math.floor(completedAt / 1000) > sealed,
     };
   });
+  metrics.gauges[G_ID_MS] = ids.lastIdMs; // before any of these ids can be committed
   queue.push({
     reqId: req.reqId,
     pending,
@@ -185,6 +191,8 @@ async function pump(): Promise<void> {
         n += w.pending.length;
       }
       const outcome = await committer.commit(group);
+      // Test-only (fault-switch.ts): dies after the COMMIT, before the answers.
+      fault.count(n);
       queuedItems -= n;
       record(outcome.fresh);
       const refused = new Map(outcome.refused.map((r) => [r.request, r.err]));

@@ -1,3 +1,4 @@
+import { workerData } from 'node:worker_threads';
 import { createLTTB } from 'downsample';
 import mysql from 'mysql2/promise';
 import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
@@ -12,6 +13,7 @@ import type {
 import { MAX_ROLLUP_BINS } from '../../src/history/read-tasks.js';
 import { secondPoint } from '../../src/metrics/bucket-row.js';
 import type { SecondPoint } from '../../src/metrics/snapshot-types.js';
+import { type FaultSpec, FaultTrigger } from '../../src/shared/fault-switch.js';
 import { B_SECOND, BUCKET_MASK, BUCKET_STRIDE } from '../../src/shared/metric-buckets.js';
 
 /**
@@ -23,6 +25,8 @@ import { B_SECOND, BUCKET_MASK, BUCKET_STRIDE } from '../../src/shared/metric-bu
  */
 
 const QUERY_TIMEOUT_MS = 10_000;
+/** Test-only: the thread dies after N reads (src/shared/fault-switch.ts). */
+const fault = new FaultTrigger((workerData as { fault?: FaultSpec } | null)?.fault);
 const pools = new Map<string, mysql.Pool>();
 
 function poolFor(db: DbConfig): mysql.Pool {
@@ -126,6 +130,15 @@ async function history(task: HistoryTask): Promise<string> {
 }
 
 export default async function run(task: ReadTask): Promise<ReadResult> {
+  try {
+    fault.count(1);
+  } catch (err) {
+    // Die the way a bug would: an uncaught throw outside the task, with the task unanswered.
+    process.nextTick(() => {
+      throw err;
+    });
+    return new Promise<never>(() => {});
+  }
   try {
     const json = task.kind === 'transactions' ? await transactions(task) : await history(task);
     return { ok: true, json };

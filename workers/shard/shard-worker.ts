@@ -1,5 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { beginWrite } from '../../src/shared/bucket-seqlock.js';
 import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
+import { FaultTrigger } from '../../src/shared/fault-switch.js';
 import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import {
   C_SOURCE_MASK,
@@ -12,6 +14,7 @@ import {
   G_FAILURE_RATE,
   G_FLAGGED,
   G_GENERATED,
+  G_ID_MS,
   G_LOOP_NS,
   G_PAIRING_RATE,
   G_PENDING,
@@ -84,6 +87,10 @@ const factory = new TransactionFactory({
   fraudAmountThreshold: init.fraudAmountThreshold,
   fraudVelocityMax: init.fraudVelocityMax,
 });
+// A restarted shard mints ids only above the failed thread's last one (tx-id.ts).
+if (init.idAfterMs !== undefined) factory.resumeIdsAfter(init.idAfterMs);
+/** Test-only: throws mid-batch after N completions (src/shared/fault-switch.ts). */
+const fault = new FaultTrigger(init.fault);
 // One second of burst: a thread descheduled on a busy machine catches up instead of losing rate.
 const bucket = new TokenBucket(1, performance.now());
 const wheel = new LifecycleWheel(init.inflightCapacity, performance.now());
@@ -132,6 +139,7 @@ function generate(n: number, nowMs: number, mono: number): number {
   }
   pending += started;
   counters[G_GENERATED]! += started;
+  gauges[G_ID_MS] = factory.lastIdMs; // before any of these ids can reach the ring (restart floor)
   return started;
 }
 
@@ -149,6 +157,7 @@ function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
   let alertPos = alertRing.writePos;
   let alertFree = alertRing.freeSlots();
   let blocked = false;
+  const limit = fault.remaining < BATCH ? Math.max(1, fault.remaining) : BATCH;
   for (; slot !== -1; slot = wheel.popDue(mono)) {
     if (pool.status[slot] === STATUS.pending) {
       pool.status[slot] = STATUS.processing;
@@ -198,8 +207,11 @@ function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
     if (sampled !== -1) copyRecord(pool, slot, feed.f, sampled);
     processing--;
     freeSlots[freeTop++] = slot;
-    if (++completions === BATCH) break;
+    if (++completions === limit) break;
   }
+  // Test-only (fault-switch.ts): dies as if in the middle of a publish — seqlock left odd,
+  // this batch neither in the rows nor in the ring.
+  fault.count(completions, () => beginWrite(control));
   counters[G_COMPLETED]! += completions;
   if (completions > 0) {
     if (ringOpen) txRing.publish(ringPos);

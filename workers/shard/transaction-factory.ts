@@ -83,6 +83,20 @@ export class TransactionFactory {
     }
   }
 
+  /** The ms part (since TX_ID_EPOCH_MS) of the last id minted. */
+  get lastIdMs(): number {
+    return this.lastMs;
+  }
+
+  /**
+   * For a restarted shard: mint only above `ms`, the last id ms of the thread it replaces
+   * (as if that ms's sequence were used up), so no id can repeat one minted before.
+   */
+  resumeIdsAfter(ms: number): void {
+    this.lastMs = ms;
+    this.sequence = MAX_SEQUENCE;
+  }
+
   /**
    * Fills pool slot `slot` with a new transaction created at `nowMs` (integer epoch ms).
    * Returns its planned processing time in ms.

@@ -47,9 +47,13 @@ export class BatchWriter {
     private readonly post: (m: WriterMessage) => void,
   ) {}
 
-  async write(lane: Lane, batch: RowRange): Promise<void> {
+  /**
+   * `maybeCommitted`: the batch was claimed again after a writer thread died holding it (it
+   * may have committed before dying), so even its first attempt skips ids already stored.
+   */
+  async write(lane: Lane, batch: RowRange & { maybeCommitted?: boolean }): Promise<void> {
     try {
-      await this.part(lane, batch, false);
+      await this.part(lane, batch, batch.maybeCommitted === true);
     } finally {
       this.setRetrying(lane, 0);
     }

@@ -103,7 +103,8 @@ function chunks(buf: Buffer): Buffer[] {
 
 /**
  * Commits the rows of `range` and their rollups in one transaction; `checkExisting` (any
- * attempt after a failed one) skips ids already stored. Returns the rows written.
+ * attempt after a failed one, and a batch a failed writer thread may have committed before
+ * it died) skips ids already stored. Returns the rows written.
  */
 export async function commitBatch(
   lane: Lane,

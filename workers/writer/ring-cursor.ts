@@ -15,6 +15,8 @@ export interface Batch {
   readonly cursor: RingCursor;
   readonly start: number;
   readonly count: number;
+  /** Some of these records may be committed already (a restarted writer's first batches). */
+  readonly maybeCommitted: boolean;
   done: boolean;
 }
 
@@ -24,14 +26,21 @@ export class RingCursor {
   private readonly pending: Batch[] = [];
   /** When unclaimed records were first seen waiting (for the flush interval), or -1. */
   waitingSince = -1;
+  /**
+   * Records from the released position on that a failed writer may have committed: every
+   * record published when this writer started (the failed one could not have claimed more).
+   */
+  private resendLeft: number;
 
   constructor(
     sab: SharedArrayBuffer,
     capacity: number,
     readonly consumer: number,
+    resumed = false,
   ) {
     this.ring = new TxRing(sab, capacity);
     this.claimed = this.ring.readPos(consumer);
+    this.resendLeft = resumed ? (this.ring.writePos - this.claimed) | 0 : 0;
   }
 
   unclaimed(): number {
@@ -41,7 +50,9 @@ export class RingCursor {
   claim(max: number): Batch | null {
     const count = Math.min(this.unclaimed(), max);
     if (count <= 0) return null;
-    const batch: Batch = { cursor: this, start: this.claimed, count, done: false };
+    const maybeCommitted = this.resendLeft > 0;
+    if (maybeCommitted) this.resendLeft = Math.max(0, this.resendLeft - count);
+    const batch: Batch = { cursor: this, start: this.claimed, count, maybeCommitted, done: false };
     this.claimed = (this.claimed + count) | 0;
     this.pending.push(batch);
     this.waitingSince = -1;

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { sourceLiterals } from '../../src/db/ring-rows.js';
+import { FaultTrigger } from '../../src/shared/fault-switch.js';
 import {
   W_CONTROL_INTS,
   W_DRAIN,
@@ -30,7 +31,12 @@ const init = workerData as WriterInit;
 const port = parentPort!;
 const control = new Int32Array(init.blockSab, 0, W_CONTROL_INTS);
 const stats = new Float64Array(init.blockSab, W_CONTROL_INTS * 4, WS_STATS_COUNT);
-const cursors = init.rings.map((r) => new RingCursor(r.sab, r.capacity, r.consumer));
+// A restarted writer starts at the released positions and re-sends what is unreleased.
+const cursors = init.rings.map(
+  (r) => new RingCursor(r.sab, r.capacity, r.consumer, init.resume === true),
+);
+/** Test-only: throws after N records, between a COMMIT and its release (fault-switch.ts). */
+const fault = new FaultTrigger(init.fault);
 /**
  * TEST ONLY: PB_FAULT_POISON_ROWS=n makes every n-th ring position this writer encodes a
  * row the database refuses for good (ring-rows.ts POISON_CREATED_MS), so the tests can
@@ -77,6 +83,7 @@ async function runLane(lane: Lane): Promise<void> {
     const batch = pick(Date.now());
     if (batch !== null) {
       await writer.write(lane, batch);
+      fault.count(batch.count);
       batch.cursor.complete(batch);
       continue;
     }
