@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import mysql from 'mysql2/promise';
-import { connectionOptions } from '../../src/db/db-config.js';
+import { batchConnectionOptions } from '../../src/db/db-config.js';
 import { PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
@@ -180,7 +180,7 @@ async function commitWithRetry(items: PendingItem[]): Promise<PendingItem[]> {
   for (let attempt = 0; ; attempt++) {
     try {
       if (!conn) {
-        const c = await mysql.createConnection(connectionOptions(init.db));
+        const c = await mysql.createConnection(batchConnectionOptions(init.db));
         // An idle connection the server drops emits 'error'; the next group reconnects.
         c.on('error', () => {
           if (conn === c) conn = undefined;
