@@ -28,6 +28,8 @@ export const ERROR_STATUS = {
   PB_ERR_DB_WRITER: 0,
   PB_ERR_DB_DRAIN_TIMEOUT: 0,
   PB_ERR_DB_UNAVAILABLE: 503,
+  PB_ERR_DB_TIMEOUT: 503,
+  PB_ERR_READ_BUSY: 503,
   PB_ERR_NOT_READY: 503,
   PB_ERR_INGEST_INVALID: 400,
   PB_ERR_INGEST_EMPTY: 400,
@@ -64,4 +66,14 @@ export class PulseboardError extends Error {
   toJSON(): { code: ErrorCode; message: string } & Record<string, unknown> {
     return { code: this.code, message: this.message, ...this.detail };
   }
+}
+
+/**
+ * Where JSON.parse gave up, in our words. Its own message quotes the input ("Unexpected
+ * token 'x', "xyz…" is not valid JSON"), and error answers never echo request input; the
+ * position is a number, so it is safe to keep.
+ */
+export function jsonSyntaxWhere(err: unknown): string {
+  const at = /at position (\d+)/.exec((err as Error)?.message ?? '');
+  return at ? ` (at character ${at[1]})` : '';
 }

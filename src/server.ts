@@ -9,6 +9,7 @@ import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
 import { RateLimiter } from './http/rate-limit.js';
+import { sendError, track } from './http/respond.js';
 import { registerStaticFiles } from './http/static-files.js';
 import { registerTransactionsRoute } from './http/transactions-route.js';
 import { registerIngestRoute } from './ingest/ingest-route.js';
@@ -106,7 +107,15 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
 
   registerApiRoutes(guarded, snapshots, startedAt);
   // Reads (history, transaction pages) run on piscina threads, off this loop.
-  const reads = new ReadPool(options.readThreads);
+  const reads = new ReadPool(
+    {
+      threads: options.readThreads,
+      dbConnections: options.readDbConnections,
+      queueMax: options.readQueueMax,
+      timeoutMs: options.readTimeoutMs,
+    },
+    log,
+  );
   const readDb = persistence.on ? persistence.db! : null;
   registerHistoryRoute(guarded, snapshots, {
     pool: reads,
@@ -122,19 +131,12 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   // The built dashboard (dist/web), after every API route.
   const web = registerStaticFiles(app, fileURLToPath(new URL('../web', import.meta.url)));
   if (!web.built) log.warn('dashboard not built (dist/web missing): run `npm run build`');
-  app.any('/*', (res, req) => {
-    res.cork(() => {
-      res.writeStatus('404 Not Found');
-      res.writeHeader('content-type', 'application/json; charset=utf-8');
-      res.end(
-        JSON.stringify({
-          error: {
-            code: 'PB_ERR_HTTP_NOT_FOUND',
-            message: `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`,
-          },
-        }),
-      );
-    });
+  // The method and path are the client's text: never echoed in the answer.
+  app.any('/*', (res) => {
+    sendError(
+      track(res),
+      new PulseboardError('PB_ERR_HTTP_NOT_FOUND', 'no route for this method and path'),
+    );
   });
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) => {

@@ -282,6 +282,24 @@ export const OPTION_SPECS = {
     doc: 'piscina threads that run history and transaction reads (LTTB, row encoding) off the primary.',
     schema: int(1, 16),
   },
+  readDbConnections: {
+    env: 'READ_DB_CONNECTIONS',
+    default: '2',
+    doc: "Database reads (GET /api/transactions, GET /api/history older than the in-memory hour) in flight at most, one connection each: the reads' share of the database; the rest of its connections and CPU stay with the writers.",
+    schema: int(1, 64),
+  },
+  readQueueMax: {
+    env: 'READ_QUEUE_MAX',
+    default: '32',
+    doc: 'Database reads waiting for one of the READ_DB_CONNECTIONS at most (each waits at most READ_TIMEOUT_MS); further reads answer 503 PB_ERR_READ_BUSY with Retry-After at once.',
+    schema: int(0, 10_000),
+  },
+  readTimeoutMs: {
+    env: 'READ_TIMEOUT_MS',
+    default: '10000',
+    doc: 'Longest one read query may run, ms: the database stops it (MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME) and the request answers 503 PB_ERR_DB_TIMEOUT.',
+    schema: int(100, 600_000),
+  },
   ingestBodyLimit: {
     env: 'INGEST_BODY_LIMIT',
     default: '1048576',
