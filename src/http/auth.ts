@@ -183,7 +183,8 @@ export function guardRoutes(
     const path = req.getUrl();
     const access = accessFor(req.getMethod(), path);
     if (access === 'open') return true;
-    const denied = control.check(access, bearerToken(req.getHeader('authorization')), path);
+    // 'this route', not the path: error answers never echo the client's text.
+    const denied = control.check(access, bearerToken(req.getHeader('authorization')), 'this route');
     if (denied) {
       const headers: Record<string, string> =
         denied.code === 'PB_ERR_AUTH_MISSING'

@@ -12,10 +12,7 @@ const CONTROL_BODY_LIMIT = 64 * 1024;
 
 function requireJson(contentType: string): void {
   if (contentType !== '' && !contentType.toLowerCase().startsWith('application/json')) {
-    throw new PulseboardError(
-      'PB_ERR_HTTP_CONTENT_TYPE',
-      `content-type must be application/json (got ${contentType})`,
-    );
+    throw new PulseboardError('PB_ERR_HTTP_CONTENT_TYPE', 'content-type must be application/json');
   }
 }
 

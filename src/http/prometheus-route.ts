@@ -184,6 +184,7 @@ export function registerPrometheusRoute(
       res.cork(() => {
         res.writeStatus('200 OK');
         res.writeHeader('content-type', registry.contentType);
+        res.writeHeader('x-content-type-options', 'nosniff');
         res.end(text);
       });
     } catch (err) {

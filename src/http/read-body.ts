@@ -1,4 +1,4 @@
-import { PulseboardError } from '../errors.js';
+import { jsonSyntaxWhere, PulseboardError } from '../errors.js';
 import type { Tracked } from './respond.js';
 
 /**
@@ -37,7 +37,7 @@ export async function readJson(t: Tracked, limit: number): Promise<unknown> {
   } catch (err) {
     throw new PulseboardError(
       'PB_ERR_HTTP_BAD_JSON',
-      `request body is not valid JSON: ${(err as Error).message}`,
+      `request body is not valid JSON${jsonSyntaxWhere(err)}`,
     );
   }
 }

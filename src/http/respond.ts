@@ -55,6 +55,8 @@ export function sendJson(
     t.res.writeStatus(statusLine(status));
     t.res.writeHeader('content-type', 'application/json; charset=utf-8');
     t.res.writeHeader('cache-control', 'no-store');
+    // Browsers must not sniff an answer into HTML or script, whatever text it carries.
+    t.res.writeHeader('x-content-type-options', 'nosniff');
     for (const [k, v] of Object.entries(headers)) t.res.writeHeader(k, v);
     t.res.end(json);
   });

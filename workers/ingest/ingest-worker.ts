@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import mysql from 'mysql2/promise';
 import { batchConnectionOptions } from '../../src/db/db-config.js';
-import { PulseboardError } from '../../src/errors.js';
+import { jsonSyntaxWhere, PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
@@ -100,7 +100,7 @@ function onRequest(req: IngestRequest): void {
         req.reqId,
         new PulseboardError(
           'PB_ERR_HTTP_BAD_JSON',
-          `request body could not be parsed: ${(err as Error).message}`,
+          `request body could not be parsed${jsonSyntaxWhere(err)}`,
         ),
       );
     return;
