@@ -14,6 +14,7 @@ import { registerStaticFiles } from './http/static-files.js';
 import { registerTransactionsRoute } from './http/transactions-route.js';
 import { registerIngestRoute } from './ingest/ingest-route.js';
 import { IngestService } from './ingest/ingest-service.js';
+import { IngestQueueBudget, ingestQueueBytes } from './ingest/queue-budget.js';
 import type { Logger } from './log/logger.js';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
 import { SnapshotService } from './metrics/snapshot-service.js';
@@ -127,7 +128,10 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
   registerPrometheusRoute(guarded, snapshots, wsStats);
   registerReadyzRoute(app, () => persistence.notReadyReason());
-  registerIngestRoute(guarded, () => ingest, { bodyLimit: options.ingestBodyLimit });
+  registerIngestRoute(guarded, () => ingest, {
+    bodyLimit: options.ingestBodyLimit,
+    budget: new IngestQueueBudget(ingestQueueBytes(options)),
+  });
   // The built dashboard (dist/web), after every API route.
   const web = registerStaticFiles(app, fileURLToPath(new URL('../web', import.meta.url)));
   if (!web.built) log.warn('dashboard not built (dist/web missing): run `npm run build`');

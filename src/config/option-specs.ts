@@ -312,6 +312,17 @@ export const OPTION_SPECS = {
     doc: 'Ingested items waiting for their COMMIT above which POST /api/transactions answers 503 + Retry-After (backpressure).',
     schema: int(1, 10_000_000),
   },
+  ingestMaxQueuedBytes: {
+    env: 'INGEST_MAX_QUEUED_BYTES',
+    default: 'auto',
+    doc: 'Bytes of POST /api/transactions bodies taken in and not yet answered (being read, or waiting for their COMMIT) above which the next request answers 503 + Retry-After before its body is read. auto = 16 × INGEST_BODY_LIMIT (16 MiB by default); at least INGEST_BODY_LIMIT.',
+    schema: z
+      .string()
+      .refine((s) => s === 'auto' || /^\d{1,15}$/.test(s), {
+        error: 'must be auto or a whole number of bytes',
+      })
+      .transform((s) => (s === 'auto' ? ('auto' as const) : Number(s))),
+  },
   ingestMaxItems: {
     env: 'INGEST_MAX_ITEMS',
     default: '10000',

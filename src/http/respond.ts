@@ -12,6 +12,8 @@ export interface Tracked {
   readonly res: HttpResponse;
   aborted: boolean;
   done: boolean;
+  /** Called once if the client goes away (e.g. readBody rejects, so its caller cleans up). */
+  onAbort?: () => void;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -39,6 +41,7 @@ export function track(res: HttpResponse): Tracked {
   const t: Tracked = { res, aborted: false, done: false };
   res.onAborted(() => {
     t.aborted = true;
+    t.onAbort?.();
   });
   return t;
 }

@@ -83,6 +83,15 @@ function onRequest(req: IngestRequest): void {
     fail(req.reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
     return;
   }
+  // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
+  if (queuedItems >= init.maxQueued) {
+    fail(
+      req.reqId,
+      new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
+      1,
+    );
+    return;
+  }
   const now = Date.now();
   let parsed: ReturnType<typeof parseIngestBody>;
   try {
