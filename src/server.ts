@@ -9,6 +9,7 @@ import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
 import { RateLimiter } from './http/rate-limit.js';
+import { guardFraming } from './http/request-framing.js';
 import { sendError, track } from './http/respond.js';
 import { registerStaticFiles } from './http/static-files.js';
 import { registerTransactionsRoute } from './http/transactions-route.js';
@@ -72,7 +73,19 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     : undefined;
   if (ingest) pool.adopt(ingest.shard);
 
-  const app = uWS.App();
+  // Conflicting length headers close the connection before any route runs (request
+  // smuggling, src/http/request-framing.ts); logged at most every 10 s, with the count.
+  let framingRefused = 0;
+  let framingLoggedAt = 0;
+  const app = guardFraming(uWS.App(), () => {
+    framingRefused++;
+    if (Date.now() - framingLoggedAt < 10_000) return;
+    framingLoggedAt = Date.now();
+    log.warn(
+      { total: framingRefused },
+      'closed a connection whose request had conflicting Content-Length / Transfer-Encoding headers',
+    );
+  });
   const catalog = new TopicCatalog(options.sources);
   const loop = new EventLoopMonitor();
   let publisher: TickPublisher | undefined;
