@@ -139,11 +139,17 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   });
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
-  registerPrometheusRoute(guarded, snapshots, wsStats);
+  const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
+  registerPrometheusRoute(guarded, snapshots, wsStats, {
+    ingestBackpressure: () => ingestBudget.backpressureAnswers,
+    ingestQueuedBytes: () => ingestBudget.usedBytes,
+    readsRefused: () => reads.gateStats().refused,
+    framingRefused: () => framingRefused,
+  });
   registerReadyzRoute(app, () => persistence.notReadyReason());
   registerIngestRoute(guarded, () => ingest, {
     bodyLimit: options.ingestBodyLimit,
-    budget: new IngestQueueBudget(ingestQueueBytes(options)),
+    budget: ingestBudget,
   });
   // The built dashboard (dist/web), after every API route.
   const web = registerStaticFiles(app, fileURLToPath(new URL('../web', import.meta.url)));

@@ -103,6 +103,8 @@ t.test('directly: conflicting lengths close the connection before any request ru
     server.logs.some((l) => String(l.msg).includes('conflicting Content-Length')),
     'the refusal is logged',
   );
+  const prom = await (await fetch(`${server.url}/metrics`)).text();
+  t.match(prom, /^pulseboard_http_framing_refused_total 2$/m, 'and counted in /metrics');
 });
 
 function freePort(): Promise<number> {

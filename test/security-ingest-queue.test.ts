@@ -102,6 +102,10 @@ function rawHead(bytes: string, ms = 10_000): { head: Promise<string>; socket: S
   return { head, socket };
 }
 
+function metric(prom: string, name: string): number {
+  return Number(new RegExp(`^${name} (\\d+)$`, 'm').exec(prom)?.[1] ?? Number.NaN);
+}
+
 async function rows(): Promise<number> {
   const [r] = await db.conn.query('SELECT COUNT(*) AS n FROM transactions');
   return Number((r as { n: string }[])[0]!.n);
@@ -139,6 +143,16 @@ t.test('a full queue answers 503 + Retry-After before reading or parsing the bod
     t.ok(
       more.every((a) => a.status === 503 && a.code === 'PB_ERR_INGEST_BACKPRESSURE'),
       'every further body is refused',
+    );
+    const prom = await (await fetch(`${server.url}/metrics`)).text();
+    t.equal(
+      metric(prom, 'pulseboard_ingest_queued_bytes'),
+      BODIES * BODY_LIMIT,
+      'the bytes held are the four bodies, no more',
+    );
+    t.ok(
+      metric(prom, 'pulseboard_ingest_backpressure_total') >= 30 + 3,
+      'the refusals are counted in /metrics',
     );
   } finally {
     await db.conn.query('UNLOCK TABLES');

@@ -156,6 +156,9 @@ t.test('beyond READ_DB_CONNECTIONS + READ_QUEUE_MAX, reads are refused at once',
     answers.every((a) => a.status === 200 || a.status === 503),
     'every read answered (200 or 503), none hung',
   );
+  const prom = await (await fetch(`${server.url}/metrics`)).text();
+  const refused = Number(/^pulseboard_reads_refused_total (\d+)$/m.exec(prom)?.[1]);
+  t.equal(refused, busy.length, '/metrics counts the refusals');
 });
 
 t.test('a read storm over a day of rollups leaves the writers committing', async (t) => {

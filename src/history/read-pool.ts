@@ -72,6 +72,7 @@ export class ReadPool {
     return readsDatabase(request) ? this.gate.run(() => this.dispatch(task)) : this.dispatch(task);
   }
 
+  /** The database reads' share right now, and how many reads it refused so far. */
   gateStats(): ReadGateStats {
     return this.gate.stats();
   }

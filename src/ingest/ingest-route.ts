@@ -79,6 +79,8 @@ export function registerIngestRoute(
             },
       );
       const answer = await service.submit(body, ndjson);
+      if (answer.status === 503 && answer.json.includes('"PB_ERR_INGEST_BACKPRESSURE"'))
+        o.budget.backpressureAnswers++;
       sendJson(
         t,
         answer.status,
@@ -87,6 +89,7 @@ export function registerIngestRoute(
       );
     } catch (err) {
       const e = err as PulseboardError;
+      if (e.code === 'PB_ERR_INGEST_BACKPRESSURE') o.budget.backpressureAnswers++;
       const headers: Record<string, string> =
         e.code === 'PB_ERR_INGEST_OFF' || e.code === 'PB_ERR_INGEST_BACKPRESSURE'
           ? { 'retry-after': e.code === 'PB_ERR_INGEST_OFF' ? '5' : RETRY_AFTER_S }

@@ -25,6 +25,8 @@ export function ingestQueueBytes(
 
 export class IngestQueueBudget {
   private used = 0;
+  /** Requests answered 503 for backpressure (this budget, or the thread's item bound). */
+  backpressureAnswers = 0;
 
   constructor(readonly maxBytes: number) {}
 
