@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   PB_ERR_HTTP_CONTENT_TYPE: 415,
   PB_ERR_HTTP_BAD_QUERY: 400,
   PB_ERR_HTTP_HOST: 403,
+  PB_ERR_HTTP_ABORTED: 0,
   PB_ERR_SCENARIO_INVALID: 400,
   PB_ERR_WS_BAD_JSON: 0,
   PB_ERR_WS_BAD_CONTROL: 0,
@@ -34,6 +35,8 @@ export const ERROR_STATUS = {
   /** Log code: a simulator row the database refused for good went to the quarantine. */
   PB_ERR_DB_QUARANTINED: 0,
   PB_ERR_DB_UNAVAILABLE: 503,
+  PB_ERR_DB_TIMEOUT: 503,
+  PB_ERR_READ_BUSY: 503,
   PB_ERR_NOT_READY: 503,
   PB_ERR_INGEST_INVALID: 400,
   PB_ERR_INGEST_EMPTY: 400,
@@ -76,4 +79,14 @@ export class PulseboardError extends Error {
   toJSON(): { code: ErrorCode; message: string } & Record<string, unknown> {
     return { code: this.code, message: this.message, ...this.detail };
   }
+}
+
+/**
+ * Where JSON.parse gave up, in our words. Its own message quotes the input ("Unexpected
+ * token 'x', "xyz…" is not valid JSON"), and error answers never echo request input; the
+ * position is a number, so it is safe to keep.
+ */
+export function jsonSyntaxWhere(err: unknown): string {
+  const at = /at position (\d+)/.exec((err as Error)?.message ?? '');
+  return at ? ` (at character ${at[1]})` : '';
 }

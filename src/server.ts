@@ -11,10 +11,13 @@ import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
 import { RateLimiter } from './http/rate-limit.js';
+import { guardFraming } from './http/request-framing.js';
+import { sendError, track } from './http/respond.js';
 import { registerStaticFiles } from './http/static-files.js';
 import { registerTransactionsRoute } from './http/transactions-route.js';
 import { registerIngestRoute } from './ingest/ingest-route.js';
 import { IngestService } from './ingest/ingest-service.js';
+import { IngestQueueBudget, ingestQueueBytes } from './ingest/queue-budget.js';
 import type { Logger } from './log/logger.js';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
 import { SnapshotService } from './metrics/snapshot-service.js';
@@ -84,7 +87,19 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     persistence.attachIngest(() => ingest.commitStatus());
   }
 
-  const app = uWS.App();
+  // Conflicting length headers close the connection before any route runs (request
+  // smuggling, src/http/request-framing.ts); logged at most every 10 s, with the count.
+  let framingRefused = 0;
+  let framingLoggedAt = 0;
+  const app = guardFraming(uWS.App(), () => {
+    framingRefused++;
+    if (Date.now() - framingLoggedAt < 10_000) return;
+    framingLoggedAt = Date.now();
+    log.warn(
+      { total: framingRefused },
+      'closed a connection whose request had conflicting Content-Length / Transfer-Encoding headers',
+    );
+  });
   const catalog = new TopicCatalog(options.sources);
   const loop = new EventLoopMonitor();
   let publisher: TickPublisher | undefined;
@@ -120,7 +135,16 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
 
   registerApiRoutes(guarded, snapshots, startedAt);
   // Reads (history, transaction pages) run on piscina threads, off this loop.
-  const reads = new ReadPool(options.readThreads, supervision);
+  const reads = new ReadPool(
+    {
+      threads: options.readThreads,
+      dbConnections: options.readDbConnections,
+      queueMax: options.readQueueMax,
+      timeoutMs: options.readTimeoutMs,
+    },
+    log,
+    supervision,
+  );
   const readDb = persistence.on ? persistence.db! : null;
   registerHistoryRoute(guarded, snapshots, {
     pool: reads,
@@ -130,26 +154,28 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   });
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
-  registerPrometheusRoute(guarded, snapshots, wsStats, health);
+  const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
+  registerPrometheusRoute(guarded, snapshots, wsStats, health, {
+    ingestBackpressure: () => ingestBudget.backpressureAnswers,
+    ingestQueuedBytes: () => ingestBudget.usedBytes,
+    readsRefused: () => reads.gateStats().refused,
+    framingRefused: () => framingRefused,
+  });
   registerReadyzRoute(app, () => health.notReady() ?? persistence.notReadyReason());
-  registerIngestRoute(guarded, () => ingest, { bodyLimit: options.ingestBodyLimit });
+  registerIngestRoute(guarded, () => ingest, {
+    bodyLimit: options.ingestBodyLimit,
+    budget: ingestBudget,
+  });
   // The built dashboard (dist/web), after every API route.
   // On `guarded` too: a page on a rebound domain (a foreign Host) gets no dashboard either.
   const web = registerStaticFiles(guarded, fileURLToPath(new URL('../web', import.meta.url)));
   if (!web.built) log.warn('dashboard not built (dist/web missing): run `npm run build`');
-  guarded.any('/*', (res, req) => {
-    res.cork(() => {
-      res.writeStatus('404 Not Found');
-      res.writeHeader('content-type', 'application/json; charset=utf-8');
-      res.end(
-        JSON.stringify({
-          error: {
-            code: 'PB_ERR_HTTP_NOT_FOUND',
-            message: `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`,
-          },
-        }),
-      );
-    });
+  // The method and path are the client's text: never echoed in the answer.
+  guarded.any('/*', (res) => {
+    sendError(
+      track(res),
+      new PulseboardError('PB_ERR_HTTP_NOT_FOUND', 'no route for this method and path'),
+    );
   });
 
   let listenSocket: uWS.us_listen_socket;

@@ -11,13 +11,21 @@ import { getJson, waitFor } from './helpers/wait-for.js';
  * methods, paths and query strings; raw malformed HTTP; WebSocket upgrades, control
  * messages and raw frames; slowloris partial requests — against a real server with tokens
  * and persistence on. Asserts: the server never crashes; every answer is a 4xx with a JSON
- * `{"error": {"code": "PB_ERR_…"}}` or a clean close; no row is written by a rejected
+ * `{"error": {"code": "PB_ERR_…"}}` and `X-Content-Type-Options: nosniff`, never echoing the
+ * marker injected into paths, queries, field names, content types and bodies nor a host:port
+ * (issue 15), or a clean close; no row is written by a rejected
  * request; and the metrics are still right afterwards (the rejection counters equal the
  * 401/403s we saw, the client count is back to 0, the valid control posts are counted).
  * Seeded: FUZZ_SEED=<n> replays a run.
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 1_000_000);
+/**
+ * Injected into paths, query strings, field names, content types and bodies: no answer may
+ * carry it back (issue 15: error answers never echo the request), nor a host:port.
+ */
+const MARK = 'FzMark9k';
+const HOST_PORT = /\b(?:\d{1,3}\.){3}\d{1,3}:\d{2,5}\b/;
 // At least 32 characters (MIN_TOKEN_LENGTH).
 const INGEST = 'fuzz-ingest-token-0123456789abcdef';
 const ADMIN = 'fuzz-admin-token-0123456789abcdef';
@@ -61,6 +69,7 @@ const WEIRD_VALUES: unknown[] = [
   '\u0000',
   '\ud800',
   '<script>',
+  `<script>${MARK}</script>`,
   "'; DROP TABLE transactions; --",
   [],
   {},
@@ -89,6 +98,7 @@ function badItem(i: number): Record<string, unknown> {
       'processingMs',
       'createdAt',
       'extra',
+      MARK,
     ]);
     item[field] = pick(WEIRD_VALUES);
   }
@@ -135,6 +145,7 @@ function badBody(i: number): { body: Buffer | string; type: string } {
           '',
           'multipart/form-data; boundary=x',
           junkText(20),
+          `text/${MARK}`,
         ]),
       };
     case 7:
@@ -241,7 +252,7 @@ function httpCase(i: number): HttpCase {
     const auth = rand() < 0.3 ? `Bearer ${INGEST}` : wrongToken();
     const path =
       pick(['/api/metrics', '/api/history', '/api/load-test', '/metrics', '/api/transactions']) +
-      pick(['', '?x=1', `?${junkText(30)}`]);
+      pick(['', '?x=1', `?${junkText(30)}`, `?${MARK}=1`]);
     return {
       method: 'GET',
       path,
@@ -257,6 +268,8 @@ function httpCase(i: number): HttpCase {
       `from=${pick(['x', '-5', '1.5', '9'.repeat(30)])}`,
       'from=2000&to=1000',
       `to=${encodeURIComponent(junkText(20))}`,
+      `metric=${MARK}`,
+      `from=${MARK}`,
       `metric=tps&points=${pick(['%2D1', '%00', '1%2E5'])}`,
     ]);
     return {
@@ -288,6 +301,9 @@ function httpCase(i: number): HttpCase {
   // Unknown paths (valid read token).
   const path = pick([
     `/api/${junkText(1 + int(40)).replace(/[?#%]/g, 'x')}`,
+    `/api/${MARK}`,
+    `/${MARK}.html`,
+    `/api/transactions?${MARK}=${MARK}`,
     `/api/${'a/'.repeat(int(200))}`,
     '/api/..%2f..%2fetc%2fpasswd',
     `/${'x'.repeat(1 + int(3000))}`,
@@ -334,6 +350,10 @@ async function sendHttp(url: string, c: HttpCase): Promise<void> {
   }
   const text = await r.text().catch(() => '');
   note(r.status);
+  if (text.toLowerCase().includes(MARK.toLowerCase()) || HOST_PORT.test(text))
+    problem(`${c.method} ${c.path.slice(0, 80)} → echoed the request: ${text.slice(0, 120)}`);
+  if (r.headers.get('x-content-type-options') !== 'nosniff')
+    problem(`${c.method} ${c.path.slice(0, 80)} → ${r.status} without nosniff`);
   if (r.status < 400 || r.status >= 500) {
     problem(`${c.method} ${c.path.slice(0, 80)} → ${r.status} ${text.slice(0, 120)}`);
     return;
@@ -717,7 +737,11 @@ t.test(`fuzz (seed ${SEED})`, async (t) => {
     `${tally.requests} malformed requests; statuses ${JSON.stringify(Object.fromEntries([...tally.statuses].sort()))}`,
   );
   t.ok(tally.requests >= 10_000, `${tally.requests} ≥ 10,000 requests`);
-  t.same(tally.bad, [], 'every HTTP answer was a 4xx JSON error with a PB_ERR_ code');
+  t.same(
+    tally.bad,
+    [],
+    'every HTTP answer was a 4xx JSON error with a PB_ERR_ code and nosniff, echoing nothing',
+  );
   t.equal(server.proc.exitCode, null, 'the server is still running');
   t.equal((await fetch(`${server.url}/healthz`)).status, 200, 'and answers');
 

@@ -46,6 +46,16 @@ t.test('invalid values name the option, where it came from, and the accepted ran
       {},
       /procMinMs ≤ procMedianMs ≤ procMaxMs/,
     ],
+    [
+      ['--ingest-max-queued-bytes', 'lots'],
+      {},
+      /options\.ingestMaxQueuedBytes .* must be auto or a whole number of bytes/,
+    ],
+    [
+      ['--ingest-max-queued-bytes', '2048', '--ingest-body-limit', '4096'],
+      {},
+      /ingestMaxQueuedBytes \(INGEST_MAX_QUEUED_BYTES\) must be auto or at least INGEST_BODY_LIMIT \(4096\)/,
+    ],
   ];
   for (const [argv, env, message] of cases) {
     t.throws(

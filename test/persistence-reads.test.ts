@@ -120,7 +120,7 @@ t.test('filters: every page through a bounded scan equals the SQL answer', async
 
 t.test('bad parameters are 400s naming the parameter', async (t) => {
   const other = (await getJson(`${server.url}/api/transactions?limit=5&status=failed`)).body.next;
-  const bad: [string, string][] = [
+  const bad: [string, string | undefined][] = [
     ['limit=0', 'limit'],
     ['limit=100000', 'limit'],
     ['limit=ten', 'limit'],
@@ -134,13 +134,14 @@ t.test('bad parameters are 400s naming the parameter', async (t) => {
     ['source=DROP%20TABLE', 'source'],
     ['cursor=bm90LWEtY3Vyc29y', 'cursor'],
     [`cursor=${other}`, 'cursor'],
-    ['colour=red', 'colour'],
+    // An unknown name is the client's text: not echoed (issue 15), so no field is named.
+    ['colour=red', undefined],
   ];
   for (const [query, field] of bad) {
     const r = await getJson(`${server.url}/api/transactions?${query}`);
     t.equal(r.status, 400, query);
     t.equal(r.body.error.code, 'PB_ERR_HTTP_BAD_QUERY', query);
-    t.equal(r.body.error.field, field, `${query} names ${field}`);
+    t.equal(r.body.error.field, field, `${query} names ${field ?? 'no field'}`);
   }
 });
 

@@ -83,11 +83,15 @@ t.test('the pool reports the read role down until piscina’s replacement is rea
   );
   const health = new ThreadHealth();
   const supervisor = new Supervisor(log, health);
-  const pool = new ReadPool(1, {
-    supervisor,
-    health,
-    faults: faultSwitchFromEnv({ PB_FAULT_THROW: 'read:1' }),
-  });
+  const pool = new ReadPool(
+    { threads: 1, dbConnections: 2, queueMax: 32, timeoutMs: 10_000 },
+    log,
+    {
+      supervisor,
+      health,
+      faults: faultSwitchFromEnv({ PB_FAULT_THROW: 'read:1' }),
+    },
+  );
   t.teardown(() => pool.close());
   const task: HistoryTask = {
     kind: 'history',

@@ -338,6 +338,24 @@ export const OPTION_SPECS = {
     doc: 'piscina threads that run history and transaction reads (LTTB, row encoding) off the primary.',
     schema: int(1, 16),
   },
+  readDbConnections: {
+    env: 'READ_DB_CONNECTIONS',
+    default: '2',
+    doc: "Database reads (GET /api/transactions, GET /api/history older than the in-memory hour) in flight at most, one connection each: the reads' share of the database; the rest of its connections and CPU stay with the writers.",
+    schema: int(1, 64),
+  },
+  readQueueMax: {
+    env: 'READ_QUEUE_MAX',
+    default: '32',
+    doc: 'Database reads waiting for one of the READ_DB_CONNECTIONS at most (each waits at most READ_TIMEOUT_MS); further reads answer 503 PB_ERR_READ_BUSY with Retry-After at once.',
+    schema: int(0, 10_000),
+  },
+  readTimeoutMs: {
+    env: 'READ_TIMEOUT_MS',
+    default: '10000',
+    doc: 'Longest one read query may run, ms: the database stops it (MariaDB max_statement_time, MySQL MAX_EXECUTION_TIME) and the request answers 503 PB_ERR_DB_TIMEOUT.',
+    schema: int(100, 600_000),
+  },
   ingestBodyLimit: {
     env: 'INGEST_BODY_LIMIT',
     default: '1048576',
@@ -349,6 +367,17 @@ export const OPTION_SPECS = {
     default: '50000',
     doc: 'Ingested items waiting for their COMMIT above which POST /api/transactions answers 503 + Retry-After (backpressure).',
     schema: int(1, 10_000_000),
+  },
+  ingestMaxQueuedBytes: {
+    env: 'INGEST_MAX_QUEUED_BYTES',
+    default: 'auto',
+    doc: 'Bytes of POST /api/transactions bodies taken in and not yet answered (being read, or waiting for their COMMIT) above which the next request answers 503 + Retry-After before its body is read. auto = 16 × INGEST_BODY_LIMIT (16 MiB by default); at least INGEST_BODY_LIMIT.',
+    schema: z
+      .string()
+      .refine((s) => s === 'auto' || /^\d{1,15}$/.test(s), {
+        error: 'must be auto or a whole number of bytes',
+      })
+      .transform((s) => (s === 'auto' ? ('auto' as const) : Number(s))),
   },
   ingestMaxItems: {
     env: 'INGEST_MAX_ITEMS',

@@ -103,6 +103,11 @@ function crossCheck(o: Options, problems: string[]): void {
         'both are set: move its origins to ALLOWED_ORIGINS and unset it',
     );
   }
+  if (o.ingestMaxQueuedBytes !== 'auto' && o.ingestMaxQueuedBytes < o.ingestBodyLimit) {
+    problems.push(
+      `options.ingestMaxQueuedBytes (INGEST_MAX_QUEUED_BYTES) must be auto or at least INGEST_BODY_LIMIT (${o.ingestBodyLimit}): a body at the limit could never be accepted (got ${o.ingestMaxQueuedBytes})`,
+    );
+  }
   if (!(o.procMinMs <= o.procMedianMs && o.procMedianMs <= o.procMaxMs)) {
     problems.push(
       `options.procMinMs ≤ procMedianMs ≤ procMaxMs must hold (got ${o.procMinMs}, ${o.procMedianMs}, ${o.procMaxMs})`,

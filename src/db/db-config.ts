@@ -77,7 +77,11 @@ export function parseMysqlUrl(raw: string, connectTimeoutMs = 3000): DbConfig {
   };
 }
 
-/** mysql2 connection options; `withDatabase: false` for CREATE DATABASE before it exists. */
+/**
+ * mysql2 connection options; `withDatabase: false` for CREATE DATABASE before it exists.
+ * One statement per query: reads, migrations, retention and the monitor never need more, and
+ * with `multipleStatements` off a future injection cannot stack a second statement.
+ */
 export function connectionOptions(c: DbConfig, withDatabase = true): ConnectionOptions {
   return {
     host: c.host,
@@ -89,11 +93,18 @@ export function connectionOptions(c: DbConfig, withDatabase = true): ConnectionO
     // BIGINT ids and sums come back as strings, never as lossy doubles.
     supportBigNumbers: true,
     bigNumberStrings: true,
-    // One round trip per batch: BEGIN; INSERT …; INSERT …; COMMIT.
-    multipleStatements: true,
     charset: 'utf8mb4',
     timezone: 'Z',
   };
+}
+
+/**
+ * The writers' and the ingest group commit's connections: one round trip per batch
+ * (`START TRANSACTION; INSERT …; INSERT …; COMMIT`), the persisted-rate hot path. Their SQL
+ * is built from ring records and validated items only, never from raw request text.
+ */
+export function batchConnectionOptions(c: DbConfig): ConnectionOptions {
+  return { ...connectionOptions(c), multipleStatements: true };
 }
 
 /** For logs: the URL without the password. */

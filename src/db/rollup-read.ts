@@ -14,6 +14,7 @@ import {
   B_VOLUME_USD,
   BUCKET_STRIDE,
 } from '../shared/metric-buckets.js';
+import { type ReadLimit, timedQuery } from './read-timeout.js';
 
 /**
  * Reads the per-second rollups back as metric bucket rows (metric-buckets.ts layout), summed
@@ -21,8 +22,9 @@ import {
  * in memory, so the restart reload (step 1, into a shard's buckets) and the history of older
  * ranges (any step) share one path, and percentiles come from the stored histogram.
  *
- * Both queries are range scans on the primary keys' leading `second` column. Volume sums
- * arrive as exact decimal digits and go into the rows' two volume limbs (metric-buckets.ts).
+ * Both queries are range scans on the primary keys' leading `second` column, each stopped by
+ * the database past `limit.timeoutMs` (read-timeout.ts). Volume sums arrive as exact decimal
+ * digits and go into the rows' two volume limbs (metric-buckets.ts).
  */
 
 export interface RollupBins {
@@ -41,26 +43,27 @@ export async function readRollupBins(
   toSecond: number,
   step: number,
   sourceNames: readonly string[],
+  limit: ReadLimit,
 ): Promise<RollupBins> {
   const from = Math.max(0, Math.floor(fromSecond));
   const to = Math.max(from, Math.floor(toSecond));
   const s = Math.max(1, Math.floor(step));
-  const [cells] = await conn.query({
-    sql: `SELECT second DIV ${s} AS b, source, currency, SUM(count), SUM(failed), SUM(flagged), SUM(volume), SUM(processing_ms)
-            FROM rollup_seconds WHERE second BETWEEN ? AND ? GROUP BY b, source, currency`,
-    values: [from, to],
-    rowsAsArray: true,
-  });
-  const [lat] = await conn.query({
-    sql: `SELECT second DIV ${s} AS b, bucket, SUM(count)
-            FROM rollup_latency WHERE second BETWEEN ? AND ? GROUP BY b, bucket`,
-    values: [from, to],
-    rowsAsArray: true,
-  });
+  const cellRows = await timedQuery(
+    conn,
+    `SELECT second DIV ${s} AS b, source, currency, SUM(count), SUM(failed), SUM(flagged), SUM(volume), SUM(processing_ms)
+       FROM rollup_seconds WHERE second BETWEEN ? AND ? GROUP BY b, source, currency`,
+    [from, to],
+    limit,
+  );
+  const latRows = await timedQuery(
+    conn,
+    `SELECT second DIV ${s} AS b, bucket, SUM(count)
+       FROM rollup_latency WHERE second BETWEEN ? AND ? GROUP BY b, bucket`,
+    [from, to],
+    limit,
+  );
   const sourceIndex = new Map(sourceNames.map((n, i) => [n, i]));
   const bins = new Map<number, number>(); // bin → row index
-  const cellRows = cells as unknown[][];
-  const latRows = lat as unknown[][];
   for (const r of cellRows) bins.set(Number(r[0]), 0);
   for (const r of latRows) bins.set(Number(r[0]), 0);
   const order = [...bins.keys()].sort((a, b) => a - b);

@@ -96,7 +96,11 @@ export function encodeCursor(q: TxQuery, lastId: string): string {
 export function parseTxQuery(params: URLSearchParams, pageMax: number): TxQuery {
   for (const k of params.keys())
     if (!KNOWN.has(k))
-      throw bad(k.slice(0, 64), `unknown parameter (known: ${[...KNOWN].join(', ')})`);
+      // The unknown name is the client's text: never echoed in the answer.
+      throw new PulseboardError(
+        'PB_ERR_HTTP_BAD_QUERY',
+        `unknown query parameter (known: ${[...KNOWN].join(', ')})`,
+      );
   const get = (k: string) => {
     const v = params.get(k);
     return v === null || v === '' ? undefined : v;

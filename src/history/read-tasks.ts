@@ -30,11 +30,31 @@ export interface HistoryTask {
   points: number | null;
 }
 
-export type ReadTask = TransactionsTask | HistoryTask;
+export type ReadRequest = TransactionsTask | HistoryTask;
 
+/** The reads' database limits, added to every task by ReadPool. */
+export interface ReadLimits {
+  /** READ_TIMEOUT_MS: longest one statement may run (the database stops it). */
+  timeoutMs: number;
+  /** Connections one read thread may open (its share of READ_DB_CONNECTIONS). */
+  connectionsPerThread: number;
+}
+
+export type ReadTask = ReadRequest & { limits: ReadLimits };
+
+/**
+ * `message` is what the client is told, in our words; `detail` (the driver's error, which
+ * may name hosts, ports and SQL) only goes to the server log.
+ */
 export type ReadResult =
   | { ok: true; json: string }
-  | { ok: false; code: string; message: string; field?: string };
+  | { ok: false; code: string; message: string; field?: string; detail?: string };
+
+/** Whether a request reads the database (and so takes one of the READ_DB_CONNECTIONS). */
+export function readsDatabase(r: ReadRequest): boolean {
+  if (r.kind === 'transactions') return true;
+  return r.db !== null && Math.ceil(r.fromMs / 1000) < r.memFirst;
+}
 
 /** Most per-point bins read from the rollup table before LTTB (bounds work per request). */
 export const MAX_ROLLUP_BINS = 20_000;

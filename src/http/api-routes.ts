@@ -23,25 +23,21 @@ export function registerApiRoutes(
     );
   });
 
-  app.any('/api/*', (res, req) => {
-    const method = req.getMethod().toUpperCase();
-    const url = req.getUrl();
+  // The method and path are the client's text: never echoed in the answer.
+  app.any('/api/*', (res) => {
     sendError(
       track(res),
-      new PulseboardError('PB_ERR_HTTP_NOT_FOUND', `no route for ${method} ${url}`),
+      new PulseboardError('PB_ERR_HTTP_NOT_FOUND', 'no API route for this method and path'),
     );
   });
 }
 
 /** Answers `405` for a known path with the wrong method. */
 export function methodNotAllowed(app: TemplatedApp, path: string, allowed: string): void {
-  app.any(path, (res, req) => {
+  app.any(path, (res) => {
     sendError(
       track(res),
-      new PulseboardError(
-        'PB_ERR_HTTP_METHOD',
-        `${req.getMethod().toUpperCase()} is not allowed on ${path}; use ${allowed}`,
-      ),
+      new PulseboardError('PB_ERR_HTTP_METHOD', `${path} takes ${allowed} only`),
       { allow: allowed },
     );
   });

@@ -77,7 +77,7 @@ export function guardRoutes(
         res,
         new PulseboardError(
           'PB_ERR_AUTH_ORIGIN',
-          `this Origin may not ${req.getMethod().toUpperCase()} ${path} (ALLOWED_ORIGINS)`,
+          'this Origin may not change state here (ALLOWED_ORIGINS)',
         ),
       );
     }
@@ -86,7 +86,8 @@ export function guardRoutes(
     const denied = control.check(
       access,
       bearerToken(req.getHeader('authorization')),
-      path,
+      // 'this route', not the path: error answers never echo the client's text.
+      'this route',
       address,
     );
     if (denied) return refuse(res, denied);

@@ -1,7 +1,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { DbConfig } from '../db/db-config.js';
 import { PulseboardError } from '../errors.js';
-import type { ReadPool } from '../history/read-pool.js';
+import { type ReadPool, readRetryAfter } from '../history/read-pool.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import { HISTORY_METRICS } from '../metrics/snapshot-types.js';
 import { sendError, sendJson, track } from './respond.js';
@@ -14,6 +14,8 @@ import { sendError, sendJson, track } from './respond.js';
  * per-second rates). With `points` below the number of points, LTTB picks them on the first
  * metric and every series keeps the same x. All of it runs on a piscina read thread
  * (workers/piscina/read-worker.ts): the primary parses the query and writes the answer.
+ * Rollup reads take one of the reads' database connections (503 PB_ERR_READ_BUSY when none
+ * is free in time) and stop at READ_TIMEOUT_MS (503 PB_ERR_DB_TIMEOUT).
  */
 
 const MAX_POINTS = 100_000;
@@ -91,7 +93,7 @@ export function registerHistoryRoute(
       });
       sendJson(t, 200, json);
     } catch (err) {
-      sendError(t, err);
+      sendError(t, err, readRetryAfter(err));
     }
   });
 }

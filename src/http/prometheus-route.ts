@@ -13,11 +13,24 @@ import { sendError, track } from './respond.js';
  * follow them by delta.
  */
 
+/** Refusals and queue levels of the request limits (issue 15), read at scrape time. */
+export interface LimitFigures {
+  /** Ingest requests answered 503 PB_ERR_INGEST_BACKPRESSURE. */
+  ingestBackpressure(): number;
+  /** Bytes of ingest bodies taken in and not yet answered (INGEST_MAX_QUEUED_BYTES). */
+  ingestQueuedBytes(): number;
+  /** Database reads refused with 503 PB_ERR_READ_BUSY. */
+  readsRefused(): number;
+  /** Connections closed for conflicting Content-Length / Transfer-Encoding headers. */
+  framingRefused(): number;
+}
+
 export function registerPrometheusRoute(
   app: TemplatedApp,
   snapshots: SnapshotService,
   ws: WsStats,
   threads?: ThreadHealth,
+  limits?: LimitFigures,
 ): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
@@ -141,6 +154,23 @@ export function registerPrometheusRoute(
     'Ingested items the database refused for good; their requests were answered 422 PB_ERR_INGEST_REJECTED.',
     (s) => s.pipeline.ingestItemsRefused,
   );
+  if (limits) {
+    total(
+      'pulseboard_ingest_backpressure_total',
+      'Ingest requests answered 503 because INGEST_MAX_QUEUED_BYTES or INGEST_MAX_QUEUED was reached.',
+      () => limits.ingestBackpressure(),
+    );
+    total(
+      'pulseboard_reads_refused_total',
+      'Database reads answered 503 PB_ERR_READ_BUSY (READ_DB_CONNECTIONS busy, READ_QUEUE_MAX waiting).',
+      () => limits.readsRefused(),
+    );
+    total(
+      'pulseboard_http_framing_refused_total',
+      'Connections closed for conflicting Content-Length / Transfer-Encoding headers.',
+      () => limits.framingRefused(),
+    );
+  }
   const seen = new Map<Counter, number>();
 
   const gauge = (name: string, help: string, labelNames: string[] = []) =>
@@ -187,6 +217,10 @@ export function registerPrometheusRoute(
   const loopDelay = gauge(
     'pulseboard_event_loop_delay_p99_seconds',
     'Event-loop delay p99 of the primary thread.',
+  );
+  const ingestQueued = gauge(
+    'pulseboard_ingest_queued_bytes',
+    'Bytes of ingest bodies taken in and not yet answered (bounded by INGEST_MAX_QUEUED_BYTES).',
   );
 
   // Supervised worker threads (src/supervise/): alert on restarts, page on threads down.
@@ -240,6 +274,7 @@ export function registerPrometheusRoute(
       utilisation.set({ shard: String(i) }, u);
     publishCost.set(s.pipeline.publishCostMs / 1000);
     loopDelay.set(s.pipeline.eventLoopDelayP99Ms / 1000);
+    if (limits) ingestQueued.set(limits.ingestQueuedBytes());
   }
 
   app.get('/metrics', async (res) => {
@@ -251,6 +286,7 @@ export function registerPrometheusRoute(
       res.cork(() => {
         res.writeStatus('200 OK');
         res.writeHeader('content-type', registry.contentType);
+        res.writeHeader('x-content-type-options', 'nosniff');
         res.end(text);
       });
     } catch (err) {

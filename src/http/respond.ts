@@ -12,6 +12,8 @@ export interface Tracked {
   readonly res: HttpResponse;
   aborted: boolean;
   done: boolean;
+  /** Called once if the client goes away (e.g. readBody rejects, so its caller cleans up). */
+  onAbort?: () => void;
 }
 
 const STATUS_TEXT: Record<number, string> = {
@@ -39,6 +41,7 @@ export function track(res: HttpResponse): Tracked {
   const t: Tracked = { res, aborted: false, done: false };
   res.onAborted(() => {
     t.aborted = true;
+    t.onAbort?.();
   });
   return t;
 }
@@ -55,6 +58,8 @@ export function sendJson(
     t.res.writeStatus(statusLine(status));
     t.res.writeHeader('content-type', 'application/json; charset=utf-8');
     t.res.writeHeader('cache-control', 'no-store');
+    // Browsers must not sniff an answer into HTML or script, whatever text it carries.
+    t.res.writeHeader('x-content-type-options', 'nosniff');
     for (const [k, v] of Object.entries(headers)) t.res.writeHeader(k, v);
     t.res.end(json);
   });

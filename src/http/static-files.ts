@@ -204,6 +204,7 @@ function registerNotBuilt(app: TemplatedApp): void {
         .writeStatus('503 Service Unavailable')
         .writeHeader('Content-Type', 'text/plain; charset=utf-8')
         .writeHeader('Cache-Control', 'no-store')
+        .writeHeader('X-Content-Type-Options', 'nosniff')
         .end(body);
     });
   };

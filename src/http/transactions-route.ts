@@ -2,14 +2,16 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { DbConfig } from '../db/db-config.js';
 import { parseTxQuery } from '../db/transactions-query.js';
 import { PulseboardError } from '../errors.js';
-import type { ReadPool } from '../history/read-pool.js';
+import { type ReadPool, readRetryAfter } from '../history/read-pool.js';
 import { sendError, sendJson, track } from './respond.js';
 
 /**
  * GET /api/transactions: filtered, keyset-paged reads from MySQL (parameters and cost bounds
  * in src/db/transactions-query.ts). The primary checks the parameters, a piscina read
  * thread runs the query and encodes the page: {items: [...], next: cursor | null,
- * scanLimited}. 400 names the bad parameter (`error.field`); 503 without a database.
+ * scanLimited}. 400 names the bad parameter (`error.field`); 503 + Retry-After without a
+ * database, past READ_TIMEOUT_MS (PB_ERR_DB_TIMEOUT) or beyond the reads' share
+ * (PB_ERR_READ_BUSY, src/history/read-gate.ts).
  */
 
 export interface TransactionReads {
@@ -31,11 +33,7 @@ export function registerTransactionsRoute(app: TemplatedApp, reads: TransactionR
       }
       sendJson(t, 200, await reads.pool.run({ kind: 'transactions', db: reads.db, query }));
     } catch (err) {
-      sendError(
-        t,
-        err,
-        err instanceof PulseboardError && err.status === 503 ? { 'retry-after': '5' } : {},
-      );
+      sendError(t, err, readRetryAfter(err));
     }
   });
 }

@@ -1,4 +1,4 @@
-import { PulseboardError } from '../errors.js';
+import { jsonSyntaxWhere, PulseboardError } from '../errors.js';
 import { isRejection, type Rejection, type ValidItem, validateItem } from './validate-item.js';
 
 /**
@@ -36,7 +36,7 @@ export function parseIngestBody(
         raws.push({
           index,
           value: undefined,
-          error: `line is not valid JSON: ${(err as Error).message}`,
+          error: `line is not valid JSON${jsonSyntaxWhere(err)}`,
         });
       }
       index++;
@@ -48,7 +48,7 @@ export function parseIngestBody(
     } catch (err) {
       throw new PulseboardError(
         'PB_ERR_HTTP_BAD_JSON',
-        `request body is not valid JSON: ${(err as Error).message}`,
+        `request body is not valid JSON${jsonSyntaxWhere(err)}`,
       );
     }
     const list = Array.isArray(value) ? value : [value];

@@ -64,7 +64,9 @@ export function validateItem(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return bad(null, `item must be an object, got ${kind(raw)}`);
   const o = raw as Record<string, unknown>;
-  for (const k of Object.keys(o)) if (!FIELDS.has(k)) return bad(k.slice(0, 64), 'unknown field');
+  // The unknown key is the producer's text: named by what is allowed, never echoed.
+  for (const k of Object.keys(o))
+    if (!FIELDS.has(k)) return bad(null, `unknown field (known: ${[...FIELDS].join(', ')})`);
 
   const { ref, source, account, amount, currency } = o;
   if (ref === undefined) return bad('ref', 'required');

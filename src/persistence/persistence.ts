@@ -3,6 +3,7 @@ import mysql from 'mysql2/promise';
 import type { Options } from '../config/option-specs.js';
 import { connectionOptions, type DbConfig, dbConfigFrom, describeDb } from '../db/db-config.js';
 import { migrate } from '../db/migrate.js';
+import { sqlFlavor } from '../db/read-timeout.js';
 import { runRetention } from '../db/retention.js';
 import { type RollupBins, readRollupBins } from '../db/rollup-read.js';
 import { PulseboardError } from '../errors.js';
@@ -149,6 +150,7 @@ export class Persistence {
         nowSecond - 1,
         1,
         this.options.sources,
+        { timeoutMs: this.options.readTimeoutMs, flavor: await sqlFlavor(conn) },
       );
       this.log.info(
         {

@@ -85,13 +85,14 @@ export function parseScenarioBody(raw: unknown, knownSources: readonly string[])
     const field = issue.path
       .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`))
       .join('');
+    // Unknown keys are the client's text: named by what is allowed, never echoed.
     const message =
       issue.code === 'unrecognized_keys'
-        ? `unknown field(s): ${issue.keys.join(', ')}`
+        ? field === ''
+          ? `unknown field (known: ${Object.keys(body.shape).join(', ')})`
+          : `${field} has an unknown field`
         : `${field || 'body'} ${issue.message}`;
-    throw new PulseboardError('PB_ERR_SCENARIO_INVALID', message, {
-      field: issue.code === 'unrecognized_keys' ? issue.keys[0] : field || null,
-    });
+    throw new PulseboardError('PB_ERR_SCENARIO_INVALID', message, { field: field || null });
   }
   const b = result.data;
   const forms = [b.tps !== undefined, b.stages !== undefined, b.scenario !== undefined].filter(
@@ -116,7 +117,7 @@ export function parseScenarioBody(raw: unknown, knownSources: readonly string[])
     if (unknown.length > 0) {
       throw new PulseboardError(
         'PB_ERR_SCENARIO_INVALID',
-        `sources: unknown source(s) ${unknown.join(', ')}`,
+        `sources: unknown source (configured: ${knownSources.join(', ')})`,
         {
           field: 'sources',
         },

@@ -230,11 +230,7 @@ export function registerWsRoute(
       }
       const { op, topics } = frame as { op?: unknown; topics?: unknown };
       if (op !== 'subscribe' && op !== 'unsubscribe') {
-        refuse(
-          ws,
-          'PB_ERR_WS_UNKNOWN_OP',
-          `op must be "subscribe" or "unsubscribe" (got ${JSON.stringify(op) ?? 'nothing'})`,
-        );
+        refuse(ws, 'PB_ERR_WS_UNKNOWN_OP', 'op must be "subscribe" or "unsubscribe"');
         return;
       }
       if (
@@ -256,7 +252,7 @@ export function registerWsRoute(
         refuse(
           ws,
           'PB_ERR_WS_UNKNOWN_TOPIC',
-          `unknown topic(s): ${unknown.join(', ')}; known: ${catalog.list().join(', ')}`,
+          `unknown topic (known: ${catalog.list().join(', ')})`,
         );
         return;
       }

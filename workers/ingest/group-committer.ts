@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
+import { batchConnectionOptions, type DbConfig } from '../../src/db/db-config.js';
 import {
   classifyDbError,
   dbErrorCode,
@@ -119,7 +119,7 @@ export class GroupCommitter {
 
   private async connection(): Promise<mysql.Connection> {
     if (this.conn) return this.conn;
-    const c = await mysql.createConnection(connectionOptions(this.db));
+    const c = await mysql.createConnection(batchConnectionOptions(this.db));
     // An idle connection the server drops emits 'error'; the next group reconnects.
     c.on('error', () => {
       if (this.conn === c) this.conn = undefined;

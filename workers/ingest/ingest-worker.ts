@@ -5,7 +5,7 @@ import {
   describeDbError,
   UNKNOWN_MAX_ATTEMPTS,
 } from '../../src/db/db-errors.js';
-import { PulseboardError } from '../../src/errors.js';
+import { jsonSyntaxWhere, PulseboardError } from '../../src/errors.js';
 import { parseIngestBody } from '../../src/ingest/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
@@ -115,6 +115,15 @@ function onRequest(req: IngestRequest): void {
     fail(req.reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
     return;
   }
+  // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
+  if (queuedItems >= init.maxQueued) {
+    fail(
+      req.reqId,
+      new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
+      1,
+    );
+    return;
+  }
   const now = Date.now();
   let parsed: ReturnType<typeof parseIngestBody>;
   try {
@@ -132,7 +141,7 @@ function onRequest(req: IngestRequest): void {
         req.reqId,
         new PulseboardError(
           'PB_ERR_HTTP_BAD_JSON',
-          `request body could not be parsed: ${(err as Error).message}`,
+          `request body could not be parsed${jsonSyntaxWhere(err)}`,
         ),
       );
     return;

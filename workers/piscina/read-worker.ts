@@ -2,10 +2,18 @@ import { workerData } from 'node:worker_threads';
 import { createLTTB } from 'downsample';
 import mysql from 'mysql2/promise';
 import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
+import {
+  isReadTimeout,
+  type ReadLimit,
+  type SqlFlavor,
+  sqlFlavor,
+  timedQuery,
+} from '../../src/db/read-timeout.js';
 import { readRollupBins } from '../../src/db/rollup-read.js';
 import { encodeCursor, pageSql, txJson } from '../../src/db/transactions-query.js';
 import type {
   HistoryTask,
+  ReadLimits,
   ReadResult,
   ReadTask,
   TransactionsTask,
@@ -24,45 +32,58 @@ import { B_SECOND, BUCKET_MASK, BUCKET_STRIDE } from '../../src/shared/metric-bu
  * "Downsampling Time Series for Visual Representation") picks the points.
  */
 
-const QUERY_TIMEOUT_MS = 10_000;
 /** Test-only: the thread dies after N reads (src/shared/fault-switch.ts). */
 const fault = new FaultTrigger((workerData as { fault?: FaultSpec } | null)?.fault);
-const pools = new Map<string, mysql.Pool>();
+interface ReadDb {
+  pool: mysql.Pool;
+  /** Resolved once per pool: which statement-timeout syntax the server speaks. */
+  flavor: Promise<SqlFlavor> | undefined;
+}
+const pools = new Map<string, ReadDb>();
 
-function poolFor(db: DbConfig): mysql.Pool {
+/**
+ * This thread's connections: at most its share of READ_DB_CONNECTIONS (the primary's
+ * ReadGate bounds the reads running across all threads), one statement per query.
+ */
+async function readDb(
+  db: DbConfig,
+  limits: ReadLimits,
+): Promise<{ pool: mysql.Pool; limit: ReadLimit }> {
   const key = `${db.user}@${db.host}:${db.port}/${db.database}`;
-  let p = pools.get(key);
-  if (!p) {
-    p = mysql.createPool({ ...connectionOptions(db), connectionLimit: 2, maxIdle: 1 });
-    pools.set(key, p);
+  let r = pools.get(key);
+  if (!r) {
+    r = {
+      pool: mysql.createPool({
+        ...connectionOptions(db),
+        connectionLimit: limits.connectionsPerThread,
+        maxIdle: 1,
+      }),
+      flavor: undefined,
+    };
+    pools.set(key, r);
   }
-  return p;
+  const entry = r;
+  // A failed detection (database down) is tried again by the next read.
+  entry.flavor ??= sqlFlavor(entry.pool).catch((err: unknown) => {
+    entry.flavor = undefined;
+    throw err;
+  });
+  return { pool: entry.pool, limit: { timeoutMs: limits.timeoutMs, flavor: await entry.flavor } };
 }
 
-async function transactions(task: TransactionsTask): Promise<string> {
-  const pool = poolFor(task.db);
+async function transactions(task: TransactionsTask & { limits: ReadLimits }): Promise<string> {
+  const { pool, limit } = await readDb(task.db, task.limits);
   const q = task.query;
   const { page, scanEnd } = pageSql(q);
-  const [rows] = await pool.query({
-    sql: page.sql,
-    values: page.values,
-    rowsAsArray: true,
-    timeout: QUERY_TIMEOUT_MS,
-  });
-  const list = rows as unknown[][];
+  const list = await timedQuery(pool, page.sql, page.values, limit);
   const items = list.slice(0, q.limit).map(txJson);
   let next: string | null = null;
   let scanLimited = false;
   if (list.length > q.limit) next = encodeCursor(q, String(list[q.limit - 1]![0]));
   else if (scanEnd !== null) {
     // Short page: did the scan run out of rows, or stop at SCAN_LIMIT?
-    const [end] = await pool.query({
-      sql: scanEnd.sql,
-      values: scanEnd.values,
-      rowsAsArray: true,
-      timeout: QUERY_TIMEOUT_MS,
-    });
-    const last = (end as unknown[][])[0];
+    const end = await timedQuery(pool, scanEnd.sql, scanEnd.values, limit);
+    const last = end[0];
     if (last !== undefined) {
       next = encodeCursor(q, String(last[0]));
       scanLimited = true;
@@ -84,7 +105,7 @@ const FIELD: Record<string, keyof SecondPoint> = {
 /** Sums become per-second rates in a bin of `step` seconds; averages stay as they are. */
 const PER_SECOND: (keyof SecondPoint)[] = ['count', 'failed', 'flagged', 'volumeUsd'];
 
-async function history(task: HistoryTask): Promise<string> {
+async function history(task: HistoryTask & { limits: ReadLimits }): Promise<string> {
   const fromS = Math.ceil(task.fromMs / 1000);
   const toS = Math.floor(task.toMs / 1000);
   let points: SecondPoint[] = [];
@@ -92,7 +113,8 @@ async function history(task: HistoryTask): Promise<string> {
   if (task.db !== null && fromS < task.memFirst) {
     const dbTo = Math.min(toS, task.memFirst - 1);
     stepS = Math.max(1, Math.ceil((dbTo - fromS + 1) / MAX_ROLLUP_BINS));
-    const bins = await readRollupBins(poolFor(task.db), fromS, dbTo, stepS, task.sourceNames);
+    const { pool, limit } = await readDb(task.db, task.limits);
+    const bins = await readRollupBins(pool, fromS, dbTo, stepS, task.sourceNames, limit);
     for (let i = 0; i < bins.seconds.length; i++) {
       const p = secondPoint(bins.rows, i * BUCKET_STRIDE, bins.seconds[i]!);
       if (stepS > 1) for (const k of PER_SECOND) (p[k] as number) = (p[k] as number) / stepS;
@@ -143,11 +165,23 @@ export default async function run(task: ReadTask): Promise<ReadResult> {
     const json = task.kind === 'transactions' ? await transactions(task) : await history(task);
     return { ok: true, json };
   } catch (err) {
-    const e = err as Error & { code?: string };
+    // The driver's message names hosts, ports, databases and SQL: the log gets it (detail),
+    // the client gets the cause in our words.
+    const e = err as Error & { code?: string; errno?: number };
+    const detail = `${e.code ?? e.errno ?? ''} ${e.message}`.trim();
+    if (isReadTimeout(e)) {
+      return {
+        ok: false,
+        code: 'PB_ERR_DB_TIMEOUT',
+        message: `the read ran longer than READ_TIMEOUT_MS (${task.limits.timeoutMs} ms) and was stopped; narrow it or retry later`,
+        detail,
+      };
+    }
     return {
       ok: false,
       code: 'PB_ERR_DB_UNAVAILABLE',
-      message: `the database did not answer the read: ${e.code ? `${e.code} ` : ''}${e.message}`,
+      message: 'the database could not serve the read; retry later',
+      detail,
     };
   }
 }

@@ -1,5 +1,5 @@
 import mysql from 'mysql2/promise';
-import { connectionOptions, type DbConfig } from '../../src/db/db-config.js';
+import { batchConnectionOptions, type DbConfig } from '../../src/db/db-config.js';
 import { STRICT_SESSION_SQL } from '../../src/db/db-errors.js';
 
 /**
@@ -18,7 +18,7 @@ export class Lane {
   async get(): Promise<mysql.Connection> {
     if (this.conn) return this.conn;
     const conn = await mysql.createConnection({
-      ...connectionOptions(this.cfg),
+      ...batchConnectionOptions(this.cfg),
       // Batches carry no placeholders: skip mysql2's scan of the whole SQL text for `?`
       // (a measurable share of this thread's CPU with batches of thousands of rows).
       queryFormat: (sql: string, values: unknown) =>
