@@ -24,6 +24,8 @@ export interface SwarmProcessConfig {
 export interface SwarmReport {
   type: 'report';
   final: boolean;
+  /** An answer to the parent's `flush`: the counts up to now, so a span starts and ends exactly. */
+  flush?: boolean;
   open: number;
   failed: number;
   closed: number;
@@ -128,7 +130,7 @@ function open(attempt = 1): void {
   sockets.push(socket);
 }
 
-function report(final: boolean): void {
+function report(final: boolean, flush = false): void {
   const lat: number[] = [];
   // Send only the non-empty tail-trimmed part to keep IPC small.
   let last = 0;
@@ -137,6 +139,7 @@ function report(final: boolean): void {
   const r: SwarmReport = {
     type: 'report',
     final,
+    flush,
     ...stats,
     latency: lat,
     failures: Object.fromEntries(failures),
@@ -158,6 +161,10 @@ const ramp = setInterval(() => {
 }, 50);
 const reporter = setInterval(() => report(false), 1000);
 process.on('message', (m: { type: string }) => {
+  if (m.type === 'flush') {
+    report(false, true);
+    return;
+  }
   if (m.type !== 'stop') return;
   stopping = true;
   clearInterval(ramp);
