@@ -155,6 +155,9 @@ interface BroadcastRow extends SwarmResult {
   /** Spread (max − min) of the settled anonymous-RSS readings, before and with clients. */
   anonReadingSpreadBytes: { before: number; withClients: number };
   gcForced: boolean;
+  /** The settle before the baseline (gcSettle): its length, and whether RSS held still. */
+  settleMs: number;
+  settledStill: boolean;
   /** (settled RssAnon with clients − before) / connected, bytes: the bars' figure. */
   memoryPerConnectionBytes: number;
   /** The same from total RSS (code pages included), for comparison. */
@@ -174,7 +177,7 @@ async function broadcast(
   progress(`broadcast #${repeat}: ${target}, ${clients} clients`);
   const s = await start(target, payload, tps);
   try {
-    await gcSettle(SETTLE_MS, s.gc);
+    const settled = await gcSettle(s.pid, SETTLE_MS, s.gc);
     const i0 = sampleProc(s.pid);
     await sleep(IDLE_MS);
     const i1 = sampleProc(s.pid);
@@ -223,6 +226,8 @@ async function broadcast(
         withClients: withClients.anonSpreadBytes,
       },
       gcForced: before.gcForced && withClients.gcForced,
+      settleMs: settled.ms,
+      settledStill: settled.still,
       memoryPerConnectionBytes: Math.round(
         (withClients.medianAnonBytes - before.medianAnonBytes) / Math.max(1, r.connected),
       ),
@@ -301,6 +306,7 @@ function summarise(rows: BroadcastRow[]) {
     p99Ms: f((r) => r.latencyMs.p99),
     messagesPerSec: f((r) => r.messagesPerSec),
     cpuCores: f((r) => r.server?.cpuCores ?? null),
+    mainThreadCpuCores: f((r) => r.server?.mainThreadCpuCores ?? null),
     cpuUsPerDeliveredMessage: f((r) => r.cpuUsPerDeliveredMessage),
     marginalCpuUsPerDeliveredMessage: f((r) => r.marginalCpuUsPerDeliveredMessage),
     mainThreadCpuUsPerDeliveredMessage: f((r) => r.mainThreadCpuUsPerDeliveredMessage),
@@ -448,7 +454,7 @@ async function main(): Promise<void> {
   const file = writeResult(
     'peers',
     `node dist/bench/peers/run-peers.js --clients ${clients} --floor-clients ${floorClients} --repeats ${repeats} --seconds ${seconds} --http-seconds ${httpSeconds} --tps ${tps}`,
-    `${repeats} interleaved repeats (pulseboard, uws, ws, socketio; then pulseboard, uws at ${floorClients} clients), a fresh server process each, settled ${SETTLE_MS / 1000} s with a forced GC every second, then its CPU read over ${IDLE_MS / 1000} s with no clients; ${clients} WebSocket clients on topic metrics, one ${frameBytes}-byte frame every ${TICK_MS} ms (Pulseboard's live metrics frame captured at ${tps} tx/s, sent by every server); Pulseboard runs its pipeline at ${tps} tx/s, persistence off, --ws-max-backpressure ${MAX_BACKPRESSURE}; the peers run no pipeline; raw-TCP swarm on the same machine (${Math.max(1, Math.ceil(clients / 5000))} processes), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured; CPU above idle = server CPU during the span − its CPU with no clients; memory per connection = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the clients connected − the same before they connect) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers); GET /api/metrics: autocannon ${HTTP_CONNECTIONS} connections, ${HTTP_WORKERS} worker threads, ${httpSeconds} s, the same ${Buffer.byteLength(payload)}-byte snapshot (Pulseboard's live one with its pipeline at ${tps} tx/s)`,
+    `${repeats} interleaved repeats (pulseboard, uws, ws, socketio; then pulseboard, uws at ${floorClients} clients), a fresh server process each, settled with a forced GC every second until its anonymous RSS held still (5 readings 1 s apart within 512 KB, after at least ${SETTLE_MS / 1000} s, at most ${(3 * SETTLE_MS) / 1000} s), then its CPU read over ${IDLE_MS / 1000} s with no clients; ${clients} WebSocket clients on topic metrics, one ${frameBytes}-byte frame every ${TICK_MS} ms (Pulseboard's live metrics frame captured at ${tps} tx/s, sent by every server); Pulseboard runs its pipeline at ${tps} tx/s, persistence off, --ws-max-backpressure ${MAX_BACKPRESSURE}; the peers run no pipeline; raw-TCP swarm on the same machine (${Math.max(1, Math.ceil(clients / 5000))} processes), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured; CPU above idle = server CPU during the span − its CPU with no clients; memory per connection = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the clients connected − the same before they connect) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers); GET /api/metrics: autocannon ${HTTP_CONNECTIONS} connections, ${HTTP_WORKERS} worker threads, ${httpSeconds} s, the same ${Buffer.byteLength(payload)}-byte snapshot (Pulseboard's live one with its pipeline at ${tps} tx/s)`,
     result,
   );
   progress(`wrote ${file}`);

@@ -89,7 +89,7 @@ async function main(): Promise<void> {
     try {
       const pid = server.proc.pid!;
       const gc = () => server.gc();
-      await gcSettle(IDLE_SETTLE_MS, gc);
+      const settled = await gcSettle(pid, IDLE_SETTLE_MS, gc);
       const before = await settledRss(pid, gc, RSS_SAMPLES, RSS_INTERVAL_MS);
       progress(`idle connections: ${idleClients}`);
       let after = before;
@@ -114,6 +114,8 @@ async function main(): Promise<void> {
         anonAfterBytes: after.medianAnonBytes,
         anonReadingSpreadBytes: { before: before.anonSpreadBytes, after: after.anonSpreadBytes },
         gcForced: before.gcForced && after.gcForced,
+        settleMs: settled.ms,
+        settledStill: settled.still,
         bytesPerConnection: Math.round(
           (after.medianAnonBytes - before.medianAnonBytes) / Math.max(1, r.connected),
         ),
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
   writeResult(
     name,
     `node dist/bench/ws-swarm/fanout.js --clients ${counts.join(',')} --tps ${tps} --seconds ${seconds} --idle-clients ${idleClients}`,
-    `metrics topic every ${TICK_MS} ms; pipeline at ${tps} tx/s (persistence off), --ws-max-backpressure ${MAX_BACKPRESSURE}; one pass per client count, a fresh server each; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured after the ramp; event-loop p99 = the primary's last 10 s window at the span's end; idle connections: ${idleClients} sockets with no topic on an idle server (SIM_TPS=0), memory = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the sockets open − the same before, read after ${IDLE_SETTLE_MS / 1000} s with a forced GC every second) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers)`,
+    `metrics topic every ${TICK_MS} ms; pipeline at ${tps} tx/s (persistence off), --ws-max-backpressure ${MAX_BACKPRESSURE}; one pass per client count, a fresh server each; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured after the ramp; event-loop p99 = the primary's last 10 s window at the span's end; idle connections: ${idleClients} sockets with no topic on an idle server (SIM_TPS=0), memory = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the sockets open − the same before, read once it held still (5 readings 1 s apart within 512 KB, after at least ${IDLE_SETTLE_MS / 1000} s, at most ${(3 * IDLE_SETTLE_MS) / 1000} s) with a forced GC every second) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers)`,
     { runs: rows, idle },
   );
 }

@@ -80,16 +80,39 @@ export function machineBusyCores(a: MachineSample, b: MachineSample): number {
   return (b.busyMs - a.busyMs) / (b.at - a.at);
 }
 
+export interface GcSettleResult {
+  /** How long it took, ms. */
+  ms: number;
+  /** Whether the anonymous RSS held still (see below) before the time cap. */
+  still: boolean;
+}
+
 /**
- * Waits `ms`, forcing a full GC every second when `gc` is given. A fresh Node process's
- * RSS steps down by several MB some seconds after its first forced collections (pages V8
- * releases later); a baseline read before that would make connections look free.
+ * Lets a process settle before a memory baseline: a forced full GC every second when `gc`
+ * is given, for at least `minMs`, then until its anonymous RSS has held still (the last
+ * STILL_READINGS readings within STILL_BYTES) or `maxMs` has passed. A fresh Node process's
+ * RSS steps down by several MB some seconds after its first forced collections (pages
+ * released later); a baseline read before that would make connections look free.
  */
-export async function gcSettle(ms: number, gc?: () => Promise<unknown>): Promise<void> {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
+const STILL_READINGS = 5;
+const STILL_BYTES = 512 * 1024;
+export async function gcSettle(
+  pid: number,
+  minMs: number,
+  gc?: () => Promise<unknown>,
+  maxMs = 3 * minMs,
+): Promise<GcSettleResult> {
+  const t0 = performance.now();
+  const recent: number[] = [];
+  for (;;) {
     if (gc) await gc();
-    await new Promise((r) => setTimeout(r, Math.max(0, Math.min(1000, end - performance.now()))));
+    await new Promise((r) => setTimeout(r, 1000));
+    recent.push(sampleProc(pid).rssAnonBytes);
+    if (recent.length > STILL_READINGS) recent.shift();
+    const elapsed = performance.now() - t0;
+    const still =
+      recent.length === STILL_READINGS && Math.max(...recent) - Math.min(...recent) <= STILL_BYTES;
+    if ((elapsed >= minMs && still) || elapsed >= maxMs) return { ms: Math.round(elapsed), still };
   }
 }
 

@@ -48,11 +48,14 @@ let stopping = false;
 
 const MAX_ATTEMPTS = 5;
 
-/** A masked client→server text frame (RFC 6455 requires clients to mask). */
-function clientFrame(text: string): Buffer {
+/**
+ * A masked client→server frame (RFC 6455 requires clients to mask): text (0x1) by
+ * default, or a pong (0xA) echoing a ping's payload. Control payloads are < 126 bytes.
+ */
+function clientFrame(text: string | Buffer, opcode = 0x1): Buffer {
   const payload = Buffer.from(text);
   const mask = randomBytes(4);
-  const head = Buffer.from([0x81, 0x80 | payload.length]); // short frames only (< 126 bytes)
+  const head = Buffer.from([0x80 | opcode, 0x80 | payload.length]); // short frames only (< 126 bytes)
   for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;
   return Buffer.concat([head, mask, payload]);
 }
@@ -75,6 +78,12 @@ function open(attempt = 1): void {
     },
     close() {
       socket.end();
+    },
+    // A server that pings (uWS sendPingsAutomatically) closes a client that never answers
+    // once its idle timeout passes (Pulseboard: WS_IDLE_TIMEOUT_S, 30 s); a real browser
+    // answers, and so does the swarm, so runs longer than that measure live clients.
+    ping(payload) {
+      socket.write(clientFrame(payload, 0xa));
     },
     control(text) {
       if (config.protocol !== 'socketio') return;
