@@ -387,7 +387,7 @@ export function render(docs: Map<string, ResultDoc>): string {
       '',
       '| minutes | samples | RSS after warm-up → end | RSS drift | RSS slope | heap after a forced GC, after warm-up → end | its slope | completed | rows | lost | duplicates | gaps | clients connected at the end | delivery p99 |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
-      `| ${n(soak.minutes)} | ${n(soak.samples)} | ${n(soak.rssWarmMiB, 1)} → ${n(soak.rssEndMiB, 1)} MiB | ${n(soak.rssDriftPercent, 1)} % | ${n(soak.rssSlopeMiBPerHour, 1)} MiB/h | ${n(soak.heapAfterGcWarmMiB, 2)} → ${n(soak.heapAfterGcEndMiB, 2)} MiB | ${n(soak.heapAfterGcSlopeMiBPerHour, 2)} MiB/h | ${n(soak.completed)} | ${n(soak.rowsInDb)} | ${n(soak.lost)} | ${n(soak.duplicates)} | ${n(soak.gaps)} | ${n(soak.clientsConnectedAtEnd)} of ${n(soak.clients)} | ${ms(soak.deliveryP99Ms)} |`,
+      `| ${n(soak.minutes, 1)} | ${n(soak.samples)} | ${n(soak.rssWarmMiB, 1)} → ${n(soak.rssEndMiB, 1)} MiB | ${n(soak.rssDriftPercent, 1)} % | ${n(soak.rssSlopeMiBPerHour, 1)} MiB/h | ${n(soak.heapAfterGcWarmMiB, 2)} → ${n(soak.heapAfterGcEndMiB, 2)} MiB | ${n(soak.heapAfterGcSlopeMiBPerHour, 2)} MiB/h | ${n(soak.completed)} | ${n(soak.rowsInDb)} | ${n(soak.lost)} | ${n(soak.duplicates)} | ${n(soak.gaps)} | ${n(soak.clientsConnectedAtEnd)} of ${n(soak.clients)} | ${ms(soak.deliveryP99Ms)} |`,
       '',
     );
   }
