@@ -1,135 +1,343 @@
-import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
+import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { startChildServer } from '../lib/child-server.js';
+import { LOCAL_DB, localDbPid, procCpuSeconds } from '../lib/db-proc.js';
+import { progress, sleep, writeResult } from '../lib/results.js';
+import { startServer } from '../lib/server-process.js';
+import { round, spread } from '../lib/stats.js';
+import { cpuShare, machineBusyCores, sampleMachine, sampleProc } from '../ws-swarm/proc-stats.js';
 
 /**
- * `npm run bench:ingest`: HTTP ingest throughput. Starts the real server (SIM_TPS=0) on a
- * fresh loopback database, runs `--clients` concurrent producers posting JSON arrays of
- * `--batch` unique transactions for `--seconds`, and reports committed tx/s, request
- * latency and the primary's event-loop delay p99 while ingesting. Stops by itself.
+ * `npm run bench:ingest`: POST /api/transactions as producers send it. autocannon holds
+ * `--connections` keep-alive connections (8, 64, 256 by default), each posting one new
+ * transaction per request (a unique ref built per request), for `--seconds`; committed
+ * requests/s = 2xx answers / duration (Pulseboard answers after the COMMIT). The same load
+ * then hits the endpoint a team writes by hand (hand-written-ingest.ts: Fastify + mysql2,
+ * one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of 10), interleaved, each on a
+ * fresh database. Then batched requests (`--batch-sizes`) against Pulseboard alone.
  *
- *   npm run bench:ingest -- [--seconds 20] [--clients 8] [--batch 500] [--ndjson]
+ * After each run the table is read back: every acknowledged ref must be there exactly once
+ * (rows not acknowledged can exist only for requests still in flight when a load stopped,
+ * at most one per connection, after the warm-up and after the measured run). CPU of the
+ * server, the database server, the load generator (this process) and the whole machine
+ * come from /proc over the run.
+ *
+ * Why not the earlier client (fetch in a loop, 8 producers, 1 item): Node's fetch cost the
+ * client ~0.9 ms of CPU per request on this box, so 8 sequential producers measured the
+ * client, and 8 requests in flight cap a group commit at 8 items.
+ *
+ *   node dist/bench/ingest/http-ingest.js [--connections 8,64,256] [--seconds 20]
+ *        [--repeats 1] [--batch-sizes 100,1000] [--batch-connections 8] [--no-peer]
  */
 
+const HAND_WRITTEN = fileURLToPath(new URL('./hand-written-ingest.js', import.meta.url));
+const HAND_WRITTEN_POOL = 10;
+const SETTLE_MS = 2000;
+/** The same load, not measured, before each measured run: JIT and pools warm on both sides. */
+const WARMUP_S = 3;
+const TIMEOUT_S = 10;
+const SOURCES = ['card-pos', 'ach', 'wire', 'mobile', 'atm', 'p2p'];
+const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY'];
+/** The event-loop monitor rolls a 10 s window: a run this long has one wholly inside it. */
+const LOOP_WINDOW_S = 10;
+
 const args = process.argv.slice(2);
-const flag = (name: string, d: number) => {
+const list = (name: string, d: string) => {
+  const i = args.indexOf(name);
+  return (i === -1 ? d : args[i + 1]!)
+    .split(',')
+    .filter((x) => x !== '')
+    .map(Number);
+};
+const num = (name: string, d: number) => {
   const i = args.indexOf(name);
   return i === -1 ? d : Number(args[i + 1]);
 };
-const seconds = flag('--seconds', 20);
-const clients = flag('--clients', 8);
-const batch = flag('--batch', 500);
-const ndjson = args.includes('--ndjson');
-const database = `pb_bench_ingest_${Date.now()}`;
-const base = 'mysql://root@127.0.0.1:3306';
+const connectionCounts = list('--connections', '8,64,256');
+const seconds = num('--seconds', 20);
+const repeats = num('--repeats', 1);
+const batchSizes = list('--batch-sizes', '100,1000');
+const batchConnections = num('--batch-connections', 8);
+const withPeer = !args.includes('--no-peer');
 
-const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
-const proc = spawn(
-  process.execPath,
-  [main, '--port', '0', '--sim-tps', '0', '--log-pretty', 'false', '--stats-interval-s', '0'],
-  {
-    env: {
-      ...process.env,
-      MYSQL_URL: `${base}/${database}`,
+type Target = 'pulseboard' | 'hand-written';
+const runTag = Date.now().toString(36);
+let seq = 0;
+
+function item(): { ref: string; json: string } {
+  const n = seq++;
+  const ref = `${runTag}-${n}`;
+  return {
+    ref,
+    json: `{"ref":"${ref}","source":"${SOURCES[n % SOURCES.length]}","account":"acct-${n % 5000}","amount":${100 + (n % 100_000)},"currency":"${CURRENCIES[n % CURRENCIES.length]}"}`,
+  };
+}
+
+interface Row {
+  target: Target;
+  repeat: number;
+  connections: number;
+  itemsPerRequest: number;
+  seconds: number;
+  requests2xx: number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  committedRequestsPerSec: number;
+  committedItemsPerSec: number;
+  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** Refs acknowledged (warm-up and measured run), refs of those not in the table, rows of a ref seen twice. */
+  acknowledged: number;
+  acknowledgedMissing: number;
+  duplicateRows: number;
+  rowsInDb: number;
+  /** Rows written for requests that were still in flight when the load stopped. */
+  rowsNotAcknowledged: number;
+  /** Every acknowledged item exactly once; unacknowledged rows only from requests in flight at a stop. */
+  rowsMatch: boolean;
+  serverCpuCores: number;
+  dbCpuCores: number | null;
+  loadGeneratorCpuCores: number;
+  machineBusyCores: number;
+  /** (server + database CPU) per committed item, µs. */
+  cpuUsPerItem: { server: number; db: number | null };
+  /** Pulseboard: the primary's event-loop delay p99, last complete 10 s window at the end. */
+  eventLoopDelayP99Ms: number | null;
+  eventLoopWindowInsideLoad: boolean;
+}
+
+interface Started {
+  pid: number;
+  url: string;
+  stop(): Promise<unknown>;
+}
+
+async function start(target: Target, database: string): Promise<Started> {
+  const uri = `mysql://${LOCAL_DB.user}@${LOCAL_DB.host}:${LOCAL_DB.port}/${database}`;
+  if (target === 'pulseboard') {
+    const s = await startServer(['--sim-tps', '0', '--ingest-rate-loopback', 'false'], {
+      MYSQL_URL: uri,
       PERSISTENCE: 'required',
-      HOST: '127.0.0.1',
+    });
+    return { pid: s.proc.pid!, url: s.url, stop: () => s.stop() };
+  }
+  const admin = await mysql.createConnection(LOCAL_DB);
+  await admin.query(`CREATE DATABASE \`${database}\``);
+  await admin.end();
+  const p = await startChildServer(HAND_WRITTEN, ['0'], {
+    MYSQL_URL: uri,
+    POOL_SIZE: String(HAND_WRITTEN_POOL),
+  });
+  return { pid: p.pid, url: `http://127.0.0.1:${p.port}`, stop: () => p.stop() };
+}
+
+async function run(
+  target: Target,
+  repeat: number,
+  connections: number,
+  itemsPerRequest: number,
+  dbPid: number | null,
+): Promise<Row> {
+  const database = `pb_bench_ingest_${runTag}_${seq}`;
+  progress(
+    `ingest #${repeat}: ${target}, ${connections} connections, ${itemsPerRequest} item(s) per request, ${seconds} s`,
+  );
+  const s = await start(target, database);
+  const acked = new Set<string>();
+  let serverCpuCores = 0;
+  let dbCpuCores: number | null = null;
+  let loadCpu = 0;
+  let busy = 0;
+  let loop: number | null = null;
+  let r: autocannon.Result;
+  const load = (url: string, duration: number) =>
+    autocannon({
+      url,
+      connections,
+      pipelining: 1,
+      duration,
+      timeout: TIMEOUT_S,
+      requests: [
+        {
+          method: 'POST',
+          path: '/api/transactions',
+          headers: { 'content-type': 'application/json' },
+          setupRequest(req, context) {
+            const refs: string[] = [];
+            const bodies: string[] = [];
+            for (let i = 0; i < itemsPerRequest; i++) {
+              const it = item();
+              refs.push(it.ref);
+              bodies.push(it.json);
+            }
+            (context as { refs?: string[] }).refs = refs;
+            return {
+              ...req,
+              body: itemsPerRequest === 1 ? bodies[0]! : `[${bodies.join(',')}]`,
+            };
+          },
+          onResponse(status, _body, context) {
+            if (status < 200 || status >= 300) return;
+            for (const ref of (context as { refs?: string[] }).refs ?? []) acked.add(ref);
+          },
+        },
+      ],
+    });
+  try {
+    await sleep(SETTLE_MS);
+    await load(s.url, WARMUP_S);
+    const p0 = sampleProc(s.pid);
+    const m0 = sampleMachine();
+    const c0 = process.cpuUsage();
+    const d0 = procCpuSeconds(dbPid);
+    r = await load(s.url, seconds);
+    const p1 = sampleProc(s.pid);
+    const m1 = sampleMachine();
+    const c = process.cpuUsage(c0);
+    const d1 = procCpuSeconds(dbPid);
+    const span = (p1.at - p0.at) / 1000;
+    serverCpuCores = cpuShare(p0, p1);
+    dbCpuCores = d0 === null || d1 === null ? null : (d1 - d0) / span;
+    loadCpu = (c.user + c.system) / 1e6 / span;
+    busy = machineBusyCores(m0, m1);
+    if (target === 'pulseboard') {
+      const m = (await (await fetch(`${s.url}/api/metrics`)).json()) as MetricsSnapshot;
+      loop = m.pipeline.eventLoopDelayP99Ms;
+    }
+  } finally {
+    await s.stop();
+  }
+
+  // Read the table back: every acknowledged ref exactly once.
+  const conn = await mysql.createConnection({ ...LOCAL_DB, database });
+  const [found] = await conn.query('SELECT ref, COUNT(*) AS n FROM transactions GROUP BY ref');
+  await conn.query(`DROP DATABASE \`${database}\``);
+  await conn.end();
+  const inDb = new Map((found as { ref: string; n: number }[]).map((x) => [x.ref, Number(x.n)]));
+  let rowsInDb = 0;
+  let duplicateRows = 0;
+  for (const n of inDb.values()) {
+    rowsInDb += n;
+    duplicateRows += n - 1;
+  }
+  let missing = 0;
+  for (const ref of acked) if (!inDb.has(ref)) missing++;
+  const notAcked = rowsInDb - duplicateRows - (acked.size - missing);
+  const duration = r.duration;
+  // Items of the measured span (the warm-up's are in `acked` too, for the table check).
+  const items = r['2xx'] * itemsPerRequest;
+  const row: Row = {
+    target,
+    repeat,
+    connections,
+    itemsPerRequest,
+    seconds: round(duration, 1),
+    requests2xx: r['2xx'],
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    committedRequestsPerSec: Math.round(r['2xx'] / duration),
+    committedItemsPerSec: Math.round(items / duration),
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    acknowledged: acked.size,
+    acknowledgedMissing: missing,
+    duplicateRows,
+    rowsInDb,
+    rowsNotAcknowledged: notAcked,
+    // Two stops (warm-up, measured run), each with at most one request per connection in flight.
+    rowsMatch:
+      missing === 0 && duplicateRows === 0 && notAcked <= 2 * connections * itemsPerRequest,
+    serverCpuCores: round(serverCpuCores, 3),
+    dbCpuCores: dbCpuCores === null ? null : round(dbCpuCores, 3),
+    loadGeneratorCpuCores: round(loadCpu, 3),
+    machineBusyCores: round(busy, 3),
+    cpuUsPerItem: {
+      server: items > 0 ? round((serverCpuCores * duration * 1e6) / items, 2) : 0,
+      db:
+        dbCpuCores === null || items === 0 ? null : round((dbCpuCores * duration * 1e6) / items, 2),
     },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    eventLoopDelayP99Ms: loop,
+    eventLoopWindowInsideLoad: target === 'pulseboard' && seconds >= 2 * LOOP_WINDOW_S,
+  };
+  progress(
+    `  ${row.committedRequestsPerSec.toLocaleString('en-US')} committed requests/s (${row.committedItemsPerSec.toLocaleString('en-US')} items/s), p50 ${row.latencyMs.p50} ms, p99 ${row.latencyMs.p99} ms, non-2xx ${row.non2xx}, rows match ${row.rowsMatch}`,
+  );
+  return row;
+}
+
+function summary(rows: Row[]) {
+  return {
+    committedRequestsPerSec: spread(
+      rows.map((x) => x.committedRequestsPerSec),
+      0,
+    ),
+    committedItemsPerSec: spread(
+      rows.map((x) => x.committedItemsPerSec),
+      0,
+    ),
+    p50Ms: spread(rows.map((x) => x.latencyMs.p50)),
+    p99Ms: spread(rows.map((x) => x.latencyMs.p99)),
+    non2xx: rows.reduce((n, x) => n + x.non2xx + x.errors + x.timeouts, 0),
+    rowsMatch: rows.every((x) => x.rowsMatch),
+    eventLoopDelayP99Ms: spread(
+      rows.map((x) => x.eventLoopDelayP99Ms).filter((v): v is number => v !== null),
+    ),
+    serverCpuCores: spread(rows.map((x) => x.serverCpuCores)),
+    dbCpuCores: spread(rows.map((x) => x.dbCpuCores).filter((v): v is number => v !== null)),
+    loadGeneratorCpuCores: spread(rows.map((x) => x.loadGeneratorCpuCores)),
+    machineBusyCores: spread(rows.map((x) => x.machineBusyCores)),
+  };
+}
+
+const dbPid = await localDbPid();
+const rows: Row[] = [];
+for (let repeat = 1; repeat <= repeats; repeat++) {
+  for (const c of connectionCounts) {
+    rows.push(await run('pulseboard', repeat, c, 1, dbPid));
+    if (withPeer) rows.push(await run('hand-written', repeat, c, 1, dbPid));
+  }
+  for (const b of batchSizes)
+    rows.push(await run('pulseboard', repeat, batchConnections, b, dbPid));
+}
+const pick = (t: Target, c: number, b: number) =>
+  rows.filter((x) => x.target === t && x.connections === c && x.itemsPerRequest === b);
+const single = connectionCounts.map((c) => {
+  const ours = pick('pulseboard', c, 1);
+  const peer = pick('hand-written', c, 1);
+  const ratios = ours
+    .map((o) => {
+      const p = peer.find((x) => x.repeat === o.repeat);
+      return p && p.committedRequestsPerSec > 0
+        ? o.committedRequestsPerSec / p.committedRequestsPerSec
+        : Number.NaN;
+    })
+    .filter((v) => Number.isFinite(v));
+  return {
+    connections: c,
+    pulseboard: summary(ours),
+    handWritten: peer.length > 0 ? summary(peer) : null,
+    /** Pulseboard's committed requests/s ÷ the hand-written endpoint's, per repeat. */
+    ratio: spread(ratios),
+  };
+});
+const batched = batchSizes.map((b) => ({
+  itemsPerRequest: b,
+  connections: batchConnections,
+  pulseboard: summary(pick('pulseboard', batchConnections, b)),
+}));
+writeResult(
+  'ingest',
+  `node dist/bench/ingest/http-ingest.js --connections ${connectionCounts.join(',')} --seconds ${seconds} --repeats ${repeats} --batch-sizes ${batchSizes.join(',')} --batch-connections ${batchConnections}${withPeer ? '' : ' --no-peer'}`,
+  `POST /api/transactions from autocannon (one thread in the bench process, on the same machine) over ${connectionCounts.join(' / ')} keep-alive connections, pipelining 1, ${seconds} s measured after ${WARMUP_S} s of the same load, a new unique ref per item; Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run (loopback producers are not rate-limited: --ingest-rate-loopback false), answering after the COMMIT; hand-written peer: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of ${HAND_WRITTEN_POOL}, answered after it, fresh database per run; ${repeats} repeat(s), Pulseboard and the peer interleaved; batched: ${batchSizes.join(' / ')} items per request (JSON array) over ${batchConnections} connections, Pulseboard only; after each run every acknowledged ref is looked up in MySQL (rows match = each exactly once, and unacknowledged rows ≤ one request per connection at each of the two stops); event-loop p99 = the primary's last complete ${LOOP_WINDOW_S} s window at the end of the load`,
+  {
+    seconds,
+    repeats,
+    handWrittenPool: HAND_WRITTEN_POOL,
+    runs: rows,
+    single,
+    batched,
   },
 );
-const port = await new Promise<number>((resolve, reject) => {
-  let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
-    buf += d.toString();
-    const m = /"port":(\d+)/.exec(buf);
-    if (m) resolve(Number(m[1]));
-  });
-  proc.once('exit', (c) => reject(new Error(`server exited ${c}`)));
-});
-const url = `http://127.0.0.1:${port}/api/transactions`;
-const sources = ['card-pos', 'ach', 'wire', 'mobile', 'atm', 'p2p'];
-const currencies = ['USD', 'EUR', 'GBP', 'JPY'];
-
-let seq = 0;
-function body(): string {
-  const items = [];
-  for (let i = 0; i < batch; i++) {
-    const n = seq++;
-    items.push({
-      ref: `b-${n}`,
-      source: sources[n % 6],
-      account: `acct-${n % 5000}`,
-      amount: 100 + (n % 100_000),
-      currency: currencies[n % 4],
-    });
-  }
-  return ndjson ? `${items.map((x) => JSON.stringify(x)).join('\n')}\n` : JSON.stringify(items);
-}
-
-let accepted = 0;
-let requests = 0;
-let non200 = 0;
-const latencies: number[] = [];
-const loopP99: number[] = [];
-const deadline = Date.now() + seconds * 1000;
-const sampler = setInterval(async () => {
-  const m = (await (await fetch(`http://127.0.0.1:${port}/api/metrics`)).json()) as {
-    pipeline: { eventLoopDelayP99Ms: number };
-  };
-  loopP99.push(m.pipeline.eventLoopDelayP99Ms);
-}, 1000);
-
-async function producer(): Promise<void> {
-  while (Date.now() < deadline) {
-    const b = body();
-    const t0 = performance.now();
-    const r = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': ndjson ? 'application/x-ndjson' : 'application/json' },
-      body: b,
-    });
-    const j = (await r.json()) as { accepted?: number };
-    latencies.push(performance.now() - t0);
-    requests++;
-    if (r.status === 200) accepted += j.accepted ?? 0;
-    else non200++;
-  }
-}
-
-const t0 = performance.now();
-await Promise.all(Array.from({ length: clients }, producer));
-const elapsed = (performance.now() - t0) / 1000;
-clearInterval(sampler);
-proc.kill('SIGTERM');
-await new Promise((r) => proc.once('exit', r));
-
-const conn = await mysql.createConnection({ uri: `${base}/${database}` });
-const [rows] = await conn.query('SELECT COUNT(*) AS n FROM transactions');
-const inDb = Number((rows as { n: number }[])[0]!.n);
-await conn.query(`DROP DATABASE \`${database}\``);
-await conn.end();
-latencies.sort((a, b) => a - b);
-const pct = (p: number) =>
-  Math.round(latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))]! * 10) /
-  10;
-const result = {
-  benchmark: 'http-ingest',
-  format: ndjson ? 'ndjson' : 'json-array',
-  clients,
-  batch,
-  seconds: Math.round(elapsed * 10) / 10,
-  requests,
-  non200,
-  acceptedPerSec: Math.round(accepted / elapsed),
-  rowsInDb: inDb,
-  acceptedEqualsRows: inDb === accepted,
-  requestMs: { p50: pct(0.5), p99: pct(0.99) },
-  eventLoopDelayP99Ms: {
-    max: Math.max(...loopP99),
-    median: loopP99.sort((a, b) => a - b)[Math.floor(loopP99.length / 2)],
-  },
-  node: process.version,
-  cpus: availableParallelism(),
-};
-process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+progress('wrote bench/results/ingest.json');

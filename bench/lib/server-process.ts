@@ -10,7 +10,22 @@ import { fileURLToPath } from 'node:url';
  */
 
 const START_TIMEOUT_MS = 45_000;
+const GC_TIMEOUT_MS = 10_000;
 const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+/** Bench-only preload answering `gc <n>` on stdin (see gc-hook.ts). */
+export const GC_HOOK = fileURLToPath(new URL('./gc-hook.js', import.meta.url));
+/** Node flags that give a child process the bench's forced-GC hook. */
+export const GC_NODE_ARGS = ['--expose-gc', '--import', GC_HOOK];
+
+export interface GcSample {
+  heapUsedBytes: number;
+  rssBytes: number;
+}
+
+export interface ServerProcessOptions {
+  /** Flags for node itself, before the script (e.g. GC_NODE_ARGS). */
+  nodeArgs?: string[];
+}
 
 export interface TestServer {
   url: string;
@@ -21,16 +36,23 @@ export interface TestServer {
   logs: Record<string, unknown>[];
   /** Sends SIGTERM and waits for exit; resolves to the exit code. */
   stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /**
+   * Forces a full GC of the primary's heap and returns heapUsed right after it, with the
+   * RSS. Only when started with `nodeArgs: GC_NODE_ARGS` (bench-only); otherwise null.
+   */
+  gc(): Promise<GcSample | null>;
 }
 
 export async function startServer(
   args: string[] = [],
   env: Record<string, string> = {},
+  o: ServerProcessOptions = {},
 ): Promise<TestServer> {
   const withPort = args.includes('--port') ? args : ['--port', '0', ...args];
+  const nodeArgs = o.nodeArgs ?? [];
   const proc = spawn(
     process.execPath,
-    [MAIN, '--log-pretty', 'false', '--stats-interval-s', '0', ...withPort],
+    [...nodeArgs, MAIN, '--log-pretty', 'false', '--stats-interval-s', '0', ...withPort],
     {
       // stdin is a pipe the server watches (PB_EXIT_WITH_PARENT): if this process dies
       // without stopping it — a test killed by its timeout — the server exits, not lingers.
@@ -82,6 +104,7 @@ export async function startServer(
     throw err;
   }
   const url = `http://127.0.0.1:${port}`;
+  let gcToken = 0;
   return {
     url,
     wsUrl: `ws://127.0.0.1:${port}/ws`,
@@ -94,6 +117,19 @@ export async function startServer(
       proc.kill(signal);
       const [code] = (await exited) as [number | null];
       return code;
+    },
+    async gc() {
+      if (!nodeArgs.includes(GC_HOOK) || proc.exitCode !== null) return null;
+      const token = ++gcToken;
+      proc.stdin!.write(`gc ${token}\n`);
+      const deadline = Date.now() + GC_TIMEOUT_MS;
+      while (Date.now() < deadline) {
+        const hit = logs.find((l) => l.benchGc === token);
+        if (hit)
+          return { heapUsedBytes: Number(hit.heapUsedBytes), rssBytes: Number(hit.rssBytes) };
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return null;
     },
   };
 }

@@ -1,204 +1,460 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import WebSocket from 'ws';
+import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { startChildServer } from '../lib/child-server.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
-import { startServer } from '../lib/server-process.js';
-import { cpuShare, sampleProc } from '../ws-swarm/proc-stats.js';
+import { GC_NODE_ARGS, type GcSample, startServer } from '../lib/server-process.js';
+import { round, type Spread, spread } from '../lib/stats.js';
+import {
+  cpuShare,
+  gcSettle,
+  machineBusyCores,
+  sampleMachine,
+  sampleProc,
+  settledRss,
+} from '../ws-swarm/proc-stats.js';
 import { runSwarm, type SwarmResult } from '../ws-swarm/swarm.js';
 
 /**
- * `npm run bench:peers`: the same broadcast (same payload, tick, client count and swarm)
- * served by Pulseboard, by a `ws` server and by Socket.IO, and the same GET /api/metrics
- * snapshot served by Pulseboard and by Fastify — measured one after the other in one
- * command, with ratios. Server CPU and RSS come from /proc for the server's pid.
+ * `npm run bench:peers`: the same broadcast — the same live metrics frame, tick, client
+ * count and swarm — served by Pulseboard (its pipeline running), by a bare uWebSockets.js
+ * publisher (the floor: no pipeline, one `app.publish` per tick), by `ws` and by
+ * Socket.IO; and the same GET /api/metrics snapshot served by Pulseboard and by Fastify.
+ * Every target runs `--repeats` times, interleaved (pulseboard, uws, ws, socketio,
+ * pulseboard, …), each in a fresh process, so a figure is a median with its min–max and
+ * drift of the machine hits every target alike. At `--floor-clients` (1,000) only
+ * Pulseboard and the bare publisher run: the fan-out bar's second point.
  *
- *   node dist/bench/peers/run-peers.js [--clients 1000] [--seconds 15] [--http-seconds 10]
+ * Per broadcast row: delivery latency and gaps (swarm), server CPU from /proc over the
+ * span (all threads; above the server's own CPU with no clients; its main thread alone),
+ * and memory per connection = (settled RSS with the clients connected − settled RSS
+ * before) / connected, where "settled" is the median of 5 readings 0.5 s apart, each right
+ * after a forced full GC (bench/lib/gc-hook.ts).
+ *
+ *   node dist/bench/peers/run-peers.js [--clients 10000] [--floor-clients 1000] [--repeats 3]
+ *        [--seconds 15] [--http-seconds 10] [--tps 10000]
  */
 
 const PEER = fileURLToPath(new URL('./peer-server.js', import.meta.url));
+const TICK_MS = 500;
+const MAX_BACKPRESSURE = 16 * 1024 * 1024;
+const HTTP_CONNECTIONS = 100;
+const HTTP_WORKERS = 2;
+/**
+ * After start, before any reading, with a forced GC every second (see gcSettle); every
+ * server gets the same settle, then the idle CPU span (no forced GC in it).
+ */
+const SETTLE_MS = 10_000;
+const IDLE_MS = 3000;
+const HTTP_SETTLE_MS = 3000;
+const RSS_SAMPLES = 5;
+const RSS_INTERVAL_MS = 500;
+const RAMP_PER_SECOND = 2000;
+
+type Target = 'pulseboard' | 'uws' | 'ws' | 'socketio';
+const PEERS: readonly Target[] = ['ws', 'socketio'];
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 }
 
-interface BroadcastRun extends SwarmResult {
-  target: string;
-  rssIdleBytes: number;
-  memoryPerConnectionBytes: number;
-  /** Server CPU while idle (no clients), in cores: its own background work. */
-  idleCpuCores: number;
-  /** All server CPU during the run / delivered messages, µs. */
-  cpuUsPerDeliveredMessage: number;
-  /** (CPU during the run − idle CPU) / delivered messages, µs: the cost of the fan-out. */
-  marginalCpuUsPerDeliveredMessage: number;
+interface Running {
+  pid: number;
+  wsUrl: string;
+  httpUrl: string;
+  protocol: 'ws' | 'socketio';
+  gc(): Promise<GcSample | null>;
+  stop(): Promise<unknown>;
 }
 
-async function startPeer(
-  kind: string,
-  payload: string,
-): Promise<{ proc: ChildProcess; port: number }> {
-  const proc = spawn(process.execPath, [PEER, kind, '0', '500'], {
-    env: { ...process.env, PEER_PAYLOAD: payload },
-    stdio: ['ignore', 'pipe', 'inherit'],
+async function start(target: Target | 'fastify', payload: string, tps: number): Promise<Running> {
+  if (target === 'pulseboard') {
+    const s = await startServer(
+      [
+        '--sim-tps',
+        String(tps),
+        '--persistence',
+        'off',
+        '--tick-ms',
+        String(TICK_MS),
+        '--ws-max-backpressure',
+        String(MAX_BACKPRESSURE),
+      ],
+      {},
+      { nodeArgs: GC_NODE_ARGS },
+    );
+    return {
+      pid: s.proc.pid!,
+      wsUrl: `${s.wsUrl}?topics=metrics`,
+      httpUrl: `${s.url}/api/metrics`,
+      protocol: 'ws',
+      gc: () => s.gc(),
+      stop: () => s.stop(),
+    };
+  }
+  const p = await startChildServer(PEER, [target, '0', String(TICK_MS)], {
+    PEER_PAYLOAD: payload,
+    PEER_MAX_BACKPRESSURE: String(MAX_BACKPRESSURE),
   });
-  const port = await new Promise<number>((resolve, reject) => {
-    proc.stdout!.on('data', (d: Buffer) => {
-      const m = /listening (\d+)/.exec(d.toString());
-      if (m) resolve(Number(m[1]));
+  return {
+    pid: p.pid,
+    wsUrl:
+      target === 'socketio'
+        ? `ws://127.0.0.1:${p.port}/socket.io/?EIO=4&transport=websocket`
+        : `ws://127.0.0.1:${p.port}/ws`,
+    httpUrl: `http://127.0.0.1:${p.port}/api/metrics`,
+    protocol: target === 'socketio' ? 'socketio' : 'ws',
+    gc: () => p.gc(),
+    stop: () => p.stop(),
+  };
+}
+
+/**
+ * The live metrics frame: Pulseboard with its pipeline at `tps`, after the windows have
+ * filled for a few seconds; the `data` of one `metrics` frame off the wire.
+ */
+async function captureFrame(tps: number): Promise<{ payload: string; frameBytes: number }> {
+  const s = await startServer(['--sim-tps', String(tps), '--persistence', 'off']);
+  try {
+    await sleep(5000);
+    const text = await new Promise<string>((resolve, reject) => {
+      const ws = new WebSocket(`${s.wsUrl}?topics=metrics`);
+      let n = 0;
+      ws.on('message', (d: Buffer) => {
+        if (++n < 3) return; // the third frame: well after subscribing
+        ws.close();
+        resolve(d.toString());
+      });
+      ws.on('error', reject);
     });
-    proc.once('exit', (code) => reject(new Error(`${kind} peer exited with ${code}`)));
-  });
-  return { proc, port };
+    const at = text.indexOf('"data":');
+    return { payload: text.slice(at + 7, -1), frameBytes: Buffer.byteLength(text) };
+  } finally {
+    await s.stop();
+  }
+}
+
+interface BroadcastRow extends SwarmResult {
+  target: Target;
+  repeat: number;
+  /** Server CPU with no client connected (its own background work: Pulseboard's pipeline). */
+  idleCpuCores: number;
+  idleMainThreadCpuCores: number;
+  /** All server CPU during the span / delivered messages, µs. */
+  cpuUsPerDeliveredMessage: number;
+  /** (CPU during the span − CPU with no clients) / delivered messages, µs: the fan-out's cost. */
+  marginalCpuUsPerDeliveredMessage: number;
+  /** The server's main thread alone during the span / delivered messages, µs. */
+  mainThreadCpuUsPerDeliveredMessage: number;
+  rssBeforeBytes: number;
+  rssWithClientsBytes: number;
+  anonBeforeBytes: number;
+  anonWithClientsBytes: number;
+  /** Spread (max − min) of the settled anonymous-RSS readings, before and with clients. */
+  anonReadingSpreadBytes: { before: number; withClients: number };
+  gcForced: boolean;
+  /** The settle before the baseline (gcSettle): its length, and whether RSS held still. */
+  settleMs: number;
+  settledStill: boolean;
+  /** (settled RssAnon with clients − before) / connected, bytes: the bars' figure. */
+  memoryPerConnectionBytes: number;
+  /** The same from total RSS (code pages included), for comparison. */
+  rssPerConnectionBytes: number;
+  /** Pulseboard only: the primary's event-loop delay p99, last 10 s window at the span's end. */
+  eventLoopDelayP99Ms: number | null;
 }
 
 async function broadcast(
-  target: string,
-  url: string,
-  pid: number,
+  target: Target,
   clients: number,
   seconds: number,
-  protocol: 'ws' | 'socketio' = 'ws',
-): Promise<BroadcastRun> {
-  progress(`broadcast: ${target}, ${clients} clients`);
-  await sleep(1000);
-  const idleStart = sampleProc(pid);
-  await sleep(3000);
-  const idle = sampleProc(pid);
-  const idleCpuCores = cpuShare(idleStart, idle);
-  const r = await runSwarm({
-    url,
-    protocol,
-    clients,
-    processes: Math.max(1, Math.ceil(clients / 5000)),
-    rampPerSecond: 2000,
-    seconds,
-    pid,
-  });
-  const perConn = r.server ? (r.server.rssBytes - idle.rssBytes) / Math.max(1, r.connected) : 0;
+  repeat: number,
+  payload: string,
+  tps: number,
+): Promise<BroadcastRow> {
+  progress(`broadcast #${repeat}: ${target}, ${clients} clients`);
+  const s = await start(target, payload, tps);
+  try {
+    const settled = await gcSettle(s.pid, SETTLE_MS, s.gc);
+    const i0 = sampleProc(s.pid);
+    await sleep(IDLE_MS);
+    const i1 = sampleProc(s.pid);
+    const idleCpuCores = cpuShare(i0, i1);
+    const idleMainThreadCpuCores = (i1.mainThreadCpuMs - i0.mainThreadCpuMs) / (i1.at - i0.at);
+    const before = await settledRss(s.pid, s.gc, RSS_SAMPLES, RSS_INTERVAL_MS);
+    let withClients = before;
+    let loopP99: number | null = null;
+    const r = await runSwarm({
+      url: s.wsUrl,
+      protocol: s.protocol,
+      clients,
+      processes: Math.max(1, Math.ceil(clients / 5000)),
+      rampPerSecond: RAMP_PER_SECOND,
+      seconds,
+      pid: s.pid,
+      quiet: true,
+      async duringRun() {
+        // The loop delay first: the forced collections below would stall the loop.
+        if (target === 'pulseboard') {
+          const m = (await (await fetch(s.httpUrl)).json()) as MetricsSnapshot;
+          loopP99 = m.pipeline.eventLoopDelayP99Ms;
+        }
+        withClients = await settledRss(s.pid, s.gc, RSS_SAMPLES, RSS_INTERVAL_MS);
+      },
+    });
+    const span = r.seconds;
+    const server = r.server!;
+    const perMessage = (cores: number) =>
+      r.messages > 0 ? round((cores * span * 1e6) / r.messages, 3) : 0;
+    const row: BroadcastRow = {
+      target,
+      repeat,
+      ...r,
+      idleCpuCores: round(idleCpuCores, 3),
+      idleMainThreadCpuCores: round(idleMainThreadCpuCores, 3),
+      cpuUsPerDeliveredMessage: perMessage(server.cpuCores),
+      marginalCpuUsPerDeliveredMessage: perMessage(server.cpuCores - idleCpuCores),
+      mainThreadCpuUsPerDeliveredMessage: perMessage(server.mainThreadCpuCores),
+      rssBeforeBytes: before.medianBytes,
+      rssWithClientsBytes: withClients.medianBytes,
+      anonBeforeBytes: before.medianAnonBytes,
+      anonWithClientsBytes: withClients.medianAnonBytes,
+      anonReadingSpreadBytes: {
+        before: before.anonSpreadBytes,
+        withClients: withClients.anonSpreadBytes,
+      },
+      gcForced: before.gcForced && withClients.gcForced,
+      settleMs: settled.ms,
+      settledStill: settled.still,
+      memoryPerConnectionBytes: Math.round(
+        (withClients.medianAnonBytes - before.medianAnonBytes) / Math.max(1, r.connected),
+      ),
+      rssPerConnectionBytes: Math.round(
+        (withClients.medianBytes - before.medianBytes) / Math.max(1, r.connected),
+      ),
+      eventLoopDelayP99Ms: loopP99,
+    };
+    progress(
+      `  p99 ${r.latencyMs.p99} ms, gaps ${r.gaps}, ${r.connected} connected, ${row.marginalCpuUsPerDeliveredMessage} µs/message above idle, ${row.memoryPerConnectionBytes} B/connection`,
+    );
+    return row;
+  } finally {
+    await s.stop();
+  }
+}
+
+interface HttpRow {
+  target: 'pulseboard' | 'fastify';
+  repeat: number;
+  reqPerSec: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  errors: number;
+  throughputBytesPerSec: number;
+  /** CPU of the server under test and of this process (autocannon's threads) over the run. */
+  serverCpuCores: number;
+  loadGeneratorCpuCores: number;
+  machineBusyCores: number;
+}
+
+async function http(
+  target: 'pulseboard' | 'fastify',
+  repeat: number,
+  seconds: number,
+  payload: string,
+  tps: number,
+): Promise<HttpRow> {
+  progress(`http #${repeat}: ${target} GET /api/metrics, ${seconds} s`);
+  const s = await start(target, payload, tps);
+  try {
+    await sleep(HTTP_SETTLE_MS);
+    const p0 = sampleProc(s.pid);
+    const m0 = sampleMachine();
+    const c0 = process.cpuUsage();
+    const r = await autocannon({
+      url: s.httpUrl,
+      connections: HTTP_CONNECTIONS,
+      pipelining: 1,
+      duration: seconds,
+      workers: HTTP_WORKERS,
+    });
+    const p1 = sampleProc(s.pid);
+    const m1 = sampleMachine();
+    const c = process.cpuUsage(c0);
+    return {
+      target,
+      repeat,
+      reqPerSec: Math.round(r.requests.average),
+      latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
+      errors: r.errors + r.non2xx,
+      throughputBytesPerSec: Math.round(r.throughput.average),
+      serverCpuCores: round(cpuShare(p0, p1), 3),
+      loadGeneratorCpuCores: round((c.user + c.system) / 1000 / (p1.at - p0.at), 3),
+      machineBusyCores: round(machineBusyCores(m0, m1), 3),
+    };
+  } finally {
+    await s.stop();
+  }
+}
+
+function summarise(rows: BroadcastRow[]) {
+  const f = (g: (r: BroadcastRow) => number | null) =>
+    spread(rows.map(g).filter((v): v is number => v !== null));
   return {
-    target,
-    ...r,
-    rssIdleBytes: idle.rssBytes,
-    memoryPerConnectionBytes: Math.round(perConn),
-    idleCpuCores: Math.round(idleCpuCores * 1000) / 1000,
-    cpuUsPerDeliveredMessage: r.server
-      ? Math.round(r.server.cpuMsPerThousandMessages * 1000) / 1000
-      : 0,
-    marginalCpuUsPerDeliveredMessage:
-      r.server && r.messages > 0
-        ? Math.round((((r.server.cpuCores - idleCpuCores) * r.seconds * 1e6) / r.messages) * 1000) /
-          1000
-        : 0,
+    p50Ms: f((r) => r.latencyMs.p50),
+    p99Ms: f((r) => r.latencyMs.p99),
+    messagesPerSec: f((r) => r.messagesPerSec),
+    cpuCores: f((r) => r.server?.cpuCores ?? null),
+    mainThreadCpuCores: f((r) => r.server?.mainThreadCpuCores ?? null),
+    cpuUsPerDeliveredMessage: f((r) => r.cpuUsPerDeliveredMessage),
+    marginalCpuUsPerDeliveredMessage: f((r) => r.marginalCpuUsPerDeliveredMessage),
+    mainThreadCpuUsPerDeliveredMessage: f((r) => r.mainThreadCpuUsPerDeliveredMessage),
+    memoryPerConnectionBytes: f((r) => r.memoryPerConnectionBytes),
+    swarmCpuCores: f((r) => r.swarm.cpuCores),
+    machineBusyCores: f((r) => r.machine.busyCores),
+    eventLoopDelayP99Ms: f((r) => r.eventLoopDelayP99Ms),
+    gapsTotal: rows.reduce((n, r) => n + r.gaps, 0),
+    connectedMin: Math.min(...rows.map((r) => r.connected)),
   };
 }
 
-async function http(target: string, url: string, seconds: number) {
-  progress(`http: ${target} GET /api/metrics, ${seconds} s`);
-  // Two autocannon workers: one JS thread tops out near 20k req/s and would measure itself.
-  const r = await autocannon({
-    url,
-    connections: 100,
-    pipelining: 1,
-    duration: seconds,
-    workers: 2,
-  });
-  return {
-    target,
-    reqPerSec: Math.round(r.requests.average),
-    latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
-    errors: r.errors + r.non2xx,
-    throughputBytesPerSec: Math.round(r.throughput.average),
-  };
-}
-
-/** peer / ours: above 1 means Pulseboard is better by that factor (null when undefined). */
-function ratio(peer: number, ours: number): number | null {
-  return ours > 0 && peer > 0 ? Math.round((peer / ours) * 100) / 100 : null;
+/** a/b per repeat (rows paired by repeat), as a spread; null if a pair is missing or zero. */
+function pairedRatio(
+  a: BroadcastRow[],
+  b: BroadcastRow[],
+  f: (r: BroadcastRow) => number | null,
+): Spread | null {
+  const values: number[] = [];
+  for (const ra of a) {
+    const rb = b.find((x) => x.repeat === ra.repeat);
+    const va = f(ra);
+    const vb = rb ? f(rb) : null;
+    if (va !== null && vb !== null && va > 0 && vb > 0) values.push(va / vb);
+  }
+  return spread(values);
 }
 
 async function main(): Promise<void> {
-  const clients = arg('--clients', 1000);
+  const clients = arg('--clients', 10_000);
+  const floorClients = arg('--floor-clients', 1000);
+  const repeats = arg('--repeats', 3);
   const seconds = arg('--seconds', 15);
   const httpSeconds = arg('--http-seconds', 10);
+  const tps = arg('--tps', 10_000);
 
-  // The simulator idles (SIM_TPS=0): the peers run no pipeline, so neither does ours here;
-  // the broadcast is the real metrics snapshot it serves, and the peers send the same bytes.
-  const ours = await startServer([
-    '--sim-tps',
-    '0',
-    '--persistence',
-    'off',
-    '--ws-max-backpressure',
-    String(16 * 1024 * 1024),
-  ]);
-  await sleep(3000);
-  const payload = JSON.stringify(
-    (await (await fetch(`${ours.url}/api/metrics`)).json()) as unknown,
-  );
-  const runs: BroadcastRun[] = [];
-  runs.push(
-    await broadcast('pulseboard', `${ours.wsUrl}?topics=metrics`, ours.proc.pid!, clients, seconds),
-  );
-  const oursHttp = await http('pulseboard', `${ours.url}/api/metrics`, httpSeconds);
-  await ours.stop();
+  progress(`peers: capturing the live metrics frame at ${tps} tx/s`);
+  const { payload, frameBytes } = await captureFrame(tps);
+  progress(`  frame ${frameBytes} bytes`);
 
-  for (const kind of ['ws', 'socketio'] as const) {
-    const peer = await startPeer(kind, payload);
-    const url =
-      kind === 'ws'
-        ? `ws://127.0.0.1:${peer.port}/ws`
-        : `ws://127.0.0.1:${peer.port}/socket.io/?EIO=4&transport=websocket`;
-    runs.push(
-      await broadcast(
-        kind,
-        url,
-        peer.proc.pid!,
-        clients,
-        seconds,
-        kind === 'ws' ? 'ws' : 'socketio',
-      ),
-    );
-    peer.proc.kill();
+  const plan: [Target, number][] = [
+    ...(['pulseboard', 'uws', ...PEERS] as Target[]).map((t): [Target, number] => [t, clients]),
+    ...(floorClients > 0
+      ? (['pulseboard', 'uws'] as Target[]).map((t): [Target, number] => [t, floorClients])
+      : []),
+  ];
+  const rows: BroadcastRow[] = [];
+  const httpRows: HttpRow[] = [];
+  for (let repeat = 1; repeat <= repeats; repeat++) {
+    for (const [target, n] of plan)
+      rows.push(await broadcast(target, n, seconds, repeat, payload, tps));
+    if (httpSeconds > 0) {
+      for (const target of ['pulseboard', 'fastify'] as const)
+        httpRows.push(await http(target, repeat, httpSeconds, payload, tps));
+    }
   }
-  const fastify = await startPeer('fastify', payload);
-  const fastifyHttp = await http(
-    'fastify',
-    `http://127.0.0.1:${fastify.port}/api/metrics`,
-    httpSeconds,
-  );
-  fastify.proc.kill();
 
-  const base = runs[0]!;
-  const ratios = Object.fromEntries(
-    runs.slice(1).map((r) => [
-      r.target,
+  const at = (t: Target, n: number) => rows.filter((r) => r.target === t && r.clients === n);
+  const summary: Record<number, Record<string, ReturnType<typeof summarise>>> = {};
+  for (const [t, n] of plan) {
+    summary[n] ??= {};
+    summary[n]![t] = summarise(at(t, n));
+  }
+  const ours = at('pulseboard', clients);
+  const vsPeers = Object.fromEntries(
+    [...PEERS, 'uws' as const].map((k) => [
+      k,
       {
-        cpuPerMessage: ratio(r.cpuUsPerDeliveredMessage, base.cpuUsPerDeliveredMessage),
-        marginalCpuPerMessage: ratio(
-          r.marginalCpuUsPerDeliveredMessage,
-          base.marginalCpuUsPerDeliveredMessage,
+        cpuPerMessage: pairedRatio(at(k, clients), ours, (r) => r.cpuUsPerDeliveredMessage),
+        marginalCpuPerMessage: pairedRatio(
+          at(k, clients),
+          ours,
+          (r) => r.marginalCpuUsPerDeliveredMessage,
         ),
-        memoryPerConnection: ratio(r.memoryPerConnectionBytes, base.memoryPerConnectionBytes),
-        p99Latency: ratio(r.latencyMs.p99, base.latencyMs.p99),
+        mainThreadCpuPerMessage: pairedRatio(
+          at(k, clients),
+          ours,
+          (r) => r.mainThreadCpuUsPerDeliveredMessage,
+        ),
+        memoryPerConnection: pairedRatio(at(k, clients), ours, (r) => r.memoryPerConnectionBytes),
+        p99Latency: pairedRatio(at(k, clients), ours, (r) => r.latencyMs.p99),
+      },
+    ]),
+  );
+  const floor = Object.fromEntries(
+    [clients, ...(floorClients > 0 ? [floorClients] : [])].map((n) => [
+      n,
+      {
+        p99: pairedRatio(at('pulseboard', n), at('uws', n), (r) => r.latencyMs.p99),
+        marginalCpuPerMessage: pairedRatio(
+          at('pulseboard', n),
+          at('uws', n),
+          (r) => r.marginalCpuUsPerDeliveredMessage,
+        ),
+        mainThreadCpuPerMessage: pairedRatio(
+          at('pulseboard', n),
+          at('uws', n),
+          (r) => r.mainThreadCpuUsPerDeliveredMessage,
+        ),
+      },
+    ]),
+  );
+  const httpOf = (t: 'pulseboard' | 'fastify') => httpRows.filter((h) => h.target === t);
+  const httpRatio = spread(
+    httpOf('pulseboard')
+      .map((h) => {
+        const f = httpOf('fastify').find((x) => x.repeat === h.repeat);
+        return f && f.reqPerSec > 0 ? h.reqPerSec / f.reqPerSec : Number.NaN;
+      })
+      .filter((v) => Number.isFinite(v)),
+  );
+  const httpSummary = Object.fromEntries(
+    (['pulseboard', 'fastify'] as const).map((t) => [
+      t,
+      {
+        reqPerSec: spread(httpOf(t).map((h) => h.reqPerSec)),
+        p50Ms: spread(httpOf(t).map((h) => h.latencyMs.p50)),
+        p99Ms: spread(httpOf(t).map((h) => h.latencyMs.p99)),
+        errors: httpOf(t).reduce((n, h) => n + h.errors, 0),
+        serverCpuCores: spread(httpOf(t).map((h) => h.serverCpuCores)),
+        loadGeneratorCpuCores: spread(httpOf(t).map((h) => h.loadGeneratorCpuCores)),
+        machineBusyCores: spread(httpOf(t).map((h) => h.machineBusyCores)),
       },
     ]),
   );
   const result = {
     clients,
-    payloadBytes: payload.length,
-    broadcast: runs,
-    http: [oursHttp, fastifyHttp],
-    ratios: {
-      ...ratios,
-      fastifyReqPerSec:
-        Math.round((oursHttp.reqPerSec / Math.max(1, fastifyHttp.reqPerSec)) * 100) / 100,
-    },
+    floorClients,
+    repeats,
+    seconds,
+    tickMs: TICK_MS,
+    pipelineTps: tps,
+    frameBytes,
+    payloadBytes: Buffer.byteLength(payload),
+    maxBackpressureBytes: MAX_BACKPRESSURE,
+    rssSamples: RSS_SAMPLES,
+    rssIntervalMs: RSS_INTERVAL_MS,
+    http: { connections: HTTP_CONNECTIONS, workers: HTTP_WORKERS, seconds: httpSeconds },
+    broadcast: rows,
+    summary,
+    httpRuns: httpRows,
+    httpSummary,
+    ratios: { vsPeers, floor, fastifyReqPerSec: httpRatio },
   };
   const file = writeResult(
     'peers',
-    `node dist/bench/peers/run-peers.js --clients ${clients} --seconds ${seconds} --http-seconds ${httpSeconds}`,
-    `${clients} WebSocket clients on topic metrics (2 updates/s, ${payload.length}-byte snapshot), swarm on the same machine; autocannon 50 connections`,
+    `node dist/bench/peers/run-peers.js --clients ${clients} --floor-clients ${floorClients} --repeats ${repeats} --seconds ${seconds} --http-seconds ${httpSeconds} --tps ${tps}`,
+    `${repeats} interleaved repeats (pulseboard, uws, ws, socketio; then pulseboard, uws at ${floorClients} clients), a fresh server process each, settled with a forced GC every second until its anonymous RSS held still (5 readings 1 s apart within 512 KB, after at least ${SETTLE_MS / 1000} s, at most ${(3 * SETTLE_MS) / 1000} s), then its CPU read over ${IDLE_MS / 1000} s with no clients; ${clients} WebSocket clients on topic metrics, one ${frameBytes}-byte frame every ${TICK_MS} ms (Pulseboard's live metrics frame captured at ${tps} tx/s, sent by every server); Pulseboard runs its pipeline at ${tps} tx/s, persistence off, --ws-max-backpressure ${MAX_BACKPRESSURE}; the peers run no pipeline; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured; CPU above idle = server CPU during the span − its CPU with no clients; memory per connection = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the clients connected − the same before they connect) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers); GET /api/metrics: autocannon ${HTTP_CONNECTIONS} connections, ${HTTP_WORKERS} worker threads, ${httpSeconds} s, the same ${Buffer.byteLength(payload)}-byte snapshot (Pulseboard's live one with its pipeline at ${tps} tx/s)`,
     result,
   );
   progress(`wrote ${file}`);

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { parseOptions } from '../../src/config/parse-options.js';
 import { createLogger } from '../../src/log/logger.js';
@@ -10,6 +9,8 @@ import {
   G_PROCESSING,
   G_THROTTLED,
 } from '../../src/shared/metric-buckets.js';
+import { dbServerPid, procCpuSeconds } from '../lib/db-proc.js';
+import { machineBusyCores, sampleMachine } from '../ws-swarm/proc-stats.js';
 
 /**
  * One persisted pipeline run: shards at max → rings → writer threads → MySQL, in this
@@ -41,27 +42,8 @@ export interface PersistedResult {
   cpuUsPerRow: { process: number; server: number | null };
   /** 2 × 10^6 / (process + server µs per row): rows/s with both cores to ourselves. */
   twoCoreCeiling: number | null;
-}
-
-/** utime + stime of a local process, seconds, or null when it cannot be read. */
-function procCpuSeconds(pid: number | null): number | null {
-  if (pid === null) return null;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return null;
-  }
-}
-
-async function serverPid(conn: mysql.Connection): Promise<number | null> {
-  try {
-    const [r] = await conn.query('SELECT @@pid_file AS f');
-    const pid = Number(readFileSync((r as { f: string }[])[0]!.f, 'utf8').trim());
-    return procCpuSeconds(pid) === null ? null : pid;
-  } catch {
-    return null;
-  }
+  /** Busy cores of the whole machine over the span (all processes, /proc/stat). */
+  machineBusyCores: number;
 }
 
 export async function runPersisted(
@@ -97,7 +79,7 @@ export async function runPersisted(
     user: db.user,
     password: db.password,
   });
-  const pid = await serverPid(probe);
+  const pid = await dbServerPid(probe);
   await probe.end();
   const rows = () => persistence.writers!.status().rowsTotal;
   pool.setParams({ tps: Number.POSITIVE_INFINITY });
@@ -109,6 +91,7 @@ export async function runPersisted(
   const c0 = sum(G_COMPLETED);
   const cpu0 = process.cpuUsage();
   const srv0 = procCpuSeconds(pid);
+  const m0 = sampleMachine();
   const t0 = performance.now();
   let last = r0;
   for (let i = 1; i <= seconds; i++) {
@@ -127,6 +110,7 @@ export async function runPersisted(
   const completedSpan = sum(G_COMPLETED) - c0;
   const cpu = process.cpuUsage(cpu0);
   const srv1 = procCpuSeconds(pid);
+  const m1 = sampleMachine();
   const procUs = Math.round(((cpu.user + cpu.system) / Math.max(1, committed)) * 100) / 100;
   const srvUs =
     srv0 === null || srv1 === null
@@ -165,5 +149,6 @@ export async function runPersisted(
     throttled: sum(G_THROTTLED),
     cpuUsPerRow: { process: procUs, server: srvUs },
     twoCoreCeiling: srvUs === null ? null : Math.round(2e6 / (procUs + srvUs)),
+    machineBusyCores: Math.round(machineBusyCores(m0, m1) * 1000) / 1000,
   };
 }

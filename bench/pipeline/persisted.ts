@@ -1,11 +1,22 @@
 import { availableParallelism } from 'node:os';
-import { runPersisted } from './persisted-run.js';
+import { type CeilingResult, runCeiling } from '../db/load-data-ceiling.js';
+import { writeResult } from '../lib/results.js';
+import { round, spread } from '../lib/stats.js';
+import { type PersistedResult, runPersisted } from './persisted-run.js';
 
 /**
  * `npm run bench:persisted`: sustained persisted tx/s with the simulator at max, then the
- * zero-loss / zero-duplicate check (see persisted-run.ts). Stops by itself.
+ * zero-loss / zero-duplicate check (see persisted-run.ts); and, right after each run, the
+ * database's own ceiling for the same rows (bench/db/load-data-ceiling.ts: a bare LOAD DATA
+ * of the same row shape into the same table, no rollups, 5,000-row batches on 2
+ * connections). `--repeats` pairs, interleaved (persisted, ceiling, persisted, …), so the
+ * ratio persisted / ceiling is taken from neighbours measured on the same machine state.
+ * Writes bench/results/persisted.json (unless --no-write) and prints the JSON. Stops by
+ * itself; exit code 1 when a run was not lossless.
  *
- *   npm run bench:persisted -- [--seconds 60] [--warmup 5] [--json] [--db-batch-size N] [--db-writers N] …
+ *   npm run bench:persisted -- [--seconds 60] [--warmup 5] [--repeats 2] [--ceiling-seconds 15]
+ *        [--ceiling-connections 2] [--ceiling-batch 5000] [--json] [--no-write]
+ *        [--db-batch-size N] [--db-writers N] …
  */
 
 function takeFlag(args: string[], name: string, fallback: number): number {
@@ -15,13 +26,96 @@ function takeFlag(args: string[], name: string, fallback: number): number {
   args.splice(i, 2);
   return v;
 }
+function takeSwitch(args: string[], name: string): boolean {
+  const i = args.indexOf(name);
+  if (i !== -1) args.splice(i, 1);
+  return i !== -1;
+}
 
+const command = `node dist/bench/pipeline/persisted.js ${process.argv.slice(2).join(' ')}`.trim();
 const args = process.argv.slice(2);
-const json = args.includes('--json');
-if (json) args.splice(args.indexOf('--json'), 1);
+const json = takeSwitch(args, '--json');
+const noWrite = takeSwitch(args, '--no-write');
 const seconds = takeFlag(args, '--seconds', 60);
 const warmup = takeFlag(args, '--warmup', 5);
-const result = await runPersisted(args, seconds, warmup, (m) => process.stderr.write(`${m}\n`));
-const out = { ...result, node: process.version, cpus: availableParallelism() };
+const repeats = takeFlag(args, '--repeats', 2);
+const ceilingSeconds = takeFlag(args, '--ceiling-seconds', 15);
+const ceilingConnections = takeFlag(args, '--ceiling-connections', 2);
+const ceilingBatch = takeFlag(args, '--ceiling-batch', 5000);
+const log = (m: string) => process.stderr.write(`${m}\n`);
+
+const runs: PersistedResult[] = [];
+const ceilings: CeilingResult[] = [];
+for (let i = 1; i <= repeats; i++) {
+  log(`persisted #${i}`);
+  runs.push(await runPersisted(args, seconds, warmup, log));
+  if (ceilingSeconds > 0) {
+    log(`ceiling #${i}: bare LOAD DATA, ${ceilingConnections} × ${ceilingBatch}-row batches`);
+    const c = await runCeiling({
+      seconds: ceilingSeconds,
+      connections: ceilingConnections,
+      batchRows: ceilingBatch,
+      args,
+      log,
+    });
+    log(`  ${c.rowsPerSec.toLocaleString('en-US')} rows/s`);
+    ceilings.push(c);
+  }
+}
+const first = runs[0]!;
+const ratios = runs
+  .map((r, i) => (ceilings[i] ? r.committedPerSec / ceilings[i].rowsPerSec : Number.NaN))
+  .filter((v) => Number.isFinite(v));
+const out = {
+  benchmark: 'pipeline-persisted',
+  repeats,
+  shards: first.shards,
+  writers: first.writers,
+  connections: first.connections,
+  batchSize: first.batchSize,
+  seconds,
+  warmup,
+  committedPerSec: spread(
+    runs.map((r) => r.committedPerSec),
+    0,
+  ),
+  lossless: runs.every((r) => r.lossless),
+  cpuUsPerRow: {
+    process: spread(runs.map((r) => r.cpuUsPerRow.process)),
+    server: spread(runs.map((r) => r.cpuUsPerRow.server).filter((v): v is number => v !== null)),
+  },
+  machineBusyCores: spread(runs.map((r) => r.machineBusyCores)),
+  ceiling:
+    ceilings.length === 0
+      ? null
+      : {
+          seconds: ceilingSeconds,
+          connections: ceilingConnections,
+          batchRows: ceilingBatch,
+          rowsPerSec: spread(
+            ceilings.map((c) => c.rowsPerSec),
+            0,
+          ),
+          dbCpuUsPerRow: spread(
+            ceilings.map((c) => c.cpuUsPerRow.db).filter((v): v is number => v !== null),
+          ),
+          clientCpuUsPerRow: spread(ceilings.map((c) => c.cpuUsPerRow.client)),
+          machineBusyCores: spread(ceilings.map((c) => c.machineBusyCores)),
+          runs: ceilings,
+        },
+  /** committed tx/s ÷ the ceiling's rows/s, per interleaved pair. */
+  ofCeiling: spread(ratios.map((v) => round(v, 3))),
+  runs,
+  node: process.version,
+  cpus: availableParallelism(),
+};
+if (!noWrite) {
+  writeResult(
+    'persisted',
+    command,
+    `simulator at max, persistence on (MariaDB on the same machine): ${first.shards} shard(s), ${first.writers} writer(s) × ${first.connections} connection(s), batches of up to ${first.batchSize} rows; ${seconds} s measured after ${warmup} s warm-up; then rows in MySQL checked against completions (lossless = equal, no duplicate id); ceiling: a bare LOAD DATA LOCAL INFILE of the same rows into the same table (fresh database, real schema, no rollups), ${ceilingBatch}-row batches on ${ceilingConnections} connections, ${ceilingSeconds} s; ${repeats} interleaved pair(s) (persisted, ceiling, …), median with min–max; CPU per row from /proc (this process, the database server)`,
+    out,
+  );
+}
 process.stdout.write(json ? `${JSON.stringify(out)}\n` : `${JSON.stringify(out, null, 2)}\n`);
-process.exit(result.lossless ? 0 : 1);
+process.exit(out.lossless ? 0 : 1);

@@ -1,17 +1,34 @@
+import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
-import { startServer } from '../lib/server-process.js';
-import { sampleProc } from './proc-stats.js';
+import { GC_NODE_ARGS, startServer } from '../lib/server-process.js';
+import { gcSettle, settledRss } from './proc-stats.js';
 import { runSwarm } from './swarm.js';
 
 /**
- * `npm run bench:fanout`: delivery of the `metrics` topic (2 updates/s) to N clients while
- * the pipeline runs at a given rate, for each N: messages/s, sequence gaps, delivery
- * latency percentiles, server CPU and RSS. Then the memory of idle connections (no
- * topics): RSS growth / connections. A fresh server per N.
+ * `npm run bench:fanout`: how delivery of the `metrics` topic (2 updates/s) scales with the
+ * client count while the pipeline runs at a given rate: for each N, messages/s, sequence
+ * gaps, delivery latency percentiles, server CPU and RSS, the swarm's and the machine's
+ * CPU. One pass per N, a fresh server each: the curve's shape. The fan-out bar itself (p99
+ * as a ratio to a bare uWS publisher, over interleaved repeats) is measured by
+ * bench/peers/run-peers.ts.
+ *
+ * Then the memory of idle connections (no topics): (settled RSS with N idle sockets −
+ * settled RSS before) / N, where settled = median of 5 readings 0.5 s apart, each right
+ * after a forced full GC (bench/lib/gc-hook.ts).
  *
  *   node dist/bench/ws-swarm/fanout.js [--clients 100,1000,10000] [--tps 10000] [--seconds 20]
  *        [--idle-clients 10000] [--name fanout]
  */
+
+const TICK_MS = 500;
+const SETTLE_MS = 3000;
+/** Before the idle-memory baseline, with a forced GC every second (see gcSettle). */
+const IDLE_SETTLE_MS = 12_000;
+const RAMP_PER_SECOND = 2500;
+const IDLE_SECONDS = 5;
+const RSS_SAMPLES = 5;
+const RSS_INTERVAL_MS = 500;
+const MAX_BACKPRESSURE = 16 << 20;
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -31,29 +48,29 @@ async function main(): Promise<void> {
       String(tps),
       '--persistence',
       'off',
+      '--tick-ms',
+      String(TICK_MS),
       '--ws-max-backpressure',
-      String(16 << 20),
+      String(MAX_BACKPRESSURE),
     ]);
     try {
-      await sleep(3000);
+      await sleep(SETTLE_MS);
       progress(`fan-out: ${clients} clients, pipeline at ${tps} tx/s`);
+      let eventLoopDelayP99Ms: number | null = null;
       const r = await runSwarm({
         url: `${server.wsUrl}?topics=metrics`,
         clients,
         processes: Math.max(1, Math.ceil(clients / 5000)),
-        rampPerSecond: 2500,
+        rampPerSecond: RAMP_PER_SECOND,
         seconds,
         pid: server.proc.pid!,
         quiet: true,
+        async duringRun() {
+          const m = (await (await fetch(`${server.url}/api/metrics`)).json()) as MetricsSnapshot;
+          eventLoopDelayP99Ms = m.pipeline.eventLoopDelayP99Ms;
+        },
       });
-      const snapshot = (await (await fetch(`${server.url}/api/metrics`)).json()) as {
-        pipeline: { eventLoopDelayP99Ms: number };
-      };
-      rows.push({
-        ...r,
-        pipelineTps: tps,
-        eventLoopDelayP99Ms: snapshot.pipeline.eventLoopDelayP99Ms,
-      });
+      rows.push({ ...r, pipelineTps: tps, eventLoopDelayP99Ms });
       progress(
         `  p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms, gaps ${r.gaps}, ${r.connected} connected`,
       );
@@ -64,29 +81,49 @@ async function main(): Promise<void> {
 
   let idle = null;
   if (idleClients > 0) {
-    const server = await startServer(['--sim-tps', '0', '--persistence', 'off']);
+    const server = await startServer(
+      ['--sim-tps', '0', '--persistence', 'off'],
+      {},
+      { nodeArgs: GC_NODE_ARGS },
+    );
     try {
-      await sleep(3000);
-      const before = sampleProc(server.proc.pid!).rssBytes;
+      const pid = server.proc.pid!;
+      const gc = () => server.gc();
+      const settled = await gcSettle(pid, IDLE_SETTLE_MS, gc);
+      const before = await settledRss(pid, gc, RSS_SAMPLES, RSS_INTERVAL_MS);
       progress(`idle connections: ${idleClients}`);
+      let after = before;
       const r = await runSwarm({
         url: server.wsUrl,
         clients: idleClients,
         processes: Math.max(1, Math.ceil(idleClients / 5000)),
-        rampPerSecond: 2500,
-        seconds: 5,
-        pid: server.proc.pid!,
+        rampPerSecond: RAMP_PER_SECOND,
+        seconds: IDLE_SECONDS,
+        pid,
         quiet: true,
+        async duringRun() {
+          after = await settledRss(pid, gc, RSS_SAMPLES, RSS_INTERVAL_MS);
+        },
       });
-      const after = r.server?.rssBytes ?? before;
       idle = {
         clients: idleClients,
         connected: r.connected,
-        rssBeforeBytes: before,
-        rssAfterBytes: after,
-        bytesPerConnection: Math.round((after - before) / Math.max(1, r.connected)),
+        rssBeforeBytes: before.medianBytes,
+        rssAfterBytes: after.medianBytes,
+        anonBeforeBytes: before.medianAnonBytes,
+        anonAfterBytes: after.medianAnonBytes,
+        anonReadingSpreadBytes: { before: before.anonSpreadBytes, after: after.anonSpreadBytes },
+        gcForced: before.gcForced && after.gcForced,
+        settleMs: settled.ms,
+        settledStill: settled.still,
+        bytesPerConnection: Math.round(
+          (after.medianAnonBytes - before.medianAnonBytes) / Math.max(1, r.connected),
+        ),
+        rssBytesPerConnection: Math.round(
+          (after.medianBytes - before.medianBytes) / Math.max(1, r.connected),
+        ),
       };
-      progress(`  ${idle.bytesPerConnection} bytes of RSS per idle connection`);
+      progress(`  ${idle.bytesPerConnection} bytes (anonymous RSS) per idle connection`);
     } finally {
       await server.stop();
     }
@@ -94,7 +131,7 @@ async function main(): Promise<void> {
   writeResult(
     name,
     `node dist/bench/ws-swarm/fanout.js --clients ${counts.join(',')} --tps ${tps} --seconds ${seconds} --idle-clients ${idleClients}`,
-    `metrics topic every 500 ms; pipeline at ${tps} tx/s (persistence off); swarm of net clients on the same machine; ${seconds} s measured after the ramp`,
+    `metrics topic every ${TICK_MS} ms; pipeline at ${tps} tx/s (persistence off), --ws-max-backpressure ${MAX_BACKPRESSURE}; one pass per client count, a fresh server each; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured after the ramp; event-loop p99 = the primary's last 10 s window at the span's end; idle connections: ${idleClients} sockets with no topic on an idle server (SIM_TPS=0), memory = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the sockets open − the same before, read once it held still (5 readings 1 s apart within 512 KB, after at least ${IDLE_SETTLE_MS / 1000} s, at most ${(3 * IDLE_SETTLE_MS) / 1000} s) with a forced GC every second) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers)`,
     { runs: rows, idle },
   );
 }

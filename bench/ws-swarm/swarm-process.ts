@@ -24,6 +24,8 @@ export interface SwarmProcessConfig {
 export interface SwarmReport {
   type: 'report';
   final: boolean;
+  /** An answer to the parent's `flush`: the counts up to now, so a span starts and ends exactly. */
+  flush?: boolean;
   open: number;
   failed: number;
   closed: number;
@@ -46,11 +48,14 @@ let stopping = false;
 
 const MAX_ATTEMPTS = 5;
 
-/** A masked client→server text frame (RFC 6455 requires clients to mask). */
-function clientFrame(text: string): Buffer {
+/**
+ * A masked client→server frame (RFC 6455 requires clients to mask): text (0x1) by
+ * default, or a pong (0xA) echoing a ping's payload. Control payloads are < 126 bytes.
+ */
+function clientFrame(text: string | Buffer, opcode = 0x1): Buffer {
   const payload = Buffer.from(text);
   const mask = randomBytes(4);
-  const head = Buffer.from([0x81, 0x80 | payload.length]); // short frames only (< 126 bytes)
+  const head = Buffer.from([0x80 | opcode, 0x80 | payload.length]); // short frames only (< 126 bytes)
   for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i & 3]!;
   return Buffer.concat([head, mask, payload]);
 }
@@ -73,6 +78,12 @@ function open(attempt = 1): void {
     },
     close() {
       socket.end();
+    },
+    // A server that pings (uWS sendPingsAutomatically) closes a client that never answers
+    // once its idle timeout passes (Pulseboard: WS_IDLE_TIMEOUT_S, 30 s); a real browser
+    // answers, and so does the swarm, so runs longer than that measure live clients.
+    ping(payload) {
+      socket.write(clientFrame(payload, 0xa));
     },
     control(text) {
       if (config.protocol !== 'socketio') return;
@@ -128,7 +139,7 @@ function open(attempt = 1): void {
   sockets.push(socket);
 }
 
-function report(final: boolean): void {
+function report(final: boolean, flush = false): void {
   const lat: number[] = [];
   // Send only the non-empty tail-trimmed part to keep IPC small.
   let last = 0;
@@ -137,6 +148,7 @@ function report(final: boolean): void {
   const r: SwarmReport = {
     type: 'report',
     final,
+    flush,
     ...stats,
     latency: lat,
     failures: Object.fromEntries(failures),
@@ -158,6 +170,10 @@ const ramp = setInterval(() => {
 }, 50);
 const reporter = setInterval(() => report(false), 1000);
 process.on('message', (m: { type: string }) => {
+  if (m.type === 'flush') {
+    report(false, true);
+    return;
+  }
   if (m.type !== 'stop') return;
   stopping = true;
   clearInterval(ramp);

@@ -1,13 +1,24 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { cpuShare, type ProcSample, sampleProc } from './proc-stats.js';
+import {
+  cpuShare,
+  type MachineSample,
+  machineBusyCores,
+  type ProcSample,
+  processesCpuMs,
+  sampleMachine,
+  sampleProc,
+} from './proc-stats.js';
 import type { SwarmProcessConfig, SwarmReport } from './swarm-process.js';
 
 /**
  * WebSocket client swarm: N connections split over P processes of minimal `net` clients
  * (swarm-process.ts), ramped, then measured for S seconds: delivered messages/s, sequence
  * gaps (lost messages), delivery latency p50/p95/p99/max, bandwidth, failed connections,
- * and — with --pid — the server's CPU and RSS from /proc.
+ * and — with --pid — the server's CPU (all threads and its primary thread) and RSS from
+ * /proc. Over the same span it also reads the swarm's own CPU (its processes' /proc) and
+ * the whole machine's busy cores (/proc/stat), because the swarm shares the machine with
+ * the server: a report can then state how much CPU each side had.
  *
  *   node dist/bench/ws-swarm/swarm.js --url ws://127.0.0.1:8080/ws?topics=metrics \
  *        --clients 1000 [--processes 1] [--ramp 2000] [--seconds 20] [--pid N] [--json]
@@ -25,6 +36,11 @@ export interface SwarmOptions {
   seconds: number;
   pid?: number;
   quiet?: boolean;
+  /**
+   * Runs after the measured span, while every client is still connected (and still
+   * receiving): e.g. a settled RSS reading. Its time is not part of the span's figures.
+   */
+  duringRun?: () => Promise<void>;
 }
 
 export interface SwarmResult {
@@ -39,7 +55,18 @@ export interface SwarmResult {
   gaps: number;
   bytesPerSec: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
-  server?: { cpuCores: number; rssBytes: number; cpuMsPerThousandMessages: number };
+  server?: {
+    /** All threads of the server process, cores. */
+    cpuCores: number;
+    /** The server's main thread alone (tid = pid), cores. */
+    mainThreadCpuCores: number;
+    rssBytes: number;
+    cpuMsPerThousandMessages: number;
+  };
+  /** The swarm's own processes over the measured span. */
+  swarm: { processes: number; cpuCores: number };
+  /** Busy CPU of the whole machine over the measured span (all processes). */
+  machine: { cores: number; busyCores: number };
 }
 
 function mergeFailures(reports: SwarmReport[]): Record<string, number> {
@@ -93,10 +120,20 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   let bytes = 0;
   let gaps = 0;
   const finals: Promise<void>[] = [];
+  let flushed: (() => void) | undefined;
+  let flushesPending = 0;
+  /** Every child reports its counts up to now; resolves when all have. */
+  const flush = () =>
+    new Promise<void>((resolve) => {
+      flushesPending = children.length;
+      flushed = resolve;
+      for (const c of children) c.send({ type: 'flush' });
+    });
   children.forEach((child, i) => {
     let resolveFinal!: () => void;
     finals.push(new Promise<void>((r) => (resolveFinal = r)));
     child.on('message', (r: SwarmReport) => {
+      if (r.flush && --flushesPending === 0) queueMicrotask(() => flushed?.());
       latest.set(i, r);
       if (measuring) {
         messages += r.messages;
@@ -118,8 +155,12 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     log(`  ramp: ${sum((r) => r.open)} open, ${sum((r) => r.failed)} failed of ${o.clients}`);
   }
   await new Promise((r) => setTimeout(r, 1500)); // settle
+  await flush(); // counts so far are discarded: the span starts now
   let before: ProcSample | undefined;
   if (o.pid) before = sampleProc(o.pid);
+  const swarmPids = children.map((c) => c.pid!).filter((p) => p !== undefined);
+  const swarmCpu0 = processesCpuMs(swarmPids);
+  const machine0: MachineSample = sampleMachine();
   measuring = true;
   const t0 = performance.now();
   for (let s = 1; s <= o.seconds; s++) {
@@ -128,10 +169,17 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
       `  ${String(s).padStart(3)} s  ${messages.toLocaleString('en-US')} messages, ${gaps} gaps, ${sum((r) => r.open)} open`,
     );
   }
+  // Read every counter at the end of the span, before the stop and final reports.
+  const after = o.pid ? sampleProc(o.pid) : undefined;
+  const swarmCpu1 = processesCpuMs(swarmPids);
+  const machine1 = sampleMachine();
+  const spanMs = performance.now() - t0;
+  await flush(); // the counts up to the end of the span
+  measuring = false;
+  if (o.duringRun) await o.duringRun();
   for (const c of children) c.send({ type: 'stop' });
   await Promise.all(finals);
-  const elapsed = (performance.now() - t0) / 1000;
-  const after = o.pid ? sampleProc(o.pid) : undefined;
+  const elapsed = spanMs / 1000;
   const total = hist.reduce((a, b) => a + (b ?? 0), 0);
   const filled = Array.from(hist, (n) => n ?? 0);
   const result: SwarmResult = {
@@ -151,11 +199,23 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
       p99: percentile(filled, total, 0.99),
       max: (filled.length - 1) / 10,
     },
+    swarm: {
+      processes: children.length,
+      cpuCores: Math.round(((swarmCpu1 - swarmCpu0) / spanMs) * 1000) / 1000,
+    },
+    machine: {
+      cores: machine1.cores,
+      busyCores: Math.round(machineBusyCores(machine0, machine1) * 1000) / 1000,
+    },
   };
   if (before && after) {
     const cores = cpuShare(before, after);
     result.server = {
       cpuCores: Math.round(cores * 1000) / 1000,
+      mainThreadCpuCores:
+        Math.round(
+          ((after.mainThreadCpuMs - before.mainThreadCpuMs) / (after.at - before.at)) * 1000,
+        ) / 1000,
       rssBytes: after.rssBytes,
       cpuMsPerThousandMessages:
         messages > 0
