@@ -67,5 +67,5 @@ t.test('only the writer lanes and the ingest thread ask for multiple statements'
   };
   walk('src');
   walk('workers');
-  t.same(users.sort(), ['workers/ingest/ingest-worker.ts', 'workers/writer/lane.ts']);
+  t.same(users.sort(), ['workers/ingest/group-committer.ts', 'workers/writer/lane.ts']);
 });

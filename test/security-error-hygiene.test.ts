@@ -24,9 +24,9 @@ import { TestClient } from './helpers/ws-client.js';
  */
 
 const MARK = 'PbMark7q';
-const READ = 'hygiene-read-token-0123456789';
-const ADMIN = 'hygiene-admin-token-0123456789';
-const INGEST = 'hygiene-ingest-token-0123456789';
+const READ = 'hygiene-read-token-0123456789abcdef';
+const ADMIN = 'hygiene-admin-token-0123456789abcdef';
+const INGEST = 'hygiene-ingest-token-0123456789abcdef';
 const HOST_PORT = /\b(?:\d{1,3}\.){3}\d{1,3}:\d{2,5}\b|localhost:\d+|\[[0-9a-f:]+\]:\d+/i;
 
 let priv: PrivateDatabase;

@@ -23,7 +23,7 @@ import { TestClient } from './helpers/ws-client.js';
 
 const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
 const CONFIG = fileURLToPath(new URL('../../deploy/haproxy.cfg', import.meta.url));
-const TOKEN = 'framing-ingest-token-0123456789';
+const TOKEN = 'framing-ingest-token-0123456789abcdef';
 
 let db: TestDatabase;
 let server: TestServer;
@@ -71,15 +71,15 @@ const statuses = (data: string) =>
   [...data.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 
 /** The smuggled request: a harmless read whose answer would show that it ran. */
-const SMUGGLED = 'GET /api/metrics HTTP/1.1\r\nHost: x\r\n\r\n';
+const SMUGGLED = 'GET /api/metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n';
 const AMBIGUOUS: [string, string][] = [
   [
     'two different Content-Lengths',
-    `GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: ${5 + SMUGGLED.length}\r\n\r\nhello${SMUGGLED}`,
+    `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: ${5 + SMUGGLED.length}\r\n\r\nhello${SMUGGLED}`,
   ],
   [
     'two Transfer-Encodings',
-    `POST /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    `POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: identity\r\n\r\n0\r\n\r\n${SMUGGLED}`,
   ],
 ];
 
@@ -91,12 +91,12 @@ t.test('directly: conflicting lengths close the connection before any request ru
   }
   const same = await exchange(
     server.port,
-    `GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
+    `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
   );
   t.same(statuses(same.data), [200], 'a repeated identical Content-Length is harmless and served');
   const plain = await exchange(
     server.port,
-    `GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n${SMUGGLED.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`,
+    `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${SMUGGLED.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`,
   );
   t.same(statuses(plain.data), [200, 200], 'pipelined ordinary requests are all served');
   t.ok(
@@ -155,11 +155,11 @@ t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', asy
     ...AMBIGUOUS,
     [
       'an empty Content-Length before a real one',
-      `GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: \r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
+      `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: \r\nContent-Length: ${SMUGGLED.length}\r\n\r\n${SMUGGLED}`,
     ],
     [
       'a list of lengths',
-      `POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5, ${5 + SMUGGLED.length}\r\n\r\nhello${SMUGGLED}`,
+      `POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5, ${5 + SMUGGLED.length}\r\n\r\nhello${SMUGGLED}`,
     ],
   ];
   for (const [name, bytes] of cases) {
@@ -171,7 +171,7 @@ t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', asy
   // chunked body alone and closes the connection after it, so nothing behind it runs.
   const teCl = await exchange(
     port,
-    `POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
+    `POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
   );
   t.equal(
     statuses(teCl.data).length,

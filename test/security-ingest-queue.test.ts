@@ -17,7 +17,7 @@ import { waitFor } from './helpers/wait-for.js';
 
 const BODY_LIMIT = 65_536;
 const BODIES = 4;
-const TOKEN = 'queue-ingest-token-0123456789';
+const TOKEN = 'queue-ingest-token-0123456789abcdef';
 
 let db: TestDatabase;
 let server: TestServer;
@@ -125,13 +125,13 @@ t.test('a full queue answers 503 + Retry-After before reading or parsing the bod
     t.equal(refused.retryAfter, '1', 'with Retry-After');
 
     const headersOnly = rawHead(
-      `POST /api/transactions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`,
+      `POST /api/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n`,
     );
     t.match(await headersOnly.head, /^HTTP\/1\.1 503 /, 'refused before the body was sent');
     headersOnly.socket.destroy();
 
     const chunked = rawHead(
-      `POST /api/transactions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\na\r\n[{"ref": 1\r\n`,
+      `POST /api/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\na\r\n[{"ref": 1\r\n`,
     );
     t.match(await chunked.head, /^HTTP\/1\.1 503 /, 'a chunked body is counted as it arrives');
     chunked.socket.destroy();
@@ -178,7 +178,7 @@ t.test('a client gone mid-body frees its bytes', async (t) => {
     queued = Promise.all(Array.from({ length: BODIES - 1 }, (_, i) => post(paddedBody(`g-${i}`))));
     // The last quarter of the budget: a body announced in full, sent in part, abandoned.
     const partial = rawHead(
-      `POST /api/transactions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${BODY_LIMIT}\r\n\r\n[{"ref": "partial"`,
+      `POST /api/transactions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${BODY_LIMIT}\r\n\r\n[{"ref": "partial"`,
       1000,
     );
     await waitFor('the budget spent', async () => (await emptyProbe()).status === 503);

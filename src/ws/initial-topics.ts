@@ -70,12 +70,12 @@ export function planInitialTopics(
   }
   const topics = unique.filter((t) => catalog.isKnown(t));
   if (topics.length === unique.length) return { topics, error: null };
-  const unknown = unique.filter((t) => !catalog.isKnown(t));
+  // The client's topic names are not echoed (error answers never repeat the request).
   return {
     topics,
     error: {
       code: 'PB_ERR_WS_UNKNOWN_TOPIC',
-      message: `unknown topic(s): ${unknown.join(', ')}; known: ${catalog.list().join(', ')}`,
+      message: `unknown topic (known: ${catalog.list().join(', ')})`,
     },
   };
 }
