@@ -8,9 +8,9 @@ import { HISTOGRAM_BUCKETS } from './latency-histogram.js';
  * shards, seconds and windows is element-wise addition.
  *
  *   bucket row (float64 × BUCKET_STRIDE)
- *   +--------+-------+--------+---------+-------+--------+------------+-----------+-----------+-----------+
- *   | second | count | failed | flagged | procΣ | volUsd | vol[cur]×16| cnt[src]×32| usd[src]×32| hist ×128 |
- *   +--------+-------+--------+---------+-------+--------+------------+-----------+-----------+-----------+
+ *   +--------+-------+--------+---------+-------+--------+------------+------------+------------+-------------+-----------+
+ *   | second | count | failed | flagged | procΣ | volUsd | vol[cur]×16| cnt[src]×32| usd[src]×32| fail[src]×32| hist ×128 |
+ *   +--------+-------+--------+---------+-------+--------+------------+------------+------------+-------------+-----------+
  *
  *   SharedArrayBuffer: | control int32 × 16 | gauges float64 × 16 | buckets: row × 4096 | totals: row |
  *
@@ -37,7 +37,9 @@ export const B_VOLUME_USD = 5;
 export const B_VOLUME = 6; // per currency
 export const B_SOURCE_COUNT = B_VOLUME + MAX_CURRENCIES;
 export const B_SOURCE_USD = B_SOURCE_COUNT + MAX_SOURCES;
-export const B_HISTOGRAM = B_SOURCE_USD + MAX_SOURCES;
+/** Failed transactions per source (per-source failure rate: alert rules, src/alerts). */
+export const B_SOURCE_FAILED = B_SOURCE_USD + MAX_SOURCES;
+export const B_HISTOGRAM = B_SOURCE_FAILED + MAX_SOURCES;
 export const BUCKET_STRIDE = B_HISTOGRAM + HISTOGRAM_BUCKETS;
 
 /** Shard control and counters (Int32Array view of the same SAB). */
