@@ -395,6 +395,34 @@ export const OPTION_SPECS = {
     doc: 'Requests a client may send at once before INGEST_RATE_LIMIT applies (token bucket size).',
     schema: int(1, 10_000_000),
   },
+  rulesFile: {
+    env: 'RULES_FILE',
+    default: 'rules/default.yaml',
+    doc: 'Alert rules, YAML or JSON (README "Alerting"); validated at start (exit 2 when invalid). With persistence the rules live in MySQL and the file seeds them whenever it changes; empty = no file.',
+    schema: z.string(),
+  },
+  alertmanagerUrl: {
+    env: 'ALERTMANAGER_URL',
+    default: '',
+    doc: 'Alertmanager base URL, e.g. http://127.0.0.1:9093: firing and resolved alerts are pushed to its /api/v2/alerts (empty = off).',
+    schema: z.string().refine((s) => s === '' || /^https?:\/\/[^\s/]+/.test(s), {
+      error: 'must be empty or an http(s):// URL',
+    }),
+  },
+  alertmanagerResendS: {
+    env: 'ALERTMANAGER_RESEND_S',
+    default: '60',
+    doc: "Seconds between re-sends of a firing (or recently resolved) alert to Alertmanager (Prometheus' resend delay); endsAt is 4× this ahead.",
+    schema: int(1, 3600),
+  },
+  publicUrl: {
+    env: 'PUBLIC_URL',
+    default: '',
+    doc: "The dashboard's URL as people reach it, for alerts' generatorURL links (empty = the address the server listens on).",
+    schema: z.string().refine((s) => s === '' || /^https?:\/\/[^\s/]+/.test(s), {
+      error: 'must be empty or an http(s):// URL',
+    }),
+  },
 } as const;
 
 export type OptionName = keyof typeof OPTION_SPECS;

@@ -13,7 +13,7 @@ import { sendError, track } from './respond.js';
  *   GET /healthz, GET /readyz                     nothing (probes stay open)
  *   POST /api/transactions                        INGEST_TOKEN (+ per-client rate limit)
  *   POST /api/load-test, /api/load-test/stop,     ADMIN_TOKEN
- *        /api/reset
+ *        /api/reset; POST/PUT/DELETE /api/rules…
  *   every other /api/* and GET /metrics           READ_TOKEN (ADMIN_TOKEN also accepted)
  *   GET /ws (upgrade)                             READ_TOKEN via ?token= or the header, and
  *                                                 an allowed Origin
@@ -35,6 +35,9 @@ export function accessFor(method: string, path: string): Access {
   const m = method.toLowerCase();
   if (m === 'post' && path === '/api/transactions') return 'ingest';
   if (m === 'post' && ADMIN_PATHS.has(path)) return 'admin';
+  // Alert rules: reading them is like any read; changing them is the admin's.
+  if (m !== 'get' && m !== 'head' && (path === '/api/rules' || path.startsWith('/api/rules/')))
+    return 'admin';
   return 'read';
 }
 
