@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { stringify } from 'yaml';
-import { describeProblem, type RuleProblem } from '../src/alerts/rule-schema.js';
+import { describeProblem, type RuleProblem, validateRule } from '../src/alerts/rule-schema.js';
 import { DEFAULT_RULES_FILE, loadRulesFile } from '../src/alerts/rules-file.js';
 import { DEFAULT_SOURCES } from '../src/shared/catalog.js';
 import { startServer } from './helpers/server.js';
@@ -180,6 +180,10 @@ t.test('files: JSON, YAML errors with the line, duplicates, the default file', a
     shipped.rules.some((r) => r.source === '*'),
     'and a per-source rule',
   );
+  for (const rule of shipped.rules) {
+    const back = validateRule(JSON.parse(JSON.stringify(rule)), { sources: DEFAULT_SOURCES });
+    t.same(back, { ok: true, rule }, `${rule.alert}: a normalized rule validates as itself`);
+  }
 
   const server = await startServer(['--sim-tps', '0', '--rules-file', DEFAULT_RULES_FILE]);
   t.teardown(() => server.stop());

@@ -161,7 +161,11 @@ export function validateRule(raw: unknown, ctx: RuleContext): RuleValidation {
       problems: [{ rule: null, field: '(rule)', message: 'must be an object' }],
     };
   }
-  const r = raw as Record<string, unknown>;
+  // null is "not given" (the API returns normalized rules with null for what is unset, and
+  // a rule read back must validate as it was written).
+  const r = Object.fromEntries(
+    Object.entries(raw as Record<string, unknown>).filter(([, v]) => v !== null),
+  );
   const name = typeof r.alert === 'string' && NAME.test(r.alert) ? r.alert : null;
   const bad = (field: string, message: string) => problems.push({ rule: name, field, message });
 
@@ -209,7 +213,7 @@ export function validateRule(raw: unknown, ctx: RuleContext): RuleValidation {
 
   // Which sources the rule reads: none (all together), one, or each of them.
   let source: string | null = null;
-  if (r.source !== undefined && r.source !== null) {
+  if (r.source !== undefined) {
     if (r.source === EVERY_SOURCE) source = EVERY_SOURCE;
     else if (typeof r.source === 'string' && ctx.sources.includes(r.source)) source = r.source;
     else bad('source', `must be "*" (every source) or a configured source: ${list(ctx.sources)}`);
@@ -252,7 +256,7 @@ export function validateRule(raw: unknown, ctx: RuleContext): RuleValidation {
     const v = r.minCount;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
       bad('minCount', 'must be a whole number ≥ 0');
-    else if (metric !== null && !RULE_METRICS[metric].windowed)
+    else if (v > 0 && metric !== null && !RULE_METRICS[metric].windowed)
       bad('minCount', `must be omitted: ${metric} has no window to count in`);
     else minCount = v;
   }
