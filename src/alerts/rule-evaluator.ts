@@ -49,6 +49,14 @@ export interface SeriesStatus {
   resolvedAt: number | null;
 }
 
+/** A rule and the state of each of its series: GET /api/rules. */
+export interface RuleStatus {
+  rule: AlertRule;
+  expr: string;
+  threshold: number;
+  series: SeriesStatus[];
+}
+
 export interface CompiledRule {
   readonly rule: AlertRule;
   readonly expr: string;
@@ -239,7 +247,7 @@ export class RuleEvaluator {
   }
 
   /** Each rule with the state of each of its series (GET /api/rules, the dashboard). */
-  status(): { rule: AlertRule; expr: string; threshold: number; series: SeriesStatus[] }[] {
+  status(): RuleStatus[] {
     return this.compiled.map((c) => ({
       rule: c.rule,
       expr: c.expr,

@@ -76,7 +76,8 @@ export function registerRulesRoutes(
   };
 
   app.get('/api/rules', (res) => {
-    sendJson(track(res), 200, JSON.stringify({ rules: alerting.evaluator.status() }));
+    // `sources`: what a rule's `source` may name (the dashboard's form offers them).
+    sendJson(track(res), 200, JSON.stringify({ rules: alerting.evaluator.status(), sources }));
   });
 
   app.post('/api/rules', async (res, req) => {
