@@ -89,6 +89,7 @@ export function render(docs: Map<string, ResultDoc>): string {
     `| dashboard update render, 3,600 points per series | p95 < 4 ms | ${ms(dash?.p95Ms)} | ${verdict(dash ? dash.p95Ms < 4 : null)} | ${source(R('dashboard'), 'node dist/bench/dashboard/render.js')} |`,
     `| dashboard bundle | < 150 KB gzipped | ${dash?.bundleGzipBytes ? `${n(dash.bundleGzipBytes / 1024, 1)} KB` : '—'} | ${verdict(dash?.bundleGzipBytes ? dash.bundleGzipBytes < 150 * 1024 : null)} | same run |`,
     '| reliability: DB outage, SIGTERM at load, kill -9 | every acknowledged transaction in MySQL exactly once | asserted by the fault tests in `test/` (run by `npm test` in CI) | see tests | `npm test` |',
+    ...alertBars(docs),
     '',
     ...missedBars(docs),
     '## The seed table',
@@ -197,6 +198,7 @@ export function render(docs: Map<string, ResultDoc>): string {
       );
     lines.push('');
   }
+  lines.push(...alertSection(docs));
   if (micro?.rows) {
     lines.push(
       '## Hot paths (micro-benchmarks)',
@@ -213,6 +215,71 @@ export function render(docs: Map<string, ResultDoc>): string {
     lines.push('');
   }
   return lines.join('\n');
+}
+
+/**
+ * Alert rules (issue 13): rows of the bars table and a section, present once their results
+ * exist (bench/alerts/rule-evaluation.ts and latency.ts), so a checkout without them renders
+ * as before.
+ */
+function alertBars(docs: Map<string, ResultDoc>): string[] {
+  const ev = docs.get('alert-rules');
+  const lat = docs.get('alert-latency');
+  const out: string[] = [];
+  if (ev) {
+    const r = ev.result;
+    out.push(
+      `| alert rules: evaluation per tick | 1,000 rules in < 1 ms | ${n(r.tickUs, 1)} µs for ${n(r.rules)} rules (${n(r.series)} series), ${n(r.nsPerRulePerTick, 1)} ns per rule; on the primary (a worker round trip: ${n(r.worker.roundTripUs.mean, 1)} µs) | ${verdict(r.rules >= 1000 && r.tickUs < 1000)} | ${source(ev, 'npm run bench:alerts-eval')} |`,
+    );
+  }
+  if (lat) {
+    const r = lat.result;
+    out.push(
+      `| alert rules: condition → WebSocket event | within one tick (${n(r.tickMs)} ms) after \`for\` elapses | max ${ms(r.wsAfterForMs.max)}, median ${ms(r.wsAfterForMs.p50)} after \`for\` (Alertmanager push: max ${ms(r.amAfterForMs.max)}) | ${verdict(r.withinOneTick)} | ${source(lat, 'npm run bench:alerts-latency')} |`,
+    );
+  }
+  return out;
+}
+
+function alertSection(docs: Map<string, ResultDoc>): string[] {
+  const ev = docs.get('alert-rules');
+  const lat = docs.get('alert-latency');
+  if (!ev && !lat) return [];
+  const out = ['## Alert rules', ''];
+  if (ev) {
+    const r = ev.result;
+    out.push(
+      source(ev, ''),
+      '',
+      '| task | mean | p99 | per rule |',
+      '| --- | --- | --- | --- |',
+      ...r.rows.map(
+        (x: any) =>
+          `| ${x.task} | ${n(x.meanUs, 2)} µs | ${n(x.p99Us, 2)} µs | ${n(x.nsPerRule, 1)} ns |`,
+      ),
+      `| the same evaluation on a worker thread (post values, await events) | ${n(r.worker.roundTripUs.mean, 2)} µs | ${n(r.worker.roundTripUs.p99, 2)} µs | — |`,
+      '',
+      `Decision: ${r.decision}.`,
+      '',
+    );
+  }
+  if (lat) {
+    const r = lat.result;
+    out.push(
+      source(lat, ''),
+      '',
+      '| from the condition (scenario started) | median | max |',
+      '| --- | --- | --- |',
+      `| condition first seen by a tick (\`activeAt\`) | ${ms(r.detectMs.p50)} | ${ms(r.detectMs.max)} |`,
+      `| \`for\` elapsed → firing evaluated (server clock) | ${ms(r.fireLagMs.p50)} | ${ms(r.fireLagMs.max)} |`,
+      `| \`for\` elapsed → WebSocket client has the event | ${ms(r.wsAfterForMs.p50)} | ${ms(r.wsAfterForMs.max)} |`,
+      `| \`for\` elapsed → Alertmanager endpoint has the alert | ${ms(r.amAfterForMs.p50)} | ${ms(r.amAfterForMs.max)} |`,
+      '',
+      `Rules are evaluated on every tick's snapshot, so a condition is first seen up to one tick (${n(r.tickMs)} ms) after it begins and fires in the tick in which \`for\` has passed since then; Prometheus, for comparison, scrapes and evaluates every 15 s to 1 min.`,
+      '',
+    );
+  }
+  return out;
 }
 
 /**
@@ -285,6 +352,12 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
   if (dash && dash.p95Ms >= 4) {
     out.push(
       `- **Dashboard render (p95 ${ms(dash.p95Ms)}, p50 ${ms(dash.p50Ms)}).** The slow updates are the ones that redraw the three uPlot charts of 3,600 points (already decimated to about one point per 2 px); headless Chromium shares the two cores with the server it is watching, so the tail depends on what else runs.`,
+    );
+  }
+  const lat = r('alert-latency');
+  if (lat && !lat.withinOneTick) {
+    out.push(
+      `- **Alert event after \`for\` (max ${ms(lat.wsAfterForMs.max)}, tick ${n(lat.tickMs)} ms).** The condition is first seen by the next tick (up to ${n(lat.tickMs)} ms after it begins: ${ms(lat.detectMs.max)} at most here), the firing is evaluated within ${ms(lat.fireLagMs.max)} of \`for\` having passed since then, and the rest is the scenario reaching the shard and the frame reaching the client on a loaded two-core machine.`,
     );
   }
   if (out.length === 0) return [];
@@ -385,6 +458,10 @@ export function figures(docs: Map<string, ResultDoc>): Record<string, string> {
       ? `${n(r('dashboard').bundleGzipBytes / 1024, 1)} KB`
       : '—',
     'soak-drift': r('soak') ? `${n(r('soak').rssDriftPercent, 1)} %` : '—',
+    'alert-eval-tick': unit(r('alert-rules')?.tickUs, 'µs', 1),
+    'alert-eval-rules': n(r('alert-rules')?.rules),
+    'alert-eval-worker': unit(r('alert-rules')?.worker?.roundTripUs?.mean, 'µs', 1),
+    'alert-ws-after-for': ms(r('alert-latency')?.wsAfterForMs?.max),
   };
 }
 

@@ -23,6 +23,7 @@ export class PbAlertBanner extends LitElement {
     panelStyles,
     css`
       .banner {
+        margin: var(--pb-gap) var(--pb-gap) 0;
         display: flex;
         flex-wrap: wrap;
         align-items: center;

@@ -92,13 +92,6 @@ export const appStyles = [
       background: none;
       border: none;
     }
-    .banner {
-      padding: var(--pb-gap) var(--pb-gap) 0;
-    }
-    .banner:empty,
-    pb-alert-banner:not([data-firing]) {
-      padding: 0;
-    }
     .rules {
       grid-area: rules;
     }
