@@ -121,7 +121,8 @@ const roundTrip = (): Promise<number> =>
     const t0 = performance.now();
     worker.once('message', () => resolve(performance.now() - t0));
     reader.refresh();
-    worker.postMessage({ values: reader.values, ts: (ts += 500) });
+    ts += 500;
+    worker.postMessage({ values: reader.values, ts });
   });
 for (let i = 0; i < 200; i++) await roundTrip(); // warm-up
 const trips: number[] = [];
