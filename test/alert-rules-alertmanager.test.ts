@@ -1,8 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import {
+  findAmtool,
   freePort,
   type Received,
   startAlertmanager,
@@ -258,4 +260,11 @@ t.test('an unreachable Alertmanager: retried, visible, never blocking the tick',
   await waitFor('up again', async () =>
     (await (await fetch(`${server.url}/metrics`)).text()).includes('pulseboard_alertmanager_up 1'),
   );
+});
+
+t.test('the documented deploy/alertmanager.yml is a valid Alertmanager config', async (t) => {
+  const config = new URL('../../deploy/alertmanager.yml', import.meta.url).pathname;
+  const out = execFileSync(findAmtool(), ['check-config', config], { encoding: 'utf8' });
+  t.match(out, /SUCCESS/);
+  t.match(out, /2 receivers/);
 });

@@ -335,7 +335,7 @@ export const OPTION_SPECS = {
   adminToken: {
     env: 'ADMIN_TOKEN',
     default: '',
-    doc: 'Bearer token required by scenario and reset endpoints (empty = none).',
+    doc: 'Bearer token required by scenario and reset endpoints and by changes to alert rules (empty = none).',
     schema: z.string(),
   },
   readToken: {

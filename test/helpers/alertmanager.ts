@@ -33,6 +33,13 @@ export function findAlertmanager(): string {
   );
 }
 
+/** amtool, shipped next to Alertmanager (Debian's package has both). */
+export function findAmtool(): string {
+  const dir = findAlertmanager().replace(/\/[^/]+$/, '');
+  for (const p of [`${dir}/amtool`, '/usr/bin/amtool']) if (existsSync(p)) return p;
+  throw new Error('no amtool next to Alertmanager (Debian: prometheus-alertmanager ships it)');
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createNetServer();
