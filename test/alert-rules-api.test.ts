@@ -256,6 +256,8 @@ t.test('create, read, replace, delete; changes need the admin token', async (t) 
   t.equal(gone.body.error.code, 'PB_ERR_RULES_NOT_FOUND');
   t.equal((await api(server.url, 'DELETE', '/api/rules/AchFailing')).status, 404);
 
+  const malformed = await api(server.url, 'GET', '/api/rules/%zz');
+  t.equal(malformed.status, 404, 'a malformed escape in the name is just an unknown rule');
   const badQuery = await api(server.url, 'GET', '/api/alerts?state=burning');
   t.equal(badQuery.status, 400);
   t.equal(badQuery.body.error.field, 'state');

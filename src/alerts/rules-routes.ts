@@ -48,6 +48,16 @@ export function validateBody(body: unknown, sources: readonly string[]): AlertRu
   });
 }
 
+/** The `:alert` path segment; a malformed %-escape is a name no rule has, not a crash. */
+function pathName(req: HttpRequest): string {
+  const raw = req.getParameter(0) ?? '';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 function notFound(name: string): PulseboardError {
   return new PulseboardError('PB_ERR_RULES_NOT_FOUND', `no rule named ${JSON.stringify(name)}`);
 }
@@ -102,7 +112,7 @@ export function registerRulesRoutes(
 
   app.get('/api/rules/:alert', (res, req) => {
     const t = track(res);
-    const name = decodeURIComponent(req.getParameter(0) ?? '');
+    const name = pathName(req);
     const json = ruleJson(name);
     if (json === null) sendError(t, notFound(name));
     else sendJson(t, 200, json);
@@ -111,7 +121,7 @@ export function registerRulesRoutes(
   app.put('/api/rules/:alert', async (res, req) => {
     const t = track(res);
     try {
-      const name = decodeURIComponent(req.getParameter(0) ?? '');
+      const name = pathName(req);
       requireJson(req);
       const body = await readJson(t, BODY_LIMIT);
       const withName =
@@ -137,7 +147,7 @@ export function registerRulesRoutes(
   app.del('/api/rules/:alert', async (res, req) => {
     const t = track(res);
     try {
-      const name = decodeURIComponent(req.getParameter(0) ?? '');
+      const name = pathName(req);
       if (!(await alerting.remove(name))) throw notFound(name);
       sendJson(t, 200, JSON.stringify({ deleted: name }));
     } catch (err) {
