@@ -110,6 +110,21 @@ export class Alerting {
    * state changes, or null when nothing changed.
    */
   tick(): string | null {
+    try {
+      return this.evaluateTick();
+    } catch (err) {
+      // A defect here must not stop the tick (metrics, feed and fraud alerts go on).
+      if (!this.failedOnce) {
+        this.failedOnce = true;
+        this.log.error({ err: (err as Error).message }, 'alert rule evaluation failed');
+      }
+      return null;
+    }
+  }
+
+  private failedOnce = false;
+
+  private evaluateTick(): string | null {
     const t0 = performance.now();
     this.reader.refresh();
     const ts = this.snapshots.latest.ts;

@@ -169,7 +169,7 @@ export function validateRule(raw: unknown, ctx: RuleContext): RuleValidation {
   const name = typeof r.alert === 'string' && NAME.test(r.alert) ? r.alert : null;
   const bad = (field: string, message: string) => problems.push({ rule: name, field, message });
 
-  if (r.alert === undefined) bad('alert', 'is required (the rule name)');
+  if (r.alert === undefined || r.alert === '') bad('alert', 'is required (the rule name)');
   else if (name === null)
     bad('alert', 'must start with a letter: letters, digits, _ . - (at most 64)');
 

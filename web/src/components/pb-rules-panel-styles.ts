@@ -12,6 +12,9 @@ export const rulesStyles = [
       gap: 8px;
       margin-bottom: 8px;
     }
+    .table-wrap {
+      overflow-x: auto;
+    }
     table {
       width: 100%;
       border-collapse: collapse;

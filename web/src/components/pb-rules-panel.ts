@@ -113,10 +113,10 @@ export class PbRulesPanel extends LitElement {
       ${
         rules.length === 0
           ? html`<p class="muted">No rules. Create one, or start the server with RULES_FILE.</p>`
-          : html`<table>
+          : html`<div class="table-wrap"><table>
             <thead><tr><th>Rule</th><th>State</th><th>Value</th><th>Threshold</th><th></th></tr></thead>
             <tbody>${rules.flatMap((r) => this.rows(r))}</tbody>
-          </table>`
+          </table></div>`
       }
       <h3>Recent changes</h3>
       ${
