@@ -33,6 +33,8 @@ export class AlertSeries {
   value = Number.NaN;
   /** Alertmanager bookkeeping: when this alert was last handed to the sender. */
   lastSentAt = 0;
+  /** The alert's labels: fixed by its rule, built once by the evaluator. */
+  labels: Record<string, string> | undefined;
 
   constructor(
     /** The source this series reads, or null for all sources together. */

@@ -70,6 +70,8 @@ export interface CompiledRule {
   /** With minCount: slot of each series' window count (the condition needs ≥ minCount). */
   readonly counts: Int32Array | null;
   readonly minCount: number;
+  /** Some annotation has a `{{ … }}` to expand per event. */
+  readonly templated: boolean;
   readonly series: AlertSeries[];
 }
 
@@ -171,6 +173,7 @@ export class RuleEvaluator {
       base,
       counts,
       minCount,
+      templated: Object.values(rule.annotations).some((a) => a.includes('{{')),
       series: sources.map((s) => new AlertSeries(s)),
     };
   }
@@ -200,14 +203,16 @@ export class RuleEvaluator {
     return out;
   }
 
-  /** The alert's labels, as Alertmanager receives them. */
+  /** The alert's labels, as Alertmanager receives them (fixed by the rule: built once). */
   labels(c: CompiledRule, s: AlertSeries): Record<string, string> {
+    if (s.labels) return s.labels;
     const l: Record<string, string> = {
       ...c.rule.labels,
       alertname: c.rule.alert,
       severity: c.rule.severity,
     };
     if (s.source !== null) l.source = s.source;
+    s.labels = l;
     return l;
   }
 
@@ -217,6 +222,7 @@ export class RuleEvaluator {
     s: AlertSeries,
     labels: Record<string, string>,
   ): Record<string, string> {
+    if (!c.templated) return c.rule.annotations; // nothing to expand: share the rule's
     const out: Record<string, string> = {};
     const value = Number.isFinite(s.value) ? String(Math.round(s.value * 1000) / 1000) : 'none';
     for (const [k, text] of Object.entries(c.rule.annotations)) {
