@@ -111,6 +111,12 @@ const STEPS: Step[] = [
     args: ['--tps', '50', '--clients', '200', '--seconds', '20'],
   },
   { name: 'dashboard', script: 'dashboard/render.js', args: [] },
+  { name: 'alert-rules', script: 'alerts/rule-evaluation.js', args: ['--rules', '1000'] },
+  {
+    name: 'alert-latency',
+    script: 'alerts/latency.js',
+    args: ['--rounds', '10', '--for-ms', '2000', '--tick-ms', '500'],
+  },
 ];
 
 function runStep(step: Step): Promise<void> {

@@ -2,10 +2,12 @@
 # Provisions what `npm test` needs beyond Node and the npm packages, so the README's test
 # command works on a fresh machine and `.ci/run` is not the only place that knows:
 #
-#   tool        found at (override)                 Debian package
-#   chromium    /usr/bin/chromium (CHROMIUM_PATH)   chromium        browser tests
-#   promtool    /usr/bin/promtool (PROMTOOL_PATH)   prometheus      GET /metrics format check
-#   haproxy     /usr/sbin/haproxy (HAPROXY_PATH)    haproxy         deploy/haproxy.cfg in front of a server
+#   tool          found at (override)                                     Debian package
+#   chromium      /usr/bin/chromium (CHROMIUM_PATH)                       chromium        browser tests
+#   promtool      /usr/bin/promtool (PROMTOOL_PATH)                       prometheus      GET /metrics format check
+#   haproxy       /usr/sbin/haproxy (HAPROXY_PATH)                        haproxy         deploy/haproxy.cfg in front of a server
+#   alertmanager  /usr/bin/prometheus-alertmanager (ALERTMANAGER_PATH)    prometheus-alertmanager
+#                                                                          alert delivery tests
 #
 # A MySQL/MariaDB server is found (or started privately) by test/helpers/database.ts.
 # Missing tools are installed with apt-get when this runs as root on Debian/Ubuntu;
@@ -24,6 +26,7 @@ need() { # need <path> <override-var-value> <package>
 need /usr/bin/chromium "${CHROMIUM_PATH:-}" chromium
 need /usr/bin/promtool "${PROMTOOL_PATH:-}" prometheus
 need /usr/sbin/haproxy "${HAPROXY_PATH:-}" haproxy
+need /usr/bin/prometheus-alertmanager "${ALERTMANAGER_PATH:-}" prometheus-alertmanager
 
 [ -z "$missing" ] && exit 0
 
@@ -35,5 +38,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
   exit 0
 fi
-echo "provision-tests: npm test needs${missing}: run 'sudo apt-get install -y${missing}' (or set CHROMIUM_PATH / PROMTOOL_PATH / HAPROXY_PATH)" >&2
+echo "provision-tests: npm test needs${missing}: run 'sudo apt-get install -y${missing}' (or set CHROMIUM_PATH / PROMTOOL_PATH / HAPROXY_PATH / ALERTMANAGER_PATH)" >&2
 exit 1

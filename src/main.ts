@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { loadRulesFile, type RulesFile } from './alerts/rules-file.js';
 import { helpText } from './config/help-text.js';
 import { deprecations, parseOptions } from './config/parse-options.js';
 import { PulseboardError } from './errors.js';
@@ -23,11 +24,24 @@ async function main(): Promise<void> {
     return;
   }
   const { options } = parsed;
+  // The rules file is configuration too: an invalid one stops here, before any thread starts.
+  let rulesFile: RulesFile | null = null;
+  if (options.rulesFile !== '') {
+    try {
+      rulesFile = loadRulesFile(options.rulesFile, { sources: options.sources });
+    } catch (err) {
+      if (err instanceof PulseboardError) {
+        process.stderr.write(`pulseboard: ${err.message}\n`);
+        process.exit(2);
+      }
+      throw err;
+    }
+  }
   const log = createLogger(options);
   for (const warning of deprecations(options)) log.warn(warning);
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
-    server = await startServer(options, log);
+    server = await startServer(options, log, { rulesFile });
   } catch (err) {
     const e = err as PulseboardError;
     log.fatal({ code: e.code, err: e.message }, `cannot start: ${e.message}`);

@@ -1,5 +1,9 @@
 import uWS from 'uWebSockets.js';
 import { fileURLToPath } from 'node:url';
+import { Alerting } from './alerts/alerting.js';
+import { registerAlertingMetrics } from './alerts/alerting-metrics.js';
+import type { RulesFile } from './alerts/rules-file.js';
+import { registerRulesRoutes } from './alerts/rules-routes.js';
 import type { Options } from './config/option-specs.js';
 import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
@@ -49,7 +53,13 @@ export interface RunningServer {
   readonly url: string;
   readonly pool: ShardPool;
   readonly snapshots: SnapshotService;
+  readonly alerting: Alerting;
   close(reason: string): Promise<void>;
+}
+
+export interface StartExtras {
+  /** RULES_FILE, already read and validated (main.ts stops with exit 2 when it is not). */
+  rulesFile?: RulesFile | null;
 }
 
 function assertNativeUws(): void {
@@ -64,7 +74,11 @@ function assertNativeUws(): void {
   }
 }
 
-export async function startServer(options: Options, log: Logger): Promise<RunningServer> {
+export async function startServer(
+  options: Options,
+  log: Logger,
+  extras: StartExtras = {},
+): Promise<RunningServer> {
   assertNativeUws();
   const startedAt = Date.now();
   // A second instance on a taken port stops here, before it touches the database.
@@ -123,7 +137,10 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     security: () => access.counters,
     feedOmitted: () => publisher?.feedOmitted() ?? 0,
   });
-  publisher = new TickPublisher(app, pool, snapshots, options, partitions);
+  // Alert rules: evaluated every tick right after the snapshot (src/alerts/alerting.ts).
+  const alerting = new Alerting(snapshots, options, persistence.on ? persistence.db! : null, log);
+  await alerting.load(extras.rulesFile ?? null, options.sources);
+  publisher = new TickPublisher(app, pool, snapshots, options, partitions, alerting);
   const runner = new ScenarioRunner(pool, options, log);
 
   async function reset(): Promise<void> {
@@ -155,13 +172,26 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
   const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
-  registerPrometheusRoute(guarded, snapshots, wsStats, health, {
-    ingestBackpressure: () => ingestBudget.backpressureAnswers,
-    ingestQueuedBytes: () => ingestBudget.usedBytes,
-    readsRefused: () => reads.gateStats().refused,
-    framingRefused: () => framingRefused,
-  });
-  registerReadyzRoute(app, () => health.notReady() ?? persistence.notReadyReason());
+  registerRulesRoutes(guarded, alerting, options.sources);
+  registerAlertingMetrics(
+    registerPrometheusRoute(guarded, snapshots, wsStats, health, {
+      ingestBackpressure: () => ingestBudget.backpressureAnswers,
+      ingestQueuedBytes: () => ingestBudget.usedBytes,
+      readsRefused: () => reads.gateStats().refused,
+      framingRefused: () => framingRefused,
+    }),
+    alerting,
+  );
+  // Alertmanager trouble shows in the detail; it does not make this node unready for traffic.
+  registerReadyzRoute(
+    app,
+    () => health.notReady() ?? persistence.notReadyReason(),
+    () => ({
+      alertmanager: alerting.alertmanager
+        ? { ...alerting.alertmanager.status, problem: alerting.alertmanagerProblem() }
+        : 'off',
+    }),
+  );
   registerIngestRoute(guarded, () => ingest, {
     bodyLimit: options.ingestBodyLimit,
     budget: ingestBudget,
@@ -192,6 +222,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}/`;
 
+  alerting.setBaseUrl(url.replace(/\/$/, ''));
   publisher.start();
   const stats = new StatsLine(log, options, snapshots, publisher, loop);
   stats.start();
@@ -211,6 +242,7 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
       runner.close();
       stats.stop();
       publisher!.stop();
+      await alerting.close(2000);
       await pool.stop();
       log.info({ completed: snapshots.refresh().pipeline.completed }, 'shards stopped');
       // Producers stopped: commit what they already handed to the rings, bounded.
@@ -224,5 +256,5 @@ export async function startServer(options: Options, log: Logger): Promise<Runnin
     return closing;
   }
 
-  return { port, url, pool, snapshots, close };
+  return { port, url, pool, snapshots, alerting, close };
 }

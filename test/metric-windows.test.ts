@@ -106,6 +106,12 @@ t.test('windows match a brute-force oracle over random streams', async (t) => {
         if (got.count !== inWindow.length) bad.push(`count ${got.count} ≠ ${inWindow.length}`);
         if (got.failed !== failed) bad.push(`failed ${got.failed} ≠ ${failed}`);
         if (got.flagged !== inWindow.filter((r) => r.flagged).length) bad.push('flagged');
+        // Per-source failures (B_SOURCE_FAILED: per-source failure-rate alert rules).
+        for (const src of sourceMetrics(out, 0, SOURCES)) {
+          const i = SOURCES.indexOf(src.source);
+          const want = inWindow.filter((r) => r.source === i && r.failed).length;
+          if (src.failed !== want) bad.push(`failed of ${src.source} ${src.failed} ≠ ${want}`);
+        }
         if (
           JSON.stringify(got.volume) !==
           JSON.stringify(

@@ -74,7 +74,9 @@ t.test('websocket topics', async (t) => {
     t.teardown(() => c.close());
     await c.until((x) => x.of('alerts').some((f) => f.data.items.length > 0), 8000, 'an alert');
     await c.until((x) => x.of('tx').some((f) => f.data.items.length > 0), 8000, 'a tx frame');
-    const alert = c.of('alerts').find((f) => f.data.items.length > 0)!.data.items[0];
+    const fraud = c.of('alerts').find((f) => f.data.items.length > 0)!;
+    t.equal(fraud.data.kind, 'fraud', 'flagged transactions come in fraud frames');
+    const alert = fraud.data.items[0];
     t.match(alert, {
       id: /^\d+$/,
       source: String,

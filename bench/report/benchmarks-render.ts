@@ -289,7 +289,7 @@ export function render(docs: Map<string, ResultDoc>): string {
       i256 ? 'same run' : '—',
     ),
     notMeasured('stream ingest', BARS.stream),
-    notMeasured('alert rules', BARS.alerts),
+    ...alertBars(docs, notMeasured('alert rules', BARS.alerts)),
     notMeasured('cluster', BARS.cluster),
     notMeasured('fan-out threads', BARS.wsThreads),
     '',
@@ -451,6 +451,7 @@ export function render(docs: Map<string, ResultDoc>): string {
     }
     lines.push('');
   }
+  lines.push(...alertSection(docs));
   if (micro?.rows) {
     lines.push(
       '## Hot paths (micro-benchmarks)',
@@ -468,6 +469,75 @@ export function render(docs: Map<string, ResultDoc>): string {
   }
   return lines.join('\n');
 }
+
+/**
+ * Alert rules (issue 13): rows of the bars table and a section, present once their results
+ * exist (bench/alerts/rule-evaluation.ts and latency.ts), so a checkout without them renders
+ * as before.
+ */
+function alertBars(docs: Map<string, ResultDoc>, missing: string): string[] {
+  const ev = docs.get('alert-rules');
+  const lat = docs.get('alert-latency');
+  const out: string[] = [];
+  if (ev) {
+    const r = ev.result;
+    out.push(
+      `| alert rules: evaluation per tick | 1,000 rules in < 1 ms | ${n(r.tickUs, 1)} µs for ${n(r.rules)} rules (${n(r.series)} series), ${n(r.nsPerRulePerTick, 1)} ns per rule; on the primary (a worker round trip: ${n(r.worker.roundTripUs.mean, 1)} µs) | ${verdict(r.rules >= 1000 && r.tickUs < 1000)} | ${source(ev, 'npm run bench:alerts-eval')} |`,
+    );
+  }
+  if (lat) {
+    const r = lat.result;
+    out.push(
+      `| alert rules: condition → WebSocket event | within one tick (${n(r.tickMs)} ms) after \`for\` elapses | max ${ms(r.wsAfterForMs.max)}, median ${ms(r.wsAfterForMs.p50)} after \`for\` (Alertmanager push: max ${ms(r.amAfterForMs.max)}) | ${verdict(r.withinOneTick)} | ${source(lat, 'npm run bench:alerts-latency')} |`,
+    );
+  }
+  return out.length > 0 ? out : [missing];
+}
+
+function alertSection(docs: Map<string, ResultDoc>): string[] {
+  const ev = docs.get('alert-rules');
+  const lat = docs.get('alert-latency');
+  if (!ev && !lat) return [];
+  const out = ['## Alert rules', ''];
+  if (ev) {
+    const r = ev.result;
+    out.push(
+      source(ev, ''),
+      '',
+      '| task | mean | p99 | per rule |',
+      '| --- | --- | --- | --- |',
+      ...r.rows.map(
+        (x: any) =>
+          `| ${x.task} | ${n(x.meanUs, 2)} µs | ${n(x.p99Us, 2)} µs | ${n(x.nsPerRule, 1)} ns |`,
+      ),
+      `| the same evaluation on a worker thread (post values, await events) | ${n(r.worker.roundTripUs.mean, 2)} µs | ${n(r.worker.roundTripUs.p99, 2)} µs | — |`,
+      '',
+      `Decision: ${r.decision}.`,
+      '',
+    );
+  }
+  if (lat) {
+    const r = lat.result;
+    out.push(
+      source(lat, ''),
+      '',
+      '| from the condition (scenario started) | median | max |',
+      '| --- | --- | --- |',
+      `| condition first seen by a tick (\`activeAt\`) | ${ms(r.detectMs.p50)} | ${ms(r.detectMs.max)} |`,
+      `| \`for\` elapsed → firing evaluated (server clock) | ${ms(r.fireLagMs.p50)} | ${ms(r.fireLagMs.max)} |`,
+      `| \`for\` elapsed → WebSocket client has the event | ${ms(r.wsAfterForMs.p50)} | ${ms(r.wsAfterForMs.max)} |`,
+      `| \`for\` elapsed → Alertmanager endpoint has the alert | ${ms(r.amAfterForMs.p50)} | ${ms(r.amAfterForMs.max)} |`,
+      '',
+      `Rules are evaluated on every tick's snapshot, so a condition is first seen up to one tick (${n(r.tickMs)} ms) after it begins and fires in the tick in which \`for\` has passed since then; Prometheus, for comparison, scrapes and evaluates every 15 s to 1 min.`,
+      '',
+    );
+  }
+  return out;
+}
+
+/**
+ * For every bar the results miss, what stops it — stated from the same result files (CPU
+ * split, client counts, soak samples), so the explanation moves with the figures.
 
 /**
  * For every bar the results miss, what was measured around it — every number read from the
@@ -566,6 +636,12 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
         `- **Single-item ingest at 256 connections (${sp(o.committedRequestsPerSec, 0, ' req/s')}, p99 ${sp(o.p99Ms, 0, ' ms')}${i256.ratio ? `, ${sp(i256.ratio, 2, '×')} the hand-written endpoint` : ''}).** During the run: Pulseboard ${sp(o.serverCpuCores, 2)} cores, the database ${sp(o.dbCpuCores, 2)}, autocannon ${sp(o.loadGeneratorCpuCores, 2)}, the machine ${sp(o.machineBusyCores, 2)} cores busy; CPU per committed item: Pulseboard ${sp(looseSpread(run.map((x: any) => x.cpuUsPerItem?.server)), 1, ' µs')}, the database ${sp(looseSpread(run.map((x: any) => x.cpuUsPerItem?.db)), 1, ' µs')}.`,
       );
     }
+  }
+  const lat = r('alert-latency');
+  if (lat && !lat.withinOneTick) {
+    out.push(
+      `- **Alert event after \`for\` (max ${ms(lat.wsAfterForMs.max)}, tick ${n(lat.tickMs)} ms).** In the same runs: the condition was first seen by a tick at most ${ms(lat.detectMs.max)} after it began, and the firing was evaluated at most ${ms(lat.fireLagMs.max)} after \`for\` had passed since then (server clock).`,
+    );
   }
   if (out.length === 0) return [];
   return ['### Where a bar is missed: what was measured', '', ...out, ''];
@@ -680,6 +756,10 @@ export function figures(docs: Map<string, ResultDoc>): Record<string, string> {
       : '—',
     'soak-drift': r('soak') ? `${n(r('soak').rssDriftPercent, 1)} %` : '—',
     'soak-heap-slope': unit(r('soak')?.heapAfterGcSlopeMiBPerHour, 'MiB/h', 2),
+    'alert-eval-tick': unit(r('alert-rules')?.tickUs, 'µs', 1),
+    'alert-eval-rules': n(r('alert-rules')?.rules),
+    'alert-eval-worker': unit(r('alert-rules')?.worker?.roundTripUs?.mean, 'µs', 1),
+    'alert-ws-after-for': ms(r('alert-latency')?.wsAfterForMs?.max),
   };
 }
 

@@ -421,7 +421,7 @@ export const OPTION_SPECS = {
   adminToken: {
     env: 'ADMIN_TOKEN',
     default: '',
-    doc: `Bearer token required by scenario and reset endpoints (empty = none; at least ${MIN_TOKEN_LENGTH} characters).`,
+    doc: `Bearer token required by scenario and reset endpoints and by changes to alert rules (empty = none; at least ${MIN_TOKEN_LENGTH} characters).`,
     schema: token,
     secret: true,
   },
@@ -519,6 +519,34 @@ export const OPTION_SPECS = {
     default: 'false',
     doc: 'true: apply the per-address limits (INGEST_RATE_LIMIT, WS_MAX_CONNECTIONS_PER_ADDRESS, AUTH_FAILURE_LIMIT) to loopback clients too. Off by default: a loopback client is a local process or a local reverse proxy speaking for every client (limit in the proxy).',
     schema: bool,
+  },
+  rulesFile: {
+    env: 'RULES_FILE',
+    default: 'rules/default.yaml',
+    doc: 'Alert rules, YAML or JSON (README "Alerting"); validated at start (exit 2 when invalid). With persistence the rules live in MySQL and the file seeds them whenever it changes; empty = no file.',
+    schema: z.string(),
+  },
+  alertmanagerUrl: {
+    env: 'ALERTMANAGER_URL',
+    default: '',
+    doc: 'Alertmanager base URL, e.g. http://127.0.0.1:9093: firing and resolved alerts are pushed to its /api/v2/alerts (empty = off).',
+    schema: z.string().refine((s) => s === '' || /^https?:\/\/[^\s/]+/.test(s), {
+      error: 'must be empty or an http(s):// URL',
+    }),
+  },
+  alertmanagerResendS: {
+    env: 'ALERTMANAGER_RESEND_S',
+    default: '60',
+    doc: "Seconds between re-sends of a firing (or recently resolved) alert to Alertmanager (Prometheus' resend delay); endsAt is 4× this ahead.",
+    schema: int(1, 3600),
+  },
+  publicUrl: {
+    env: 'PUBLIC_URL',
+    default: '',
+    doc: "The dashboard's URL as people reach it, for alerts' generatorURL links (empty = the address the server listens on).",
+    schema: z.string().refine((s) => s === '' || /^https?:\/\/[^\s/]+/.test(s), {
+      error: 'must be empty or an http(s):// URL',
+    }),
   },
 } as const;
 

@@ -10,6 +10,7 @@ import {
   B_PROC_SUM,
   B_SECOND,
   B_SOURCE_COUNT,
+  B_SOURCE_FAILED,
   B_SOURCE_USD,
   B_VOLUME_USD,
   BUCKET_STRIDE,
@@ -79,7 +80,8 @@ export async function readRollupBins(
     const exact = typeof r[6] === 'number' ? BigInt(Math.round(r[6])) : BigInt(String(r[6] ?? 0));
     const volume = Number(exact);
     rows[off + B_COUNT]! += count;
-    rows[off + B_FAILED]! += Number(r[4]);
+    const failed = Number(r[4]);
+    rows[off + B_FAILED]! += failed;
     rows[off + B_FLAGGED]! += Number(r[5]);
     rows[off + B_PROC_SUM]! += Number(r[7]);
     const cur = CURRENCY_INDEX.get(String(r[2]));
@@ -91,6 +93,7 @@ export async function readRollupBins(
     if (src !== undefined) {
       rows[off + B_SOURCE_COUNT + src]! += count;
       rows[off + B_SOURCE_USD + src]! += usd;
+      rows[off + B_SOURCE_FAILED + src]! += failed;
     }
   }
   for (const r of latRows) {

@@ -150,6 +150,48 @@ export const MIGRATIONS: readonly Migration[] = [
       ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
     ],
   },
+  {
+    version: 4,
+    name: 'alert rules and their state changes',
+    statements: () => [
+      // One row per rule, the validated rule as JSON (src/alerts/rule-schema.ts): the API
+      // writes here, and RULES_FILE seeds it (rules-store.ts).
+      `CREATE TABLE IF NOT EXISTS alert_rules (
+        name VARCHAR(64) NOT NULL,
+        definition TEXT NOT NULL,
+        origin VARCHAR(8) NOT NULL,
+        updated_ms BIGINT NOT NULL,
+        PRIMARY KEY (name)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // The rules file last applied (its SHA-256): an unchanged file does not undo API edits.
+      `CREATE TABLE IF NOT EXISTS alert_rules_seed (
+        id TINYINT UNSIGNED NOT NULL,
+        file_sha256 CHAR(64) NOT NULL,
+        seeded_ms BIGINT NOT NULL,
+        PRIMARY KEY (id)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+      // Every state change of every alert (GET /api/alerts). by_ts serves time ranges, and
+      // by_state_ts the dashboard's "what fired" and a state filter within a range.
+      `CREATE TABLE IF NOT EXISTS alert_events (
+        id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+        ts_ms BIGINT NOT NULL,
+        rule VARCHAR(64) NOT NULL,
+        source VARCHAR(32) NULL,
+        state VARCHAR(8) NOT NULL,
+        previous VARCHAR(8) NOT NULL,
+        value DOUBLE NULL,
+        threshold DOUBLE NOT NULL,
+        active_at_ms BIGINT NULL,
+        severity VARCHAR(8) NOT NULL,
+        labels TEXT NOT NULL,
+        annotations TEXT NOT NULL,
+        expr VARCHAR(255) NOT NULL,
+        PRIMARY KEY (id),
+        KEY by_ts (ts_ms),
+        KEY by_state_ts (state, ts_ms)
+      ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

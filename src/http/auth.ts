@@ -13,7 +13,7 @@ import { HostOriginPolicy, type PolicyOptions } from '../security/host-origin-po
  *   GET /healthz, GET /readyz                     nothing (probes stay open, any Host)
  *   POST /api/transactions                        INGEST_TOKEN (+ per-client rate limit)
  *   POST /api/load-test, /api/load-test/stop,     ADMIN_TOKEN
- *        /api/reset
+ *        /api/reset; POST/PUT/DELETE /api/rules…
  *   every other /api/* and GET /metrics           READ_TOKEN (ADMIN_TOKEN also accepted)
  *   GET /ws (upgrade)                             READ_TOKEN via the header, the
  *                                                 `pulseboard.bearer.*` subprotocol or ?token=
@@ -46,6 +46,9 @@ export function accessFor(method: string, path: string): Access {
   const m = method.toLowerCase();
   if (m === 'post' && path === '/api/transactions') return 'ingest';
   if (m === 'post' && ADMIN_PATHS.has(path)) return 'admin';
+  // Alert rules: reading them is like any read; changing them is the admin's.
+  if (m !== 'get' && m !== 'head' && (path === '/api/rules' || path.startsWith('/api/rules/')))
+    return 'admin';
   return 'read';
 }
 

@@ -7,6 +7,7 @@ import {
   B_HISTOGRAM,
   B_PROC_SUM,
   B_SOURCE_COUNT,
+  B_SOURCE_FAILED,
   B_SOURCE_USD,
   B_VOLUME,
   B_VOLUME_HI,
@@ -78,8 +79,14 @@ export function sourceMetrics(
   const out: SourceMetrics[] = [];
   for (let s = 0; s < names.length; s++) {
     const count = row[off + B_SOURCE_COUNT + s]!;
-    if (count > 0)
-      out.push({ source: names[s]!, count, volumeUsd: Math.round(row[off + B_SOURCE_USD + s]!) });
+    if (count > 0) {
+      out.push({
+        source: names[s]!,
+        count,
+        failed: row[off + B_SOURCE_FAILED + s]!,
+        volumeUsd: Math.round(row[off + B_SOURCE_USD + s]!),
+      });
+    }
   }
   return out.sort((a, b) => b.count - a.count || b.volumeUsd - a.volumeUsd);
 }

@@ -36,6 +36,8 @@ export interface WindowMetrics {
 export interface SourceMetrics {
   source: string;
   count: number;
+  /** Failed transactions of this source in the window. */
+  failed: number;
   volumeUsd: number;
 }
 

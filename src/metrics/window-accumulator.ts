@@ -2,6 +2,7 @@ import { readStart, readValid, resetPending, seal } from '../shared/bucket-seqlo
 import {
   B_COUNT,
   B_SECOND,
+  B_SOURCE_COUNT,
   BUCKET_COUNT,
   BUCKET_MASK,
   BUCKET_STRIDE,
@@ -219,6 +220,17 @@ export class WindowAccumulator {
       for (let k = 0; k < GAUGE_COUNT; k++) gauges[k]! += shardGauges[i * GAUGE_COUNT + k]!;
     }
     return this.open;
+  }
+
+  /** The last readOpen() result (the same object, overwritten by the next read). */
+  get lastOpen(): OpenRead {
+    return this.open;
+  }
+
+  /** Per-source count of source slot `i` in closed second `s` (0 if not held). */
+  closedSourceCount(s: number, i: number): number {
+    const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
+    return this.closed[off + B_SECOND] === s ? this.closed[off + B_SOURCE_COUNT + i]! : 0;
   }
 
   /**

@@ -12,15 +12,20 @@ export type NotReadyReason = string | { code: string; message: string; [field: s
 export function registerReadyzRoute(
   app: TemplatedApp,
   notReadyReason: () => NotReadyReason | null,
+  /** Dependencies that do not decide readiness but are worth seeing (e.g. Alertmanager). */
+  detail: () => Record<string, unknown> = () => ({}),
 ): void {
   app.get('/readyz', (res) => {
     const t = track(res);
     const reason = notReadyReason();
-    if (reason === null) sendJson(t, 200, JSON.stringify({ status: 'ready' }));
+    const checks = detail();
+    if (reason === null) sendJson(t, 200, JSON.stringify({ status: 'ready', checks }));
     else {
       const error =
         typeof reason === 'string' ? { code: 'PB_ERR_NOT_READY', message: reason } : reason;
-      sendJson(t, 503, JSON.stringify({ status: 'not ready', error }), { 'retry-after': '1' });
+      sendJson(t, 503, JSON.stringify({ status: 'not ready', error, checks }), {
+        'retry-after': '1',
+      });
     }
   });
 }

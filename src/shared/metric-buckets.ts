@@ -11,8 +11,8 @@ import { HISTOGRAM_BUCKETS } from './latency-histogram.js';
  *   +--------+-------+--------+---------+-------+--------+------------+--------------+
  *   | second | count | failed | flagged | procΣ | volUsd | vol[cur]×16| volHi[cur]×16|
  *   +--------+-------+--------+---------+-------+--------+------------+--------------+
- *   | cnt[src]×32 | usd[src]×32 | hist ×128 |
- *   +-------------+-------------+-----------+
+ *   | cnt[src]×32 | usd[src]×32 | fail[src]×32 | hist ×128 |
+ *   +-------------+-------------+--------------+-----------+
  *
  * Volume per currency is money and must be exact, but one second may hold more than 2^53
  * minor units (ten ingested amounts of 10^15 do). So it is two limbs: vol = volHi · 2^32 +
@@ -23,6 +23,7 @@ import { HISTOGRAM_BUCKETS } from './latency-histogram.js';
  * maximal amounts per second is 3.6·10^23). Adding and subtracting seconds (the window's
  * running sums) is then exact too, so a large second leaves no rounding behind when it
  * leaves the window. volUsd and usd[src] are approximate by nature (fixed demo rates).
+ * fail[src] counts the failed transactions per source (per-source failure-rate rules).
  *
  *   SharedArrayBuffer: | control int32 × 16 | gauges float64 × 16 | buckets: row × 4096 | totals: row |
  *
@@ -50,7 +51,9 @@ export const B_VOLUME = 6; // per currency: low limb (< 2^32 in a shard's bucket
 export const B_VOLUME_HI = B_VOLUME + MAX_CURRENCIES; // per currency: multiples of 2^32
 export const B_SOURCE_COUNT = B_VOLUME_HI + MAX_CURRENCIES;
 export const B_SOURCE_USD = B_SOURCE_COUNT + MAX_SOURCES;
-export const B_HISTOGRAM = B_SOURCE_USD + MAX_SOURCES;
+/** Failed transactions per source (per-source failure rate: alert rules, src/alerts). */
+export const B_SOURCE_FAILED = B_SOURCE_USD + MAX_SOURCES;
+export const B_HISTOGRAM = B_SOURCE_FAILED + MAX_SOURCES;
 export const BUCKET_STRIDE = B_HISTOGRAM + HISTOGRAM_BUCKETS;
 
 /** The volume limbs' base: vol = volHi · VOLUME_LIMB + vol. */

@@ -28,6 +28,12 @@ export interface TickStats {
   bytesPublished: number;
 }
 
+/** Alert rules, evaluated after the snapshot (src/alerts/alerting.ts). */
+export interface TickRules {
+  /** The `alerts` frame data of this tick's rule state changes, or null. */
+  tick(): string | null;
+}
+
 export class TickPublisher {
   readonly sequencer = new TopicSequencer();
   readonly stats: TickStats = {
@@ -48,6 +54,7 @@ export class TickPublisher {
     private readonly snapshots: SnapshotService,
     private readonly options: Options,
     private readonly partitions: TopicPartitions,
+    private readonly rules?: TickRules,
   ) {
     this.feed = new LiveFeed(pool.shards, options.feedPerTick, options.sources);
   }
@@ -102,7 +109,10 @@ export class TickPublisher {
     const dropped = Math.max(0, droppedTotal - this.lastAlertsDropped);
     this.lastAlertsDropped = droppedTotal;
     if (alerts.length > 0 || dropped > 0)
-      this.publish('alerts', JSON.stringify({ items: alerts, dropped }), now);
+      this.publish('alerts', JSON.stringify({ kind: 'fraud', items: alerts, dropped }), now);
+    // Rule state changes of this snapshot, in the same tick: their own frame on `alerts`.
+    const ruleFrame = this.rules?.tick() ?? null;
+    if (ruleFrame !== null) this.publish('alerts', ruleFrame, now);
 
     this.publishSources(feed, snapshot.windows, now);
     this.buildMs = performance.now() - t0;

@@ -38,10 +38,37 @@ export interface TxFeedData {
   omitted: number;
 }
 
+export type {
+  RuleEvent,
+  RuleStatus,
+  SeriesStatus,
+} from '../../src/alerts/rule-evaluator.js';
+export type { AlertRule } from '../../src/alerts/rule-schema.js';
+
+import type { RuleEvent, RuleStatus } from '../../src/alerts/rule-evaluator.js';
+
+/**
+ * The `alerts` topic carries two kinds of frame: flagged transactions (`kind: "fraud"`,
+ * older servers send no kind) and alert rule state changes (`kind: "rule"`, `events`).
+ */
 export interface AlertsData {
+  kind?: 'fraud' | 'rule';
   items: TxItem[];
   /** Flagged transactions whose live alert did not fit (they are still persisted). */
   dropped: number;
+  events?: RuleEvent[];
+}
+
+export interface RulesResponse {
+  rules: RuleStatus[];
+  /** Configured source names (what a rule's `source` may name). */
+  sources: string[];
+}
+
+export interface AlertEventsResponse {
+  from: number;
+  to: number;
+  items: RuleEvent[];
 }
 
 export interface ControlReply {

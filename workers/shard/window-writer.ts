@@ -14,6 +14,7 @@ import {
   B_PROC_SUM,
   B_SECOND,
   B_SOURCE_COUNT,
+  B_SOURCE_FAILED,
   B_SOURCE_USD,
   B_VOLUME_USD,
   BUCKET_STRIDE,
@@ -120,7 +121,10 @@ export class WindowWriter {
     const b = this.delta;
     const r = this.row;
     b[r + B_COUNT]!++;
-    if (failed) b[r + B_FAILED]!++;
+    if (failed) {
+      b[r + B_FAILED]!++;
+      b[r + B_SOURCE_FAILED + source]!++;
+    }
     if (flagged) b[r + B_FLAGGED]!++;
     b[r + B_PROC_SUM]! += processingMs;
     b[r + B_SOURCE_COUNT + source]!++;

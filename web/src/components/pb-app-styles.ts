@@ -92,12 +92,15 @@ export const appStyles = [
       background: none;
       border: none;
     }
+    .rules {
+      grid-area: rules;
+    }
     main {
       display: grid;
       gap: var(--pb-gap);
       padding: var(--pb-gap);
       grid-template-columns: minmax(0, 1fr);
-      grid-template-areas: 'kpis' 'charts' 'scenario' 'sources' 'alerts' 'feed';
+      grid-template-areas: 'kpis' 'charts' 'scenario' 'sources' 'alerts' 'rules' 'feed';
       padding-bottom: 48px;
     }
     .kpis {
@@ -130,7 +133,7 @@ export const appStyles = [
     @media (min-width: 760px) {
       main {
         grid-template-columns: repeat(2, minmax(0, 1fr));
-        grid-template-areas: 'kpis kpis' 'charts charts' 'scenario sources' 'feed feed' 'alerts alerts';
+        grid-template-areas: 'kpis kpis' 'charts charts' 'scenario sources' 'feed feed' 'alerts alerts' 'rules rules';
       }
     }
     /* Laptop and up: alerts fill the side column under the scenario panel and top
@@ -139,8 +142,8 @@ export const appStyles = [
     @media (min-width: 1280px) {
       main {
         grid-template-columns: minmax(0, 1fr) minmax(0, 1fr) minmax(340px, 0.75fr);
-        grid-template-areas: 'kpis kpis kpis' 'charts charts side' 'charts charts alerts' 'feed feed feed';
-        grid-template-rows: auto auto minmax(0, 1fr) auto;
+        grid-template-areas: 'kpis kpis kpis' 'charts charts side' 'charts charts alerts' 'feed feed feed' 'rules rules rules';
+        grid-template-rows: auto auto minmax(0, 1fr) auto auto;
       }
       .side {
         grid-area: side;
@@ -162,8 +165,8 @@ export const appStyles = [
     @media (min-width: 1900px) {
       main {
         grid-template-columns: minmax(0, 1.2fr) minmax(0, 1.2fr) minmax(0, 1fr) minmax(380px, 0.8fr);
-        grid-template-areas: 'kpis kpis kpis kpis' 'charts charts feed side' 'charts charts feed alerts';
-        grid-template-rows: auto auto minmax(0, 1fr);
+        grid-template-areas: 'kpis kpis kpis kpis' 'charts charts feed side' 'charts charts feed alerts' 'rules rules rules rules';
+        grid-template-rows: auto auto minmax(0, 1fr) auto;
       }
       .feed {
         height: auto;

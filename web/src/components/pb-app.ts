@@ -10,10 +10,12 @@ import { syntheticPoints } from '../lib/synthetic.js';
 import { applyTheme, initialTheme, type Theme } from '../lib/theme.js';
 import { WINDOW_SECONDS, type WindowName } from '../types.js';
 import { CHART_SPECS } from './chart-specs.js';
+import type { PbAlertBanner } from './pb-alert-banner.js';
 import { appStyles } from './pb-app-styles.js';
 import type { PbConnectionStatus } from './pb-connection-status.js';
 import type { PbDiagnostics } from './pb-diagnostics.js';
 import type { PbKpiCards } from './pb-kpi-cards.js';
+import type { PbRulesPanel } from './pb-rules-panel.js';
 import type { PbTimeChart, ZoomDetail } from './pb-time-chart.js';
 import type { PbTopSources } from './pb-top-sources.js';
 import type { PbTxList } from './pb-tx-list.js';
@@ -74,6 +76,8 @@ export class PbApp extends LitElement {
     status: PbConnectionStatus;
     diag: PbDiagnostics;
     charts: PbTimeChart[];
+    banner: PbAlertBanner;
+    rules: PbRulesPanel;
   } | null = null;
   private frameQueued = false;
   private diagAt = 0;
@@ -97,7 +101,10 @@ export class PbApp extends LitElement {
       status: q('pb-connection-status'),
       diag: q('pb-diagnostics'),
       charts: [...this.renderRoot.querySelectorAll<PbTimeChart>('pb-time-chart')],
+      banner: q('pb-alert-banner'),
+      rules: q('pb-rules-panel'),
     };
+    this.els.rules.model = this.model.rules;
     this.els.feed.ring = this.model.feed;
     this.els.alerts.ring = this.model.alerts;
     this.els.status.status = this.model.connectionStatus;
@@ -117,8 +124,8 @@ export class PbApp extends LitElement {
     const els = this.els;
     const m = this.model;
     const d = m.dirty;
-    if (!els || !(d.metrics || d.series || d.feed || d.alerts)) return;
-    m.dirty = { metrics: false, series: false, feed: false, alerts: false };
+    if (!els || !(d.metrics || d.series || d.feed || d.alerts || d.rules)) return;
+    m.dirty = { metrics: false, series: false, feed: false, alerts: false, rules: false };
     const t0 = performance.now();
     const waits: Promise<unknown>[] = [];
     if (d.metrics && m.snapshot) {
@@ -126,6 +133,16 @@ export class PbApp extends LitElement {
       els.sources.sources = m.snapshot.topSources[this.window] ?? [];
       els.status.latencyMs = m.latencyMs;
       waits.push(els.kpis.updateComplete, els.sources.updateComplete, els.status.updateComplete);
+    }
+    if (d.rules) {
+      els.banner.alerts = m.rules.firing();
+      els.rules.version = m.rules.version;
+      const episodes = m.rules.episodes();
+      for (const chart of els.charts) {
+        chart.markers = episodes;
+        if (!d.series || this.paused) chart.placeMarkers();
+      }
+      waits.push(els.banner.updateComplete, els.rules.updateComplete);
     }
     // uPlot redraws synchronously inside refresh() (batch mode), so it is inside the span.
     if (d.series && !this.paused) this.drawCharts();
@@ -244,6 +261,7 @@ export class PbApp extends LitElement {
           </div>`
           : nothing
       }
+      <pb-alert-banner class="banner"></pb-alert-banner>
       <main>
         <pb-kpi-cards class="kpis" .window=${this.window}></pb-kpi-cards>
         <div class="charts" @pb-zoom=${this.onZoom} @pb-live=${this.resume}>
@@ -255,6 +273,7 @@ export class PbApp extends LitElement {
         </div>
         <pb-tx-list class="feed" mode="feed" heading="Live feed"></pb-tx-list>
         <pb-tx-list class="alerts" mode="alerts" heading="Alerts · flagged"></pb-tx-list>
+        <pb-rules-panel class="rules" @pb-rules-changed=${() => void this.model.refreshRules(false)}></pb-rules-panel>
       </main>
       <pb-diagnostics></pb-diagnostics>`;
   }
@@ -284,6 +303,9 @@ export class PbApp extends LitElement {
         alertsSize: this.model.alerts.size,
         feedDomRows: this.els?.feed.domRows ?? 0,
         chartPoints: this.els?.charts.map((c) => c.pointCount) ?? [],
+        chartMarkers: this.els?.charts.map((c) => c.markerCount) ?? [],
+        rules: this.model.rules.rules.length,
+        firing: this.model.rules.firing().map((f) => f.rule),
         recentTpsMax: Math.max(0, ...this.model.buffer.cols.tps.slice(-10).map((v) => v ?? 0)),
         snapshotTs: this.model.snapshot?.ts ?? null,
       }),

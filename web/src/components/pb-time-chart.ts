@@ -6,11 +6,17 @@
  * timer sees the whole draw). Charts in the page share a cursor sync key, so hovering one
  * shows the same second on all. Dragging selects a range (zoom: the page pauses and zooms
  * every chart); double-click returns to live.
+ *
+ * Alert markers: each time an alert rule fired, a band over the time axis from when it
+ * fired (left edge, red) to when it resolved (right edge, green; open while firing). They
+ * are a few DOM elements on uPlot's overlay, placed on every refresh, so the canvas draw
+ * does not change and the page can be asked which markers it shows.
  */
 import { css, html, LitElement, type PropertyValues, type TemplateResult, unsafeCSS } from 'lit';
 import uPlot from 'uplot';
 import uplotCss from 'uplot/dist/uPlot.min.css?inline';
 import { Decimator } from '../lib/decimate.js';
+import type { Episode } from '../lib/rules-model.js';
 import type { SeriesBuffer, SeriesKey } from '../lib/series-buffer.js';
 import { cssVar } from '../lib/theme.js';
 import { panelStyles } from './shared-styles.js';
@@ -50,6 +56,11 @@ export class PbTimeChart extends LitElement {
   /** Only used to rebuild with the new palette: canvas colours are fixed at creation. */
   theme = '';
 
+  /** Alert episodes to mark (set by the page). */
+  markers: Episode[] = [];
+  /** Markers placed in the visible range by the last refresh. */
+  markerCount = 0;
+  private markerEls: HTMLElement[] = [];
   private plot: uPlot | null = null;
   private resize: ResizeObserver | null = null;
   private range: ZoomDetail | null = null;
@@ -91,6 +102,22 @@ export class PbTimeChart extends LitElement {
       }
       .u-select {
         background: var(--pb-accent-fill);
+      }
+      .marker {
+        position: absolute;
+        top: 0;
+        bottom: 0;
+        pointer-events: none;
+        background: color-mix(in srgb, var(--pb-fail) 14%, transparent);
+        border-left: 2px solid var(--pb-fail);
+      }
+      .marker.warning,
+      .marker.info {
+        background: color-mix(in srgb, var(--pb-flag) 14%, transparent);
+        border-left-color: var(--pb-flag);
+      }
+      .marker.resolved {
+        border-right: 2px solid var(--pb-ok);
       }
     `,
   ];
@@ -137,6 +164,33 @@ export class PbTimeChart extends LitElement {
       plot.setData(data, false);
       plot.setScale('x', { min, max });
     });
+    this.placeMarkers();
+  }
+
+  /** Places the alert markers over the current x range (unix seconds). */
+  placeMarkers(): void {
+    const plot = this.plot;
+    const range = this.range;
+    for (const el of this.markerEls) el.remove();
+    this.markerEls = [];
+    if (plot && range) {
+      for (const ep of this.markers) {
+        const start = ep.start / 1000;
+        const end = ep.end === null ? range.max : ep.end / 1000;
+        if (end < range.min || start > range.max) continue;
+        const left = plot.valToPos(Math.max(start, range.min), 'x');
+        const right = plot.valToPos(Math.min(end, range.max), 'x');
+        const el = document.createElement('div');
+        el.className = `marker ${ep.severity}${ep.end === null ? ' firing' : ' resolved'}`;
+        el.style.left = `${left}px`;
+        el.style.width = `${Math.max(2, right - left)}px`;
+        el.dataset.rule = ep.rule;
+        el.title = `${ep.rule}${ep.source ? ` · ${ep.source}` : ''}: fired ${new Date(ep.start).toLocaleTimeString()}${ep.end === null ? ', firing' : `, resolved ${new Date(ep.end).toLocaleTimeString()}`}`;
+        plot.over.appendChild(el);
+        this.markerEls.push(el);
+      }
+    }
+    this.markerCount = this.markerEls.length;
   }
 
   private columns(): (number | null)[][] {

@@ -10,10 +10,14 @@
  *    POSTs (scenarios, stop, reset).
  */
 import type {
+  AlertEventsResponse,
+  AlertRule,
   HistoryResponse,
   LoadTestRequest,
   LoadTestStatus,
   MetricsSnapshot,
+  RuleStatus,
+  RulesResponse,
 } from '../types.js';
 
 const READ_KEY = 'pulseboard.token';
@@ -25,6 +29,10 @@ export class ApiError extends Error {
     /** The server's stable `PB_ERR_*` code when the body carried one. */
     readonly code: string | null,
     message: string,
+    /** The field a validation error names (`error.field`), if any. */
+    readonly field: string | null = null,
+    /** Every problem of a refused rule (`error.problems`). */
+    readonly problems: { field: string; message: string }[] = [],
   ) {
     super(message);
     this.name = 'ApiError';
@@ -61,7 +69,11 @@ export function setAdminToken(value: string | null): void {
   else sessionStorage.removeItem(ADMIN_KEY);
 }
 
-async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+async function request<T>(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
   // A POST without an admin token tries the read token: it may be the admin token too.
   const token = method === 'POST' ? (adminToken ?? readToken) : readToken;
@@ -82,11 +94,22 @@ async function request<T>(method: 'GET' | 'POST', path: string, body?: unknown):
     // Not JSON (a proxy error page, say): fall through with the status line.
   }
   if (!res.ok) {
-    const err = (json as { error?: { code?: string; message?: string } } | null)?.error;
+    const err = (
+      json as {
+        error?: {
+          code?: string;
+          message?: string;
+          field?: string;
+          problems?: { field: string; message: string }[];
+        };
+      } | null
+    )?.error;
     throw new ApiError(
       res.status,
       err?.code ?? null,
       err?.message ?? `${res.status} ${res.statusText}`,
+      err?.field ?? null,
+      err?.problems ?? [],
     );
   }
   return json as T;
@@ -124,4 +147,23 @@ export function stopLoadTest(): Promise<unknown> {
 
 export function resetMetrics(): Promise<unknown> {
   return request('POST', '/api/reset', {});
+}
+
+export function fetchRules(): Promise<RulesResponse> {
+  return request('GET', '/api/rules');
+}
+
+export function fetchAlertEvents(limit: number): Promise<AlertEventsResponse> {
+  return request('GET', `/api/alerts?limit=${limit}`);
+}
+
+/** Creates (POST) or replaces (PUT) a rule; `replacing` is the name being edited. */
+export function saveRule(rule: AlertRule, replacing: string | null): Promise<RuleStatus> {
+  return replacing === null
+    ? request('POST', '/api/rules', rule)
+    : request('PUT', `/api/rules/${encodeURIComponent(replacing)}`, rule);
+}
+
+export function deleteRule(name: string): Promise<unknown> {
+  return request('DELETE', `/api/rules/${encodeURIComponent(name)}`);
 }

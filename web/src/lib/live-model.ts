@@ -6,8 +6,9 @@
  */
 
 import type { AlertsData, ControlReply, Frame, MetricsSnapshot, TxFeedData } from '../types.js';
-import { ApiError, fetchHistory, fetchSnapshot } from './api.js';
+import { ApiError, fetchAlertEvents, fetchHistory, fetchRules, fetchSnapshot } from './api.js';
 import { type ConnectionStatus, LiveConnection } from './connection.js';
+import { RulesModel } from './rules-model.js';
 import { SeriesBuffer } from './series-buffer.js';
 import { TxRing } from './tx-ring.js';
 
@@ -16,6 +17,8 @@ export interface Dirty {
   series: boolean;
   feed: boolean;
   alerts: boolean;
+  /** Alert rules: states, events (banner, rules panel, chart markers). */
+  rules: boolean;
 }
 
 export interface ModelEvents {
@@ -28,13 +31,17 @@ export interface ModelEvents {
 
 export const TOPICS = ['metrics', 'tx', 'alerts'] as const;
 const HOUR_MS = 3_600_000;
+/** Rules' last values and changes made elsewhere; state changes arrive on `alerts` at once. */
+const RULES_POLL_MS = 5000;
+const HISTORY_EVENTS = 200;
 
 export class LiveModel {
   readonly buffer = new SeriesBuffer();
   readonly feed = new TxRing(1000);
   readonly alerts = new TxRing(500);
+  readonly rules = new RulesModel();
   snapshot: MetricsSnapshot | null = null;
-  dirty: Dirty = { metrics: false, series: false, feed: false, alerts: false };
+  dirty: Dirty = { metrics: false, series: false, feed: false, alerts: false, rules: false };
   feedOmitted = 0;
   alertsDropped = 0;
   /** Server send → receive of the last metrics frame, ms. */
@@ -64,6 +71,25 @@ export class LiveModel {
   start(): void {
     this.conn.start();
     void this.refetch(true);
+    void this.refreshRules(true);
+    setInterval(() => {
+      if (document.visibilityState !== 'hidden') void this.refreshRules(false);
+    }, RULES_POLL_MS);
+  }
+
+  /** GET /api/rules (and, with `withEvents`, the recent state changes). */
+  async refreshRules(withEvents: boolean): Promise<void> {
+    try {
+      const [status, events] = await Promise.all([
+        fetchRules(),
+        withEvents ? fetchAlertEvents(HISTORY_EVENTS) : Promise.resolve(null),
+      ]);
+      this.rules.setStatus(status);
+      if (events) this.rules.apply(events.items.slice().reverse(), false);
+      this.mark({ rules: true });
+    } catch {
+      // An older server, or a token needed: the rules panel says so when it acts.
+    }
   }
 
   get connectionStatus(): ConnectionStatus {
@@ -101,6 +127,11 @@ export class LiveModel {
       }
       case 'alerts': {
         const data = frame.data as AlertsData;
+        if (data.kind === 'rule') {
+          this.rules.apply(data.events ?? []);
+          this.mark({ rules: true });
+          break;
+        }
         if (data.items.length > 0 || data.dropped !== this.alertsDropped) {
           this.alerts.push(data.items);
           this.alertsDropped = data.dropped;
@@ -149,6 +180,7 @@ export class LiveModel {
   private onOpen(reconnect: boolean): void {
     if (!reconnect) return;
     this.reconnects++;
+    void this.refreshRules(true);
     const away = this.disconnectedAt === null ? 0 : (Date.now() - this.disconnectedAt) / 1000;
     this.disconnectedAt = null;
     this.events.notice(
