@@ -21,7 +21,7 @@ import { startServer } from './helpers/server.js';
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'pb-rules-'));
-const ADMIN = 'rules-admin-token';
+const ADMIN = 'rules-admin-token-0123456789abcdef';
 
 const ok = { metric: 'failureRate', window: '1m', op: '>', threshold: 0.1 };
 /** [rule, the field of its (first) problem, what the message says]. */

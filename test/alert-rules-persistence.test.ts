@@ -13,7 +13,7 @@ import { getJson, waitFor } from './helpers/wait-for.js';
  * GET /api/alerts across restarts.
  */
 
-const ADMIN = 'persist-admin';
+const ADMIN = 'persist-admin-token-0123456789abcdef';
 const dir = mkdtempSync(join(tmpdir(), 'pb-rules-db-'));
 const FILE = join(dir, 'rules.yaml');
 const fileV1 = `rules:

@@ -14,7 +14,7 @@ import {
   SEVERITIES,
   validateRule,
 } from '../../../src/alerts/rule-schema.js';
-import { ApiError, getToken, saveRule, setToken } from '../lib/api.js';
+import { ApiError, getAdminToken, saveRule, setAdminToken } from '../lib/api.js';
 import type { AlertRule } from '../types.js';
 import { rulesStyles } from './pb-rules-panel-styles.js';
 
@@ -94,7 +94,11 @@ export class PbRuleForm extends LitElement {
         new CustomEvent('pb-rule-saved', { detail: v.rule.alert, bubbles: true, composed: true }),
       );
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) this.needToken = true;
+      if (
+        err instanceof ApiError &&
+        (err.code === 'PB_ERR_AUTH_MISSING' || err.code === 'PB_ERR_AUTH_INVALID')
+      )
+        this.needToken = true;
       const message = err instanceof Error ? err.message : String(err);
       this.problems =
         err instanceof ApiError && err.problems.length > 0
@@ -118,7 +122,7 @@ export class PbRuleForm extends LitElement {
   private saveToken(e: Event): void {
     e.preventDefault();
     const input = (e.target as HTMLFormElement).elements.namedItem('token') as HTMLInputElement;
-    setToken(input.value);
+    setAdminToken(input.value);
     this.needToken = false;
   }
 
@@ -183,7 +187,7 @@ export class PbRuleForm extends LitElement {
         <button type="submit" class="primary" data-action="save-rule" ?disabled=${this.busy}>${this.rule ? 'Save changes' : 'Create rule'}</button>
         <button type="button" @click=${this.cancel}>Cancel</button>
       </div>
-      ${this.needToken ? html`<div class="wide token"><input name="token" type="password" form="rule-token" placeholder="Admin token" .value=${getToken() ?? ''} /><button type="submit" form="rule-token">Use token</button></div>` : nothing}
+      ${this.needToken ? html`<div class="wide token"><input name="token" type="password" form="rule-token" placeholder="Admin token" .value=${getAdminToken() ?? ''} /><button type="submit" form="rule-token">Use token</button></div>` : nothing}
     </form>
     <form id="rule-token" @submit=${this.saveToken}></form>`;
   }

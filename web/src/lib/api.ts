@@ -75,11 +75,12 @@ async function request<T>(
   body?: unknown,
 ): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  // A POST without an admin token tries the read token: it may be the admin token too.
-  const token = method === 'POST' ? (adminToken ?? readToken) : readToken;
+  // A change without an admin token tries the read token: it may be the admin token too.
+  const changes = method !== 'GET';
+  const token = changes ? (adminToken ?? readToken) : readToken;
   if (token) headers['Authorization'] = `Bearer ${token}`;
   // The server takes state-changing requests as JSON only (an HTML form cannot send it).
-  if (method === 'POST') headers['Content-Type'] = 'application/json';
+  if (changes) headers['Content-Type'] = 'application/json';
   const res = await fetch(path, {
     method,
     headers,
