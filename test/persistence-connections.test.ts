@@ -120,7 +120,9 @@ t.test('after 20 s unreachable, the server holds the connections it held before'
   await waitFor('ready', async () => (await getJson(`${server.url}/readyz`)).status === 200);
   await touchEveryConnection();
   const before = await settled();
-  t.equal(before.n, 4, `one lane, ingest, read and monitor connection before (${before.rows})`);
+  // A lane, the ingest thread, a read and the monitor at least (the alert rules' store and
+  // event log may hold one more): what matters is that the count after equals this one.
+  t.ok(before.n >= 4, `lane, ingest, read and monitor connections before (${before.rows})`);
 
   priv.pause();
   const frozenAt = Date.now();
