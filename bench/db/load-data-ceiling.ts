@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { parseOptions } from '../../src/config/parse-options.js';
-import { connectionOptions, dbConfigFrom } from '../../src/db/db-config.js';
+import { batchConnectionOptions, dbConfigFrom } from '../../src/db/db-config.js';
 import { migrate } from '../../src/db/migrate.js';
 import {
   encodeRingRows,
@@ -141,7 +141,7 @@ export async function runCeiling(o: CeilingOptions): Promise<CeilingResult> {
   };
 
   const conns = await Promise.all(
-    Array.from({ length: connections }, () => mysql.createConnection(connectionOptions(db))),
+    Array.from({ length: connections }, () => mysql.createConnection(batchConnectionOptions(db))),
   );
   const pid = await dbServerPid(conns[0]!);
   let rows = 0;
