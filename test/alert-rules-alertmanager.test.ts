@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import {
   findAmtool,
-  freePort,
   type Received,
   startAlertmanager,
   startRecorder,
 } from './helpers/alertmanager.js';
+import { freePort } from './helpers/free-port.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { getJson, waitFor } from './helpers/wait-for.js';
 import { type Frame, TestClient } from './helpers/ws-client.js';

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import t from 'tap';
 import { launchBrowser, recordErrors } from './helpers/browser.js';
+import { freePort } from './helpers/free-port.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -77,17 +77,6 @@ async function loadTest(server: TestServer): Promise<{ state: string; scenario: 
     state: string;
     scenario: string | null;
   }>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Resolves once the page has received `n` more frames than now. */

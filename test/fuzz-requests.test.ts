@@ -3,6 +3,7 @@ import { connect, type Socket } from 'node:net';
 import t from 'tap';
 import WebSocket from 'ws';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { mulberry32 } from './helpers/rng.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { getJson, waitFor } from './helpers/wait-for.js';
 
@@ -31,16 +32,6 @@ const INGEST = 'fuzz-ingest-token-0123456789abcdef';
 const ADMIN = 'fuzz-admin-token-0123456789abcdef';
 const READ = 'fuzz-read-token-0123456789abcdef';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = mulberry32(SEED);
 const int = (n: number) => Math.floor(rand() * n);
 const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { allocateSample } from '../src/pipeline/live-feed.js';
 import { FeedSampleBuffer, ReservoirSampler, readFeedSample } from '../src/shared/feed-sample.js';
+import { mulberry32 } from './helpers/rng.js';
 import { startServer } from './helpers/server.js';
 import { TestClient } from './helpers/ws-client.js';
 
@@ -12,21 +13,10 @@ import { TestClient } from './helpers/ws-client.js';
  * every item in the first few milliseconds of its tick (mean position ≈ 0.01).
  */
 
-// Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 t.test('the reservoir keeps a uniform sample of every tick (Algorithm L)', async (t) => {
   const size = 50;
   const buf = FeedSampleBuffer.create(size);
-  const sampler = new ReservoirSampler(buf, rng(7));
+  const sampler = new ReservoirSampler(buf, mulberry32(7));
   const deciles = new Array<number>(10).fill(0);
   let seen = 0;
   let sum = 0;
@@ -65,7 +55,7 @@ t.test('the reservoir keeps a uniform sample of every tick (Algorithm L)', async
 });
 
 t.test('threads supply the feed in proportion to what they finished', async (t) => {
-  const random = rng(11);
+  const random = mulberry32(11);
   const take = [0, 0, 0];
   let wrongSize = 0;
   for (let tick = 0; tick < 2_000; tick++) {

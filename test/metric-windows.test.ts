@@ -6,6 +6,7 @@ import { CURRENCIES } from '../src/shared/catalog.js';
 import { HISTOGRAM_RELATIVE_ERROR } from '../src/shared/latency-histogram.js';
 import { BUCKET_STRIDE, C_RESET, C_RESET_ACK, ShardMetrics } from '../src/shared/metric-buckets.js';
 import { WindowWriter } from '../workers/shard/window-writer.js';
+import { mulberry32 } from './helpers/rng.js';
 
 /**
  * The windows the primary computes incrementally, checked against a brute-force oracle
@@ -23,17 +24,6 @@ interface Rec {
   source: number;
 }
 
-// Deterministic PRNG (mulberry32) so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let x = Math.imul(a ^ (a >>> 15), 1 | a);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function exactQuantile(sorted: number[], q: number): number {
   const rank = Math.max(1, Math.ceil(q * sorted.length));
   return sorted[rank - 1]!;
@@ -42,7 +32,7 @@ function exactQuantile(sorted: number[], q: number): number {
 const SOURCES = ['a', 'b', 'c', 'd'];
 
 t.test('windows match a brute-force oracle over random streams', async (t) => {
-  const random = rng(42);
+  const random = mulberry32(42);
   const shards = [ShardMetrics.create(), ShardMetrics.create(), ShardMetrics.create()];
   const writers = shards.map((m) => new WindowWriter(m));
   const t0 = 1_800_000_000; // epoch seconds

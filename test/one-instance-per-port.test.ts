@@ -2,11 +2,12 @@ import uWS from 'uWebSockets.js';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import type { PulseboardError } from '../src/errors.js';
 import { listenExclusive } from '../src/http/exclusive-listen.js';
+import { freePort } from './helpers/free-port.js';
 import { startServer } from './helpers/server.js';
 
 /**
@@ -48,17 +49,6 @@ async function runToExit(
     .filter((l) => l.startsWith('{'))
     .map((l) => JSON.parse(l) as Record<string, unknown>);
   return { code, logs, stderr };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** TCP sockets in TIME_WAIT whose local port is `port` (Linux /proc/net/tcp{,6}). */

@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { freePort } from './helpers/free-port.js';
+import { rawExchange } from './helpers/raw-exchange.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait-for.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -42,31 +43,6 @@ t.teardown(async () => {
   await db?.drop();
 });
 
-/** Raw bytes on a fresh connection; resolves with everything read until the server closes. */
-function exchange(
-  port: number,
-  bytes: string,
-  ms = 3000,
-): Promise<{ data: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    let data = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve({ data, closed: false });
-    }, ms);
-    s.on('data', (d) => {
-      data += d.toString('latin1');
-    });
-    s.on('error', () => {});
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve({ data, closed: true });
-    });
-    s.write(bytes);
-  });
-}
-
 const statuses = (data: string) =>
   [...data.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
 
@@ -85,16 +61,16 @@ const AMBIGUOUS: [string, string][] = [
 
 t.test('directly: conflicting lengths close the connection before any request runs', async (t) => {
   for (const [name, bytes] of AMBIGUOUS) {
-    const r = await exchange(server.port, bytes);
+    const r = await rawExchange(server.port, bytes, 3000);
     t.ok(r.closed, `${name}: connection closed`);
     t.same(statuses(r.data), [], `${name}: neither request answered (${r.data.slice(0, 60)})`);
   }
-  const same = await exchange(
+  const same = await rawExchange(
     server.port,
     `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello`,
   );
   t.same(statuses(same.data), [200], 'a repeated identical Content-Length is harmless and served');
-  const plain = await exchange(
+  const plain = await rawExchange(
     server.port,
     `GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n${SMUGGLED.replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')}`,
   );
@@ -106,17 +82,6 @@ t.test('directly: conflicting lengths close the connection before any request ru
   const prom = await (await fetch(`${server.url}/metrics`)).text();
   t.match(prom, /^pulseboard_http_framing_refused_total 2$/m, 'and counted in /metrics');
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', async (t) => {
   t.ok(
@@ -163,13 +128,13 @@ t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', asy
     ],
   ];
   for (const [name, bytes] of cases) {
-    const r = await exchange(port, bytes);
+    const r = await rawExchange(port, bytes, 3000);
     t.same(statuses(r.data), [400], `${name}: one answer, HAProxy's 400`);
     t.match(r.data, /connection: close/i, `${name}: and the connection closes`);
   }
   // Both Transfer-Encoding and Content-Length: HAProxy drops the length, forwards the
   // chunked body alone and closes the connection after it, so nothing behind it runs.
-  const teCl = await exchange(
+  const teCl = await rawExchange(
     port,
     `POST /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n${SMUGGLED}`,
   );

@@ -1,6 +1,6 @@
-import { connect } from 'node:net';
 import t from 'tap';
 import WebSocket from 'ws';
+import { rawExchange } from './helpers/raw-exchange.js';
 import { startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait-for.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -29,31 +29,6 @@ function refusal(url: string): Promise<{ status: number; body: any; retryAfter?:
       );
     });
     ws.once('error', () => {});
-  });
-}
-
-/** Sends raw bytes and resolves with what came back before the server closed (or `ms`). */
-function raw(
-  port: number,
-  bytes: string | Buffer,
-  ms = 5000,
-): Promise<{ data: string; closed: boolean }> {
-  return new Promise((resolve) => {
-    const s = connect(port, '127.0.0.1');
-    let data = '';
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve({ data, closed: false });
-    }, ms);
-    s.on('data', (d) => {
-      data += d.toString('latin1');
-    });
-    s.on('error', () => {});
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve({ data, closed: true });
-    });
-    s.write(bytes);
   });
 }
 
@@ -245,7 +220,7 @@ t.test('header, body and frame sizes', async (t) => {
   const server = await startServer();
   t.teardown(() => server.stop());
   // uWS refuses a header block it cannot buffer by closing the connection.
-  const huge = await raw(
+  const huge = await rawExchange(
     server.port,
     `GET /api/metrics HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(256 * 1024)}\r\n\r\n`,
   );

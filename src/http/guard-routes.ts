@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse, RecognizedString, TemplatedApp } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { PulseboardError } from '../errors.js';
 import { isLoopbackHost } from '../security/exposure.js';
 import {
@@ -9,6 +9,7 @@ import {
   refusalHeaders,
   remoteAddress,
 } from './auth.js';
+import { gatedApp } from './gated-app.js';
 import type { RateLimiter } from './rate-limit.js';
 import { sendError, track } from './respond.js';
 
@@ -24,21 +25,6 @@ function acceptedTypes(access: 'ingest' | 'admin'): readonly string[] {
     ? ['application/json', 'application/x-ndjson', 'application/ndjson']
     : ['application/json'];
 }
-
-const ROUTE_METHODS = new Set([
-  'get',
-  'post',
-  'put',
-  'del',
-  'patch',
-  'options',
-  'head',
-  'any',
-  'connect',
-  'trace',
-]);
-
-type Handler = (res: HttpResponse, req: HttpRequest) => void | Promise<void>;
 
 /**
  * The app as route modules see it, with every handler they register wrapped: the wrapper
@@ -126,23 +112,5 @@ export function guardRoutes(
     return true;
   }
 
-  const guarded: TemplatedApp = new Proxy(app, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof prop === 'string' && ROUTE_METHODS.has(prop) && typeof value === 'function') {
-        return (pattern: RecognizedString, handler: Handler) => {
-          (value as (p: RecognizedString, h: Handler) => unknown).call(
-            target,
-            pattern,
-            (res, req) => (admit(res, req) ? handler(res, req) : undefined),
-          );
-          return guarded;
-        };
-      }
-      return typeof value === 'function'
-        ? (value as (...a: unknown[]) => unknown).bind(target)
-        : value;
-    },
-  });
-  return guarded;
+  return gatedApp(app, admit);
 }

@@ -1,11 +1,5 @@
-import type {
-  HttpRequest,
-  HttpResponse,
-  RecognizedString,
-  TemplatedApp,
-  us_socket_context_t,
-  WebSocketBehavior,
-} from 'uWebSockets.js';
+import type { HttpRequest, TemplatedApp } from 'uWebSockets.js';
+import { gatedApp } from './gated-app.js';
 
 /**
  * Conflicting message lengths (HTTP request smuggling). uWS frames a request by its *first*
@@ -49,69 +43,20 @@ export function conflictingLength(req: HttpRequest): boolean {
   return conflict || encodings > 1 || (encodings > 0 && lengths > 0);
 }
 
-const ROUTE_METHODS = new Set([
-  'get',
-  'post',
-  'put',
-  'del',
-  'patch',
-  'options',
-  'head',
-  'any',
-  'connect',
-  'trace',
-]);
-
-type Handler = (res: HttpResponse, req: HttpRequest) => unknown;
-type Upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) => unknown;
-
 /**
- * The app with every HTTP route handler and WebSocket upgrade handler wrapped: a request
- * with conflicting length headers closes its connection (`onRefused` counts it) and never
- * reaches the route. Everything else passes through to the real app unchanged.
+ * The app with every HTTP route handler and WebSocket upgrade handler gated: a request with
+ * conflicting length headers closes its connection (`onRefused` counts it) and never
+ * reaches the route.
  */
 export function guardFraming(app: TemplatedApp, onRefused: () => void): TemplatedApp {
-  const refuse = (res: HttpResponse, req: HttpRequest): boolean => {
-    if (!conflictingLength(req)) return false;
-    onRefused();
-    res.close();
-    return true;
-  };
-  const bound = new Map<PropertyKey, unknown>();
-  const guarded: TemplatedApp = new Proxy(app, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop, target) as unknown;
-      if (typeof value !== 'function') return value;
-      let fn = bound.get(prop);
-      if (fn !== undefined) return fn;
-      const method = value as (...a: unknown[]) => unknown;
-      if (typeof prop === 'string' && ROUTE_METHODS.has(prop)) {
-        fn = (pattern: RecognizedString, handler: Handler) => {
-          method.call(target, pattern, (res: HttpResponse, req: HttpRequest) =>
-            refuse(res, req) ? undefined : handler(res, req),
-          );
-          return guarded;
-        };
-      } else if (prop === 'ws') {
-        fn = (pattern: RecognizedString, behavior: WebSocketBehavior<unknown>) => {
-          const upgrade = behavior.upgrade as Upgrade | undefined;
-          method.call(
-            target,
-            pattern,
-            upgrade
-              ? {
-                  ...behavior,
-                  upgrade: (res: HttpResponse, req: HttpRequest, context: us_socket_context_t) =>
-                    refuse(res, req) ? undefined : upgrade(res, req, context),
-                }
-              : behavior,
-          );
-          return guarded;
-        };
-      } else fn = method.bind(target);
-      bound.set(prop, fn);
-      return fn;
+  return gatedApp(
+    app,
+    (res, req) => {
+      if (!conflictingLength(req)) return true;
+      onRefused();
+      res.close();
+      return false;
     },
-  });
-  return guarded;
+    { upgrades: true },
+  );
 }

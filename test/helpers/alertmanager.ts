@@ -2,9 +2,9 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from './free-port.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -38,17 +38,6 @@ export function findAmtool(): string {
   const dir = findAlertmanager().replace(/\/[^/]+$/, '');
   for (const p of [`${dir}/amtool`, '/usr/bin/amtool']) if (existsSync(p)) return p;
   throw new Error('no amtool next to Alertmanager (Debian: prometheus-alertmanager ships it)');
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface RunningAlertmanager {
