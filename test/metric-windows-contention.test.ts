@@ -3,14 +3,8 @@ import { parseOptions } from '../src/config/parse-options.js';
 import { SnapshotService } from '../src/metrics/snapshot-service.js';
 import { ShardPool, type SimulatorParams } from '../src/pipeline/shard-pool.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
-import {
-  B_COUNT,
-  B_FAILED,
-  B_VOLUME,
-  BUCKET_STRIDE,
-  G_COMPLETED,
-  G_FAILED,
-} from '../src/shared/metric-buckets.js';
+import { G_COMPLETED, G_FAILED } from '../src/shared/metric-buckets.js';
+import { B_COUNT, B_FAILED, B_VOLUME, ROW_STRIDE } from '../src/shared/window-row.js';
 
 /**
  * Windows are exact under contention (issue 10, part 1). Real shard threads run at max
@@ -108,11 +102,11 @@ t.test('snapshots are exact or marked partial, and the final 1 h window adds up'
   t.ok(seen.exact > seen.partial, 'most snapshots are exact (partial ones are the exception)');
 
   // The shards' own counters, read after they stopped.
-  const totals = new Float64Array(BUCKET_STRIDE);
+  const totals = new Float64Array(ROW_STRIDE);
   let ownCompleted = 0;
   let ownFailed = 0;
   for (const s of pool.shards) {
-    for (let i = 1; i < BUCKET_STRIDE; i++) totals[i]! += s.metrics.totals[i]!;
+    for (let i = 1; i < ROW_STRIDE; i++) totals[i]! += s.metrics.totals[i]!;
     ownCompleted += s.metrics.gauges[G_COMPLETED]!;
     ownFailed += s.metrics.gauges[G_FAILED]!;
   }

@@ -1,6 +1,6 @@
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import { WINDOW_SECONDS } from '../metrics/snapshot-types.js';
-import { B_COUNT, B_SOURCE_COUNT } from '../shared/metric-buckets.js';
+import { B_COUNT, S_COUNT, sourceField } from '../shared/window-row.js';
 import { ALL, type MetricReader, MetricSlots, type ReaderMetric } from './metric-reader.js';
 import { RULE_WINDOWS, type RuleWindow } from './rule-metrics.js';
 
@@ -104,7 +104,7 @@ export class SnapshotMetricReader implements MetricReader {
 
     for (const p of snap.seconds) this.seeClosed(Math.floor(p.t / 1000));
     const open = acc.lastOpen.sum;
-    for (let i = 0; i < S; i++) if (open[B_SOURCE_COUNT + i]! > 0) this.lastSeen[i] = snap.ts;
+    for (let i = 0; i < S; i++) if (open[sourceField(i, S_COUNT)]! > 0) this.lastSeen[i] = snap.ts;
     if (open[B_COUNT]! > 0) this.lastSeen[S] = snap.ts;
     for (let i = 0; i < S; i++)
       slots.set('secondsSinceLast', null, i, Math.max(0, (snap.ts - this.lastSeen[i]!) / 1000));

@@ -16,7 +16,8 @@ import {
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
 } from '../shared/ingest-protocol.js';
-import { C_STOP, ShardMetrics } from '../shared/metric-buckets.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
+import { C_STOP } from '../shared/shard-protocol.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';

@@ -6,32 +6,23 @@ import {
   B_FLAGGED,
   B_HISTOGRAM,
   B_PROC_SUM,
-  B_SOURCE_COUNT,
-  B_SOURCE_FAILED,
-  B_SOURCE_USD,
   B_VOLUME,
   B_VOLUME_HI,
   B_VOLUME_USD,
-  BUCKET_STRIDE,
+  S_COUNT,
+  S_FAILED,
+  S_USD,
+  sourceField,
   VOLUME_LIMB,
   volumeOf,
-} from '../shared/metric-buckets.js';
+} from '../shared/window-row.js';
 import type { SecondPoint, SourceMetrics, WindowMetrics } from './snapshot-types.js';
 
 /**
- * Arithmetic on bucket rows (see metric-buckets.ts): a second, a window and a whole node
+ * Window rows (window-row.ts) as JSON: a second, a window and a whole node
  * are all the same vector, and merging is element-wise addition. These turn a row into
  * the JSON the API and the WebSocket send.
  */
-
-export function addRow(dst: Float64Array, dOff: number, src: Float64Array, sOff: number): void {
-  // B_SECOND (index 0) is a label, not a sum: start at 1.
-  for (let i = 1; i < BUCKET_STRIDE; i++) dst[dOff + i]! += src[sOff + i]!;
-}
-
-export function subRow(dst: Float64Array, dOff: number, src: Float64Array, sOff: number): void {
-  for (let i = 1; i < BUCKET_STRIDE; i++) dst[dOff + i]! -= src[sOff + i]!;
-}
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
@@ -78,13 +69,13 @@ export function sourceMetrics(
 ): SourceMetrics[] {
   const out: SourceMetrics[] = [];
   for (let s = 0; s < names.length; s++) {
-    const count = row[off + B_SOURCE_COUNT + s]!;
+    const count = row[off + sourceField(s, S_COUNT)]!;
     if (count > 0) {
       out.push({
         source: names[s]!,
         count,
-        failed: row[off + B_SOURCE_FAILED + s]!,
-        volumeUsd: Math.round(row[off + B_SOURCE_USD + s]!),
+        failed: row[off + sourceField(s, S_FAILED)]!,
+        volumeUsd: Math.round(row[off + sourceField(s, S_USD)]!),
       });
     }
   }

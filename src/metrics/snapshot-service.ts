@@ -1,9 +1,7 @@
 import { rejectedFigures, type SecurityCounters } from '../http/auth.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import {
-  B_COUNT,
   BUCKET_MASK,
-  BUCKET_STRIDE,
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
@@ -17,6 +15,7 @@ import {
   G_THROTTLED,
   GAUGE_COUNT,
 } from '../shared/metric-buckets.js';
+import { B_COUNT, ROW_STRIDE } from '../shared/window-row.js';
 import { secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
 import {
   type MetricsSnapshot,
@@ -57,7 +56,7 @@ const SMOOTHING_SECONDS = 10;
 
 export class SnapshotService {
   readonly accumulator: WindowAccumulator;
-  private readonly windowRow = new Float64Array(BUCKET_STRIDE);
+  private readonly windowRow = new Float64Array(ROW_STRIDE);
   private lastBusyNs: number[] = [];
   private lastBusyAt = performance.now();
   private utilisation: number[] = [];
@@ -131,7 +130,7 @@ export class SnapshotService {
       recent += acc.closedCount(s);
     const covered = Math.max(1, Math.min(SMOOTHING_SECONDS, nowSecond - acc.startSecond));
     const seconds: SecondPoint[] = closedSeconds.map((s) =>
-      secondPoint(acc.closed, (s & BUCKET_MASK) * BUCKET_STRIDE, s),
+      secondPoint(acc.closed, (s & BUCKET_MASK) * ROW_STRIDE, s),
     );
 
     const g = open.gauges;

@@ -10,7 +10,8 @@ import { PulseboardError } from '../errors.js';
 import type { IngestCommitStatus } from '../ingest/ingest-service.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
-import { BUCKET_STRIDE, ShardMetrics } from '../shared/metric-buckets.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
+import { ROW_STRIDE } from '../shared/window-row.js';
 import type { Supervision } from '../supervise/supervisor.js';
 import { WriterPool } from './writer-pool.js';
 
@@ -324,7 +325,7 @@ export class Persistence {
 function writeBins(metrics: ShardMetrics, bins: RollupBins): void {
   for (let i = 0; i < bins.seconds.length; i++) {
     const off = ShardMetrics.rowOf(bins.seconds[i]!);
-    metrics.buckets.set(bins.rows.subarray(i * BUCKET_STRIDE, (i + 1) * BUCKET_STRIDE), off);
+    metrics.buckets.set(bins.rows.subarray(i * ROW_STRIDE, (i + 1) * ROW_STRIDE), off);
   }
 }
 

@@ -20,8 +20,6 @@ import {
   IS_REFUSED_REQUESTS,
 } from '../../src/shared/ingest-protocol.js';
 import {
-  C_STOP,
-  C_TICK,
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
@@ -31,6 +29,7 @@ import {
   G_INGEST_LATE,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
+import { C_STOP, C_TICK } from '../../src/shared/shard-protocol.js';
 import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
 import { WindowWriter } from '../shard/window-writer.js';
 import { sleep } from '../writer/backoff.js';
@@ -340,7 +339,7 @@ function fnv1a(s: string): number {
   return h;
 }
 
-/** The shard control protocol: tick (hand over the feed sample), reset, stop. */
+/** The shard protocol (shard-protocol.ts): tick (hand over the feed sample), reset, stop. */
 function pollControl(): void {
   const c = metrics.control;
   const tick = Atomics.load(c, C_TICK);

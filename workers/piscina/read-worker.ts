@@ -22,7 +22,8 @@ import { MAX_ROLLUP_BINS } from '../../src/history/read-tasks.js';
 import { secondPoint } from '../../src/metrics/bucket-row.js';
 import type { SecondPoint } from '../../src/metrics/snapshot-types.js';
 import { type FaultSpec, FaultTrigger } from '../../src/shared/fault-switch.js';
-import { B_SECOND, BUCKET_MASK, BUCKET_STRIDE } from '../../src/shared/metric-buckets.js';
+import { BUCKET_MASK } from '../../src/shared/metric-buckets.js';
+import { B_SECOND, ROW_STRIDE } from '../../src/shared/window-row.js';
 
 /**
  * A piscina read thread: GET /api/transactions pages and GET /api/history series, computed
@@ -116,7 +117,7 @@ async function history(task: HistoryTask & { limits: ReadLimits }): Promise<stri
     const { pool, limit } = await readDb(task.db, task.limits);
     const bins = await readRollupBins(pool, fromS, dbTo, stepS, task.sourceNames, limit);
     for (let i = 0; i < bins.seconds.length; i++) {
-      const p = secondPoint(bins.rows, i * BUCKET_STRIDE, bins.seconds[i]!);
+      const p = secondPoint(bins.rows, i * ROW_STRIDE, bins.seconds[i]!);
       if (stepS > 1) for (const k of PER_SECOND) (p[k] as number) = (p[k] as number) / stepS;
       points.push(p);
     }
@@ -127,7 +128,7 @@ async function history(task: HistoryTask & { limits: ReadLimits }): Promise<stri
     task.db === null ? task.closedThrough - BUCKET_MASK : task.memFirst,
   );
   for (let s = first; s <= Math.min(toS, task.closedThrough); s++) {
-    const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
+    const off = (s & BUCKET_MASK) * ROW_STRIDE;
     if (closed[off + B_SECOND] === s) points.push(secondPoint(closed, off, s));
   }
   let downsampled = false;
