@@ -4,6 +4,7 @@ import { SnapshotService } from '../src/metrics/snapshot-service.js';
 import { ShardPool, type SimulatorParams } from '../src/pipeline/shard-pool.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
 import { G_COMPLETED, G_FAILED } from '../src/shared/metric-buckets.js';
+import { SourceRegistry } from '../src/shared/source-registry.js';
 import { B_COUNT, B_FAILED, B_VOLUME, ROW_STRIDE } from '../src/shared/window-row.js';
 
 /**
@@ -44,12 +45,16 @@ t.test('snapshots are exact or marked partial, and the final 1 h window adds up'
   t.teardown(async () => {
     if (!stopped) await pool.stop();
   });
-  const snapshots = new SnapshotService(pool, options.sources, {
-    clients: () => 0,
-    persistence: () => ({ on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 }),
-    eventLoopDelayP99Ms: () => 0,
-    publishCostMs: () => 0,
-  });
+  const snapshots = new SnapshotService(
+    pool,
+    SourceRegistry.create(options.sourcesMax, options.sources),
+    {
+      clients: () => 0,
+      persistence: () => ({ on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 }),
+      eventLoopDelayP99Ms: () => 0,
+      publishCostMs: () => 0,
+    },
+  );
   const completed = () => pool.shards.reduce((n, s) => n + s.metrics.gauges[G_COMPLETED]!, 0);
 
   const seen = { snapshots: 0, exact: 0, partial: 0, duringReset: 0, resets: 0, scenarios: 0 };

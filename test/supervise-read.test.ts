@@ -98,6 +98,7 @@ t.test('the pool reports the read role down until piscina’s replacement is rea
     kind: 'history',
     db: null,
     sourceNames: ['ach'],
+    sourceSlot: null,
     closed: new SharedArrayBuffer(BUCKET_COUNT * ROW_STRIDE * 8),
     memFirst: 0,
     closedThrough: 0,

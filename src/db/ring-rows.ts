@@ -131,7 +131,8 @@ export class RollupAccumulator {
     amount: number,
     ms: number,
   ): void {
-    const key = second * 4096 + source * 64 + currency;
+    // < 2^53: second < 2^33, source < 2^14 (a batch numbers at most 5,000 names), currency < 64.
+    const key = second * 2 ** 20 + source * 64 + currency;
     let c = this.cells.get(key);
     if (c === undefined) {
       c = {

@@ -18,6 +18,7 @@ import {
 } from '../shared/ingest-protocol.js';
 import { ShardMetrics } from '../shared/metric-buckets.js';
 import { C_STOP } from '../shared/shard-protocol.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
@@ -95,6 +96,7 @@ export class IngestService {
     options: Options,
     db: DbConfig,
     shardIndex: number,
+    sources: SourceRegistry,
     log: Logger,
     supervision?: Supervision,
   ): Promise<IngestService> {
@@ -113,7 +115,7 @@ export class IngestService {
       feedSize: feed.size,
       alertRingSab: alertRing.sab,
       alertRingCapacity: ALERT_RING_CAPACITY,
-      sourceNames: [...options.sources],
+      sourcesSab: sources.sab,
       maxItems: options.ingestMaxItems,
       // A body of ingestMaxItems must always fit when nothing is queued.
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
@@ -188,6 +190,12 @@ export class IngestService {
           err: m.message,
         },
         'the database refused an ingest request for good; answered 422 (500 if unclassified), its group went on without it',
+      );
+    } else if (m.type === 'source-overflow') {
+      // Once per name (the thread remembers): /metrics counts every item and name.
+      this.log.warn(
+        { code: 'PB_ERR_SOURCE_OVERFLOW', source: m.source, sourcesMax: m.capacity },
+        `source "${m.source}" is past SOURCES_MAX (${m.capacity} tracked sources): its transactions count under "other" in the live windows (stored with their own name)`,
       );
     } else if (m.type === 'warn') {
       this.lastErrorCode = m.code;

@@ -1,5 +1,6 @@
 import { CURRENCIES } from '../shared/catalog.js';
 import { histogramQuantile } from '../shared/latency-histogram.js';
+import { OVERFLOW_SOURCE } from '../shared/source-registry.js';
 import {
   B_COUNT,
   B_FAILED,
@@ -9,6 +10,7 @@ import {
   B_VOLUME,
   B_VOLUME_HI,
   B_VOLUME_USD,
+  OVERFLOW_SLOT,
   S_COUNT,
   S_FAILED,
   S_USD,
@@ -62,23 +64,29 @@ export function windowMetrics(row: Float64Array, off: number, seconds: number): 
   };
 }
 
+/**
+ * Per-source figures of a row, busiest first: the named slots (`names[i]` is slot i) and
+ * the overflow slot as `other` (names past SOURCES_MAX, source-registry.ts).
+ */
 export function sourceMetrics(
   row: Float64Array,
   off: number,
   names: readonly string[],
 ): SourceMetrics[] {
   const out: SourceMetrics[] = [];
-  for (let s = 0; s < names.length; s++) {
-    const count = row[off + sourceField(s, S_COUNT)]!;
+  const add = (slot: number, source: string) => {
+    const count = row[off + sourceField(slot, S_COUNT)]!;
     if (count > 0) {
       out.push({
-        source: names[s]!,
+        source,
         count,
-        failed: row[off + sourceField(s, S_FAILED)]!,
-        volumeUsd: Math.round(row[off + sourceField(s, S_USD)]!),
+        failed: row[off + sourceField(slot, S_FAILED)]!,
+        volumeUsd: Math.round(row[off + sourceField(slot, S_USD)]!),
       });
     }
-  }
+  };
+  for (let s = 0; s < names.length; s++) add(s, names[s]!);
+  add(OVERFLOW_SLOT, OVERFLOW_SOURCE);
   return out.sort((a, b) => b.count - a.count || b.volumeUsd - a.volumeUsd);
 }
 
@@ -94,5 +102,28 @@ export function secondPoint(row: Float64Array, off: number, second: number): Sec
     p50Ms: w.p50Ms,
     p95Ms: w.p95Ms,
     p99Ms: w.p99Ms,
+  };
+}
+
+/**
+ * One source's second (or bin) of a row: what a row holds per source (count, failed,
+ * volumeUsd); the rest, not held per source, is 0.
+ */
+export function sourcePoint(
+  row: Float64Array,
+  off: number,
+  second: number,
+  slot: number,
+): SecondPoint {
+  return {
+    t: second * 1000,
+    count: row[off + sourceField(slot, S_COUNT)]!,
+    failed: row[off + sourceField(slot, S_FAILED)]!,
+    flagged: 0,
+    volumeUsd: Math.round(row[off + sourceField(slot, S_USD)]!),
+    avgMs: 0,
+    p50Ms: 0,
+    p95Ms: 0,
+    p99Ms: 0,
   };
 }

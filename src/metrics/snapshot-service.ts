@@ -15,6 +15,7 @@ import {
   G_THROTTLED,
   GAUGE_COUNT,
 } from '../shared/metric-buckets.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { B_COUNT, ROW_STRIDE } from '../shared/window-row.js';
 import { secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
 import {
@@ -68,7 +69,8 @@ export class SnapshotService {
 
   constructor(
     private readonly pool: ShardPool,
-    private readonly sourceNames: readonly string[],
+    /** Source name → row slot, shared with the ingest thread (source-registry.ts). */
+    readonly sourceRegistry: SourceRegistry,
     private readonly sources: SnapshotSources,
   ) {
     const now = Date.now();
@@ -120,7 +122,7 @@ export class SnapshotService {
     for (const w of WINDOW_NAMES) {
       acc.window(w, open, this.windowRow);
       windows[w] = windowMetrics(this.windowRow, 0, acc.coveredSeconds(w, nowSecond));
-      topSources[w] = sourceMetrics(this.windowRow, 0, this.sourceNames);
+      topSources[w] = sourceMetrics(this.windowRow, 0, this.sourceRegistry.names());
     }
 
     // Last full second = open row 0 (second now-1).

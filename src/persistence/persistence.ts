@@ -4,6 +4,7 @@ import type { Options } from '../config/option-specs.js';
 import { connectionOptions, type DbConfig, dbConfigFrom, describeDb } from '../db/db-config.js';
 import { migrate } from '../db/migrate.js';
 import { sqlFlavor } from '../db/read-timeout.js';
+import { recentSourceNames } from '../db/recent-sources.js';
 import { runRetention } from '../db/retention.js';
 import { type RollupBins, readRollupBins } from '../db/rollup-read.js';
 import { PulseboardError } from '../errors.js';
@@ -11,6 +12,7 @@ import type { IngestCommitStatus } from '../ingest/ingest-service.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import { ShardMetrics } from '../shared/metric-buckets.js';
+import { SOURCE_NAME, type SourceRegistry } from '../shared/source-registry.js';
 import { ROW_STRIDE } from '../shared/window-row.js';
 import type { Supervision } from '../supervise/supervisor.js';
 import { WriterPool } from './writer-pool.js';
@@ -88,6 +90,7 @@ export class Persistence {
   static async open(
     options: Options,
     log: Logger,
+    sources: SourceRegistry,
     supervision?: Supervision,
   ): Promise<Persistence> {
     if (options.persistence === 'off') {
@@ -103,7 +106,7 @@ export class Persistence {
         'database ready',
       );
       const p = new Persistence(true, db, options, log, rowFormat, supervision);
-      await p.readRecentRollups();
+      await p.readRecentRollups(sources);
       return p;
     } catch (err) {
       const e = err as Error & { code?: string };
@@ -139,23 +142,34 @@ export class Persistence {
    * so 1 h charts and windows are continuous across a restart. The writers upsert a second's
    * rollup with every batch, so what is read is everything committed before the restart.
    */
-  private async readRecentRollups(): Promise<void> {
+  private async readRecentRollups(sources: SourceRegistry): Promise<void> {
     const nowSecond = Math.floor(Date.now() / 1000);
     let conn: mysql.Connection | undefined;
     try {
       conn = await mysql.createConnection(connectionOptions(this.db!));
       const started = performance.now();
+      const limit = { timeoutMs: this.options.readTimeoutMs, flavor: await sqlFlavor(conn) };
+      // The sources of the last hour are known again, first seen first, before the windows
+      // are read (their rows then land in their own slots, not in `other`).
+      const recent = await recentSourceNames(
+        conn,
+        nowSecond - RELOAD_SECONDS,
+        sources.capacity,
+        limit,
+      );
+      for (const name of recent) if (SOURCE_NAME.test(name)) sources.slotOf(name);
       this.reload = await readRollupBins(
         conn,
         nowSecond - RELOAD_SECONDS,
         nowSecond - 1,
         1,
-        this.options.sources,
-        { timeoutMs: this.options.readTimeoutMs, flavor: await sqlFlavor(conn) },
+        sources.names(),
+        limit,
       );
       this.log.info(
         {
           seconds: this.reload.seconds.length,
+          sources: sources.count,
           ms: Math.round(performance.now() - started),
         },
         'reloaded the last hour of per-second rollups into the windows',
