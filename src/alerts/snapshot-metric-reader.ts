@@ -13,7 +13,7 @@ import { RULE_WINDOWS, type RuleWindow } from './rule-metrics.js';
 
 /**
  * The MetricReader over the snapshot the tick already builds (SnapshotService.latest):
- * whole-window metrics from `windows`, per-source ones from `topSources` (count, failed,
+ * whole-window metrics from `windows`, per-source ones from `sourcesByWindow` (count, failed,
  * volume; tps and failure rate derived), gauges from `inFlight` and `pipeline`. Its cost
  * per tick is O(windows × sources), whatever the transaction rate.
  *
@@ -108,7 +108,7 @@ export class SnapshotMetricReader implements MetricReader {
       const usd = at('volumeUsd', w) + 1;
       for (const off of [count, failed, tps, rate, usd]) v.fill(0, off, off + S);
       const covered = acc.coveredSeconds(w, nowSecond);
-      for (const src of snap.topSources[w]) {
+      for (const src of this.snapshots.sourcesByWindow[w] ?? []) {
         const i = registry.find(src.source);
         if (i === -1) continue;
         v[count + i] = src.count;

@@ -90,6 +90,16 @@ export function sourceMetrics(
   return out.sort((a, b) => b.count - a.count || b.volumeUsd - a.volumeUsd);
 }
 
+/**
+ * The `n` first of `all` (sourceMetrics' order: by count) and those of the `n` first by USD
+ * volume not among them (the dashboard ranks by either), in count order.
+ */
+export function busiestSources(all: SourceMetrics[], n: number): SourceMetrics[] {
+  if (all.length <= n) return all;
+  const byVolume = new Set([...all].sort((a, b) => b.volumeUsd - a.volumeUsd).slice(0, n));
+  return all.filter((s, i) => i < n || byVolume.has(s));
+}
+
 export function secondPoint(row: Float64Array, off: number, second: number): SecondPoint {
   const w = windowMetrics(row, off, 1);
   return {

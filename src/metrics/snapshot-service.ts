@@ -17,11 +17,12 @@ import {
 } from '../shared/metric-buckets.js';
 import type { SourceRegistry } from '../shared/source-registry.js';
 import { B_COUNT, ROW_STRIDE } from '../shared/window-row.js';
-import { secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
+import { busiestSources, secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
 import {
   type MetricsSnapshot,
   type SecondPoint,
   type SourceMetrics,
+  TOP_SOURCES,
   WINDOW_NAMES,
   type WindowMetrics,
   type WindowName,
@@ -64,6 +65,12 @@ export class SnapshotService {
   /** Latest snapshot (and its JSON), rebuilt by refresh(). */
   latest!: MetricsSnapshot;
   latestJson = '';
+  /**
+   * Every source with transactions in each window of the latest snapshot, busiest first
+   * (the snapshot's `topSources` is the first TOP_SOURCES of it): alert rules and the
+   * `source/<name>` topics read this.
+   */
+  sourcesByWindow = {} as Record<WindowName, SourceMetrics[]>;
   /** True while a reset is being applied: snapshots then repeat the last one from before. */
   resetting = false;
 
@@ -119,11 +126,15 @@ export class SnapshotService {
 
     const windows = {} as Record<WindowName, WindowMetrics>;
     const topSources = {} as Record<WindowName, SourceMetrics[]>;
+    const everySource = {} as Record<WindowName, SourceMetrics[]>;
     for (const w of WINDOW_NAMES) {
       acc.window(w, open, this.windowRow);
       windows[w] = windowMetrics(this.windowRow, 0, acc.coveredSeconds(w, nowSecond));
-      topSources[w] = sourceMetrics(this.windowRow, 0, this.sourceRegistry.names());
+      everySource[w] = sourceMetrics(this.windowRow, 0, this.sourceRegistry.names());
+      // The snapshot goes to every client each tick: the busiest only (see TOP_SOURCES).
+      topSources[w] = busiestSources(everySource[w], TOP_SOURCES);
     }
+    this.sourcesByWindow = everySource;
 
     // Last full second = open row 0 (second now-1).
     const tps = open.rows[B_COUNT]!;

@@ -4,6 +4,7 @@ import {
   B_COUNT,
   B_SECOND,
   clearRow,
+  clearRows,
   mergeRow,
   ROW_STRIDE,
   S_COUNT,
@@ -117,7 +118,7 @@ export class WindowAccumulator {
    * seconds ≥ resetSecond, which therefore stay open to be folded again.
    */
   reset(resetSecond: number): void {
-    this.closed.fill(0);
+    clearRows(this.closed);
     for (const s of this.sums.values()) s.fill(0);
     this.closedThrough = Math.max(this.closedThrough, resetSecond - 1);
     this.startSecond = resetSecond;

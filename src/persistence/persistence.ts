@@ -13,7 +13,7 @@ import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import { ShardMetrics } from '../shared/metric-buckets.js';
 import { SOURCE_NAME, type SourceRegistry } from '../shared/source-registry.js';
-import { ROW_STRIDE } from '../shared/window-row.js';
+import { copyRows, ROW_STRIDE } from '../shared/window-row.js';
 import type { Supervision } from '../supervise/supervisor.js';
 import { WriterPool } from './writer-pool.js';
 
@@ -339,7 +339,7 @@ export class Persistence {
 function writeBins(metrics: ShardMetrics, bins: RollupBins): void {
   for (let i = 0; i < bins.seconds.length; i++) {
     const off = ShardMetrics.rowOf(bins.seconds[i]!);
-    metrics.buckets.set(bins.rows.subarray(i * ROW_STRIDE, (i + 1) * ROW_STRIDE), off);
+    copyRows(metrics.buckets, off, bins.rows, i * ROW_STRIDE);
   }
 }
 

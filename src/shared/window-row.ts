@@ -123,7 +123,23 @@ export function subtractRow(
  * ever used stays untouched (out of the resident set; see the header).
  */
 export function clearRow(b: Float64Array, off: number): void {
-  for (let i = off, end = off + ROW_STRIDE; i < end; i++) if (b[i] !== 0) b[i] = 0;
+  clearRows(b, off, off + ROW_STRIDE);
+}
+
+/** clearRow for b[start, end): a whole ring of rows (a reset) likewise. */
+export function clearRows(b: Float64Array, start = 0, end = b.length): void {
+  for (let i = start; i < end; i++) if (b[i] !== 0) b[i] = 0;
+}
+
+/**
+ * Copies rows into a zeroed ring, writing only their non-zero words (the restart reload:
+ * an hour of seconds that used a few source slots commits only the pages those use).
+ */
+export function copyRows(dst: Float64Array, dOff: number, src: Float64Array, sOff: number): void {
+  for (let i = 0; i < ROW_STRIDE; i++) {
+    const v = src[sOff + i]!;
+    if (v !== 0) dst[dOff + i] = v;
+  }
 }
 
 /**

@@ -151,14 +151,13 @@ export class TickPublisher {
     windows: ReturnType<SnapshotService['refresh']>['windows'],
     now: number,
   ): void {
-    const snapshot = this.snapshots.latest;
     // Every tracked source (names producers sent appear here as they are registered).
     for (const source of [...this.snapshots.sourceRegistry.names(), OVERFLOW_SOURCE]) {
       const topic = sourceTopic(source);
       if (this.partitions.subscribers(this.app, topic) === 0) continue;
       const perWindow: Record<string, { count: number; volumeUsd: number }> = {};
       for (const w of Object.keys(windows) as (keyof typeof windows)[]) {
-        const m = snapshot.topSources[w].find((x) => x.source === source);
+        const m = this.snapshots.sourcesByWindow[w]?.find((x) => x.source === source);
         perWindow[w] = { count: m?.count ?? 0, volumeUsd: m?.volumeUsd ?? 0 };
       }
       const items = feed.filter((t) => t.source === source);

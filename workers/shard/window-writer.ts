@@ -18,7 +18,14 @@ import {
   WRITER_GAUGES,
 } from '../../src/shared/metric-buckets.js';
 import { C_RESET, C_RESET_ACK } from '../../src/shared/shard-protocol.js';
-import { addItem, B_COUNT, B_SECOND, clearRow, ROW_STRIDE } from '../../src/shared/window-row.js';
+import {
+  addItem,
+  B_COUNT,
+  B_SECOND,
+  clearRow,
+  clearRows,
+  ROW_STRIDE,
+} from '../../src/shared/window-row.js';
 
 /** Totals a reset sets back to zero (gauges that describe the present stay). */
 const RESET_TOTALS = [
@@ -167,7 +174,7 @@ export class WindowWriter {
     if (asked === Atomics.load(c, C_RESET_ACK)) return false;
     for (const g of RESET_TOTALS) this.counters[g] = 0;
     beginWrite(c);
-    this.buckets.fill(0);
+    clearRows(this.buckets); // writes only non-zero words (window-row.ts)
     this.metrics.totals.fill(0);
     const gauges = this.metrics.gauges;
     for (const g of WRITER_GAUGES) gauges[g] = this.counters[g]!;
