@@ -74,6 +74,7 @@ export class IngestService {
     shard: Shard,
     private readonly statusBlock: Float64Array,
     private readonly init: IngestInit,
+    private readonly sources: SourceRegistry,
     private readonly log: Logger,
     private readonly supervision?: Supervision,
   ) {
@@ -130,7 +131,14 @@ export class IngestService {
       feed,
       alertRing,
     };
-    const service = new IngestService(shard, new Float64Array(statusSab), init, log, supervision);
+    const service = new IngestService(
+      shard,
+      new Float64Array(statusSab),
+      init,
+      sources,
+      log,
+      supervision,
+    );
     await service.spawn(false).ready;
     return service;
   }
@@ -140,6 +148,8 @@ export class IngestService {
    * new one continues in the same buckets and rings and mints ids above the failed one's.
    */
   private spawn(resume: boolean): { worker: Worker; ready: Promise<void> } {
+    // A thread that died registering a source must not leave the registry locked.
+    if (resume) this.sources.releaseIfHeldBy(this.shard.worker.threadId);
     const init = resume ? { ...this.init, ...prepareResume(this.shard.metrics) } : this.init;
     const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
     (this.shard as { worker: Worker }).worker = worker;

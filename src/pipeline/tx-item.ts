@@ -5,7 +5,7 @@ import {
   STATUS_NAMES,
   TX_TYPES,
 } from '../shared/catalog.js';
-import type { SourceNames } from '../shared/source-registry.js';
+import type { SourceNames } from '../shared/source-name.js';
 import { txIdToString } from '../shared/tx-id.js';
 import type { RecordViews } from '../shared/tx-ring.js';
 

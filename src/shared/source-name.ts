@@ -9,3 +9,8 @@ export const SOURCE_NAME_RULE =
   '1–32 characters of a–z 0–9 - _ . (lowercase, starting with a letter or digit)';
 /** The name of the overflow slot (source-registry.ts); producers may send it too (it counts there). */
 export const OVERFLOW_SOURCE = 'other';
+
+/** What turns a record's source slot into its name (the live feed, alerts): the registry. */
+export interface SourceNames {
+  nameOf(slot: number): string;
+}

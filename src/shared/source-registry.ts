@@ -1,7 +1,8 @@
-import { OVERFLOW_SOURCE } from './source-name.js';
+import { threadId } from 'node:worker_threads';
+import { OVERFLOW_SOURCE, type SourceNames } from './source-name.js';
 import { OVERFLOW_SLOT, SOURCES_LIMIT } from './window-row.js';
 
-export { OVERFLOW_SOURCE, SOURCE_NAME, SOURCE_NAME_RULE } from './source-name.js';
+export { OVERFLOW_SOURCE, SOURCE_NAME, SOURCE_NAME_RULE, type SourceNames } from './source-name.js';
 
 /**
  * The sources Pulseboard tracks, name → slot of the window rows (window-row.ts), shared by
@@ -18,7 +19,8 @@ export { OVERFLOW_SOURCE, SOURCE_NAME, SOURCE_NAME_RULE } from './source-name.js
  *
  * Append-only: a slot, once published, never changes name. Registering takes the lock (a
  * compareExchange spin: the critical section is a few dozen byte stores, and the primary
- * thread must not block in Atomics.wait), re-reads the names published meanwhile (another
+ * thread must not block in Atomics.wait; the lock word holds the owner's threadId + 1, so
+ * the supervisor can free the lock of a thread that died holding it: releaseIfHeldBy), re-reads the names published meanwhile (another
  * thread may just have registered the same name), writes the name's bytes and length with
  * plain stores, then publishes with Atomics.store(count, n + 1).
  *
@@ -49,11 +51,6 @@ const COUNTERS_OFFSET = HEADER_INTS * 4;
 const LENGTHS_OFFSET = COUNTERS_OFFSET + COUNTERS * 8;
 const NAMES_OFFSET = LENGTHS_OFFSET + SOURCES_LIMIT;
 const BYTE_LENGTH = NAMES_OFFSET + SOURCES_LIMIT * NAME_BYTES;
-
-/** What turns a record's source slot into its name (the live feed, alerts). */
-export interface SourceNames {
-  nameOf(slot: number): string;
-}
 
 export class SourceRegistry implements SourceNames {
   readonly sab: SharedArrayBuffer;
@@ -126,7 +123,8 @@ export class SourceRegistry implements SourceNames {
     const slot = this.find(name);
     if (slot !== -1) return slot;
     const h = this.header;
-    while (Atomics.compareExchange(h, H_LOCK, 0, 1) !== 0);
+    const owner = threadId + 1;
+    while (Atomics.compareExchange(h, H_LOCK, 0, owner) !== 0);
     try {
       this.sync(); // what others published while we waited
       const again = this.known.get(name);
@@ -142,6 +140,11 @@ export class SourceRegistry implements SourceNames {
     } finally {
       Atomics.store(h, H_LOCK, 0);
     }
+  }
+
+  /** Frees the lock if thread `deadThreadId` (which has exited) still holds it. */
+  releaseIfHeldBy(deadThreadId: number): void {
+    Atomics.compareExchange(this.header, H_LOCK, deadThreadId + 1, 0);
   }
 
   /** Counts items that went to `other` because the registry was full (all threads). */

@@ -1,4 +1,4 @@
-import { OVERFLOW_SOURCE, type SourceRegistry } from '../shared/source-registry.js';
+import { OVERFLOW_SOURCE } from '../shared/source-name.js';
 
 /**
  * The topics a client can subscribe to. `control` is not a topic one subscribes to: it is
@@ -19,8 +19,14 @@ export function sourceTopic(source: string): string {
  * Known topics: the fixed ones and `source/<name>` of every tracked source (the registry
  * grows while the server runs, so this is asked each time, never cached) and `source/other`.
  */
+/** What the catalog asks the source registry (source-registry.ts; the dashboard bundles this file). */
+export interface TrackedSources {
+  find(name: string): number;
+  names(): readonly string[];
+}
+
 export class TopicCatalog {
-  constructor(private readonly sources: SourceRegistry) {}
+  constructor(private readonly sources: TrackedSources) {}
 
   isKnown(topic: string): boolean {
     if ((FIXED_TOPICS as readonly string[]).includes(topic)) return true;
