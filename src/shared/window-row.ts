@@ -32,11 +32,12 @@ import { HISTOGRAM_BUCKETS, histogramBucket } from './latency-histogram.js';
  * Source slots: slot i is the source the registry (source-registry.ts) numbered i; slot
  * OVERFLOW_SLOT counts every name that came after the registry was full (`other`).
  * Why SOURCES_LIMIT = 256 named slots: the per-source part is 3 × 257 × 8 B = 6,168 B of
- * a 7,496 B row (ROW_BYTES), so a shard's ring of 4,096 seconds is 30.7 MB of address
- * space, and each further 256 sources would add another 25 MB per writer thread and to the
- * primary's ring. The rows are cleared by clearRow, which writes only non-zero words, so
- * pages of slots no source ever used are never touched and stay out of the resident set:
- * the cost of an unused slot is address space, not memory.
+ * a 7,496 B row (ROW_BYTES), so a shard's ring of 4,096 seconds is 30.7 MB, and each
+ * further 256 sources would add another 25 MB per writer thread and to the primary's ring.
+ * Rows are cleared by clearRow, which writes only non-zero words, so a page no slot in use
+ * reaches is never written and stays out of the resident set: with a handful of sources a
+ * ring is ~22.8 MB resident (each 7.5 KB row still writes its first page or two; 8.6 MB
+ * when a row held 32 source slots), 30.7 MB with every slot busy.
  */
 
 /** Named source slots a row reserves: the most SOURCES_MAX may be (config/option-specs.ts). */
