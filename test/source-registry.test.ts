@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import t from 'tap';
-import { OVERFLOW_SOURCE, SourceRegistry } from '../src/shared/source-registry.js';
+import { OVERFLOW_SOURCE } from '../src/shared/source-name.js';
+import { SourceRegistry } from '../src/shared/source-registry.js';
 import { OVERFLOW_SLOT } from '../src/shared/window-row.js';
 
 const REGISTRAR = fileURLToPath(new URL('./fixtures/source-registrar.js', import.meta.url));

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_SOURCES, MAX_SOURCES } from '../shared/catalog.js';
-import { OVERFLOW_SOURCE, SOURCE_NAME } from '../shared/source-registry.js';
+import { OVERFLOW_SOURCE, SOURCE_NAME } from '../shared/source-name.js';
 import { MAX_SIMULATOR_SHARDS } from '../shared/tx-id.js';
 import { ROW_BYTES, SOURCE_FIELDS, SOURCES_LIMIT } from '../shared/window-row.js';
 

@@ -4,7 +4,8 @@ import { PulseboardError } from '../errors.js';
 import { type ReadPool, readRetryAfter } from '../history/read-pool.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import { HISTORY_METRICS } from '../metrics/snapshot-types.js';
-import { SOURCE_NAME, SOURCE_NAME_RULE, type SourceRegistry } from '../shared/source-registry.js';
+import { SOURCE_NAME, SOURCE_NAME_RULE } from '../shared/source-name.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { sendError, sendJson, track } from './respond.js';
 
 /**

@@ -1,5 +1,5 @@
 import { CURRENCIES, TX_TYPES } from '../shared/catalog.js';
-import { SOURCE_NAME, SOURCE_NAME_RULE } from '../shared/source-registry.js';
+import { SOURCE_NAME, SOURCE_NAME_RULE } from '../shared/source-name.js';
 
 /**
  * Validation of one ingest item (DESIGN §5 contract). Hand-written rather than a schema

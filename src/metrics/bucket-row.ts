@@ -1,6 +1,6 @@
 import { CURRENCIES } from '../shared/catalog.js';
 import { histogramQuantile } from '../shared/latency-histogram.js';
-import { OVERFLOW_SOURCE } from '../shared/source-registry.js';
+import { OVERFLOW_SOURCE } from '../shared/source-name.js';
 import {
   B_COUNT,
   B_FAILED,

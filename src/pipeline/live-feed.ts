@@ -1,5 +1,5 @@
 import { readFeedSample } from '../shared/feed-sample.js';
-import type { SourceNames } from '../shared/source-registry.js';
+import type { SourceNames } from '../shared/source-name.js';
 import type { Shard } from './shard-pool.js';
 import { type TxItem, txItem } from './tx-item.js';
 

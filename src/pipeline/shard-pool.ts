@@ -4,7 +4,6 @@ import type { Options } from '../config/option-specs.js';
 import { PulseboardError } from '../errors.js';
 import { FeedSampleBuffer } from '../shared/feed-sample.js';
 import { ShardMetrics } from '../shared/metric-buckets.js';
-import type { ShardInit, ShardMessage } from '../shared/shard-protocol.js';
 import {
   C_RESET,
   C_RESET_ACK,
@@ -15,6 +14,8 @@ import {
   G_FAILURE_RATE,
   G_PAIRING_RATE,
   G_RATE,
+  type ShardInit,
+  type ShardMessage,
 } from '../shared/shard-protocol.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';

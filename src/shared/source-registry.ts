@@ -2,8 +2,6 @@ import { threadId } from 'node:worker_threads';
 import { OVERFLOW_SOURCE, type SourceNames } from './source-name.js';
 import { OVERFLOW_SLOT, SOURCES_LIMIT } from './window-row.js';
 
-export { OVERFLOW_SOURCE, SOURCE_NAME, SOURCE_NAME_RULE, type SourceNames } from './source-name.js';
-
 /**
  * The sources Pulseboard tracks, name → slot of the window rows (window-row.ts), shared by
  * every thread. The simulator's SOURCES take slots 0…n−1 (a shard's records carry those

@@ -5,7 +5,7 @@ import { drainAlerts, LiveFeed } from '../pipeline/live-feed.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import type { TxItem } from '../pipeline/tx-item.js';
 import { G_ALERTS_DROPPED } from '../shared/metric-buckets.js';
-import { OVERFLOW_SOURCE } from '../shared/source-registry.js';
+import { OVERFLOW_SOURCE } from '../shared/source-name.js';
 import { TopicSequencer } from './envelope.js';
 import type { TopicPartitions } from './topic-partitions.js';
 import { sourceTopic } from './topics.js';

@@ -15,16 +15,16 @@ export function sourceTopic(source: string): string {
   return SOURCE_TOPIC_PREFIX + source;
 }
 
-/**
- * Known topics: the fixed ones and `source/<name>` of every tracked source (the registry
- * grows while the server runs, so this is asked each time, never cached) and `source/other`.
- */
 /** What the catalog asks the source registry (source-registry.ts; the dashboard bundles this file). */
 export interface TrackedSources {
   find(name: string): number;
   names(): readonly string[];
 }
 
+/**
+ * Known topics: the fixed ones and `source/<name>` of every tracked source (the registry
+ * grows while the server runs, so this is asked each time, never cached) and `source/other`.
+ */
 export class TopicCatalog {
   constructor(private readonly sources: TrackedSources) {}
 

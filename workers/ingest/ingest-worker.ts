@@ -30,7 +30,8 @@ import {
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
 import { C_STOP, C_TICK } from '../../src/shared/shard-protocol.js';
-import { OVERFLOW_SOURCE, SourceRegistry } from '../../src/shared/source-registry.js';
+import { OVERFLOW_SOURCE } from '../../src/shared/source-name.js';
+import { SourceRegistry } from '../../src/shared/source-registry.js';
 import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
 import { OVERFLOW_SLOT } from '../../src/shared/window-row.js';
 import { WindowWriter } from '../shard/window-writer.js';

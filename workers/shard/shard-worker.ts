@@ -16,7 +16,6 @@ import {
   G_THROTTLED,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
-import type { ShardInit, ShardMessage } from '../../src/shared/shard-protocol.js';
 import {
   C_SOURCE_MASK,
   C_STOP,
@@ -25,6 +24,8 @@ import {
   G_FAILURE_RATE,
   G_PAIRING_RATE,
   G_RATE,
+  type ShardInit,
+  type ShardMessage,
 } from '../../src/shared/shard-protocol.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
 import { LifecycleWheel } from './lifecycle-wheel.js';
