@@ -39,6 +39,8 @@ export const ERROR_STATUS = {
   PB_ERR_READ_BUSY: 503,
   PB_ERR_NOT_READY: 503,
   PB_ERR_INGEST_INVALID: 400,
+  /** Log code: a source name past SOURCES_MAX; it counts under `other` (nothing refused). */
+  PB_ERR_SOURCE_OVERFLOW: 0,
   PB_ERR_INGEST_EMPTY: 400,
   PB_ERR_INGEST_TOO_MANY: 413,
   PB_ERR_INGEST_BACKPRESSURE: 503,

@@ -31,6 +31,7 @@ import { skipAlerts } from './pipeline/live-feed.js';
 import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
 import { faultSwitchFromEnv } from './shared/fault-switch.js';
+import { SourceRegistry } from './shared/source-registry.js';
 import { StatsLine } from './stats-line.js';
 import { type Supervision, Supervisor } from './supervise/supervisor.js';
 import { ThreadHealth } from './supervise/thread-health.js';
@@ -88,13 +89,23 @@ export async function startServer(
   const supervisor = new Supervisor(log, health);
   const supervision: Supervision = { supervisor, health, faults: faultSwitchFromEnv(process.env) };
   // Before the shards: the writers must hold their ring slots before the first completion.
-  const persistence = await Persistence.open(options, log, supervision);
+  // Source name → window-row slot, shared by every thread: the simulator's SOURCES first,
+  // then the names of the last hour's rollups (Persistence.open), then what producers send.
+  const sources = SourceRegistry.create(options.sourcesMax, options.sources);
+  const persistence = await Persistence.open(options, log, sources, supervision);
   const pool = new ShardPool(options, supervision);
   await pool.start(persistence.beforeShard);
   persistence.start();
   // Durable ingest needs the database: without it POST /api/transactions answers 503.
   const ingest = persistence.on
-    ? await IngestService.start(options, persistence.db!, pool.shards.length, log, supervision)
+    ? await IngestService.start(
+        options,
+        persistence.db!,
+        pool.shards.length,
+        sources,
+        log,
+        supervision,
+      )
     : undefined;
   if (ingest) {
     pool.adopt(ingest.shard);
@@ -114,7 +125,7 @@ export async function startServer(
       'closed a connection whose request had conflicting Content-Length / Transfer-Encoding headers',
     );
   });
-  const catalog = new TopicCatalog(options.sources);
+  const catalog = new TopicCatalog(sources);
   const loop = new EventLoopMonitor();
   let publisher: TickPublisher | undefined;
   // Host, Origin, content type, tokens, rate and connection limits (src/http/guard-routes.ts).
@@ -129,7 +140,7 @@ export async function startServer(
   );
   const partitions = new TopicPartitions(options.wsPublishPartitions);
   const wsStats = registerWsRoute(app, catalog, options, log, partitions, access);
-  const snapshots = new SnapshotService(pool, options.sources, {
+  const snapshots = new SnapshotService(pool, sources, {
     clients: () => wsStats.open,
     persistence: () => persistence.figures(),
     eventLoopDelayP99Ms: () => loop.p99Ms,
@@ -139,7 +150,7 @@ export async function startServer(
   });
   // Alert rules: evaluated every tick right after the snapshot (src/alerts/alerting.ts).
   const alerting = new Alerting(snapshots, options, persistence.on ? persistence.db! : null, log);
-  await alerting.load(extras.rulesFile ?? null, options.sources);
+  await alerting.load(extras.rulesFile ?? null);
   publisher = new TickPublisher(app, pool, snapshots, options, partitions, alerting);
   const runner = new ScenarioRunner(pool, options, log);
 
@@ -166,13 +177,13 @@ export async function startServer(
   registerHistoryRoute(guarded, snapshots, {
     pool: reads,
     db: readDb,
-    sourceNames: options.sources,
+    sources,
     maxRangeS: options.historyMaxRangeH * 3600,
   });
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
   const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
-  registerRulesRoutes(guarded, alerting, options.sources);
+  registerRulesRoutes(guarded, alerting, sources);
   registerAlertingMetrics(
     registerPrometheusRoute(guarded, snapshots, wsStats, health, {
       ingestBackpressure: () => ingestBudget.backpressureAnswers,

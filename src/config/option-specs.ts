@@ -1,7 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { DEFAULT_SOURCES, MAX_SOURCES } from '../shared/catalog.js';
+import { OVERFLOW_SOURCE, SOURCE_NAME } from '../shared/source-name.js';
 import { MAX_SIMULATOR_SHARDS } from '../shared/tx-id.js';
+import { ROW_BYTES, SOURCE_FIELDS, SOURCES_LIMIT } from '../shared/window-row.js';
 
 /**
  * Every option Pulseboard takes, in one table: its environment variable (the CLI flag is
@@ -21,8 +23,6 @@ const ratio = z.coerce
   .number({ error: 'must be a number' })
   .min(0, { error: 'must be between 0 and 1' })
   .max(1, { error: 'must be between 0 and 1' });
-
-const sourceName = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 
 const bool = z
   .enum(['true', 'false'], { error: 'must be true or false' })
@@ -108,7 +108,7 @@ export const OPTION_SPECS = {
   sources: {
     env: 'SOURCES',
     default: DEFAULT_SOURCES.join(','),
-    doc: `Comma-separated source names (at most ${MAX_SOURCES}; lowercase letters, digits, - _ .).`,
+    doc: `The simulator's source names, comma-separated (at most ${MAX_SOURCES}; lowercase letters, digits, - _ .; not "${OVERFLOW_SOURCE}"). Producers may send other names (see SOURCES_MAX).`,
     schema: z
       .string()
       .transform((s) => s.split(',').map((x) => x.trim()))
@@ -117,12 +117,21 @@ export const OPTION_SPECS = {
           .array(
             z
               .string()
-              .regex(sourceName, { error: 'each name: lowercase letters, digits, - _ . (1–32)' }),
+              .regex(SOURCE_NAME, { error: 'each name: lowercase letters, digits, - _ . (1–32)' })
+              .refine((n) => n !== OVERFLOW_SOURCE, {
+                error: `"${OVERFLOW_SOURCE}" is reserved for the sources past SOURCES_MAX`,
+              }),
           )
           .min(1, { error: 'needs at least one source' })
           .max(MAX_SOURCES, { error: `at most ${MAX_SOURCES} sources` })
           .refine((a) => new Set(a).size === a.length, { error: 'names must be unique' }),
       ),
+  },
+  sourcesMax: {
+    env: 'SOURCES_MAX',
+    default: String(SOURCES_LIMIT),
+    doc: `Sources tracked by name (SOURCES and every name producers send, first come), at most ${SOURCES_LIMIT}; later names count as "${OVERFLOW_SOURCE}" in the live windows (stored with their name). ${SOURCES_LIMIT} is what a window row reserves: ${SOURCE_FIELDS} × 8 B per source, ${ROW_BYTES.toLocaleString('en-US')} B per second, ${((ROW_BYTES * 4096) / 1e6).toFixed(1)} MB of address space per writer thread's hour.`,
+    schema: int(1, SOURCES_LIMIT),
   },
   failureRate: {
     env: 'FAILURE_RATE',

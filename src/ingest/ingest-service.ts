@@ -16,7 +16,9 @@ import {
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
 } from '../shared/ingest-protocol.js';
-import { C_STOP, ShardMetrics } from '../shared/metric-buckets.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
+import { C_STOP } from '../shared/shard-protocol.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
@@ -72,6 +74,7 @@ export class IngestService {
     shard: Shard,
     private readonly statusBlock: Float64Array,
     private readonly init: IngestInit,
+    private readonly sources: SourceRegistry,
     private readonly log: Logger,
     private readonly supervision?: Supervision,
   ) {
@@ -94,6 +97,7 @@ export class IngestService {
     options: Options,
     db: DbConfig,
     shardIndex: number,
+    sources: SourceRegistry,
     log: Logger,
     supervision?: Supervision,
   ): Promise<IngestService> {
@@ -112,7 +116,7 @@ export class IngestService {
       feedSize: feed.size,
       alertRingSab: alertRing.sab,
       alertRingCapacity: ALERT_RING_CAPACITY,
-      sourceNames: [...options.sources],
+      sourcesSab: sources.sab,
       maxItems: options.ingestMaxItems,
       // A body of ingestMaxItems must always fit when nothing is queued.
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
@@ -127,7 +131,14 @@ export class IngestService {
       feed,
       alertRing,
     };
-    const service = new IngestService(shard, new Float64Array(statusSab), init, log, supervision);
+    const service = new IngestService(
+      shard,
+      new Float64Array(statusSab),
+      init,
+      sources,
+      log,
+      supervision,
+    );
     await service.spawn(false).ready;
     return service;
   }
@@ -137,6 +148,8 @@ export class IngestService {
    * new one continues in the same buckets and rings and mints ids above the failed one's.
    */
   private spawn(resume: boolean): { worker: Worker; ready: Promise<void> } {
+    // A thread that died registering a source must not leave the registry locked.
+    if (resume) this.sources.releaseIfHeldBy(this.shard.worker.threadId);
     const init = resume ? { ...this.init, ...prepareResume(this.shard.metrics) } : this.init;
     const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
     (this.shard as { worker: Worker }).worker = worker;
@@ -187,6 +200,12 @@ export class IngestService {
           err: m.message,
         },
         'the database refused an ingest request for good; answered 422 (500 if unclassified), its group went on without it',
+      );
+    } else if (m.type === 'source-overflow') {
+      // Once per name (the thread remembers): /metrics counts every item and name.
+      this.log.warn(
+        { code: 'PB_ERR_SOURCE_OVERFLOW', source: m.source, sourcesMax: m.capacity },
+        `source "${m.source}" is past SOURCES_MAX (${m.capacity} tracked sources): its transactions count under "other" in the live windows (stored with their own name)`,
       );
     } else if (m.type === 'warn') {
       this.lastErrorCode = m.code;

@@ -134,7 +134,11 @@ export interface MetricsSnapshot {
   tpsSmoothed: number;
   windows: Record<WindowName, WindowMetrics>;
   inFlight: { pending: number; processing: number };
-  /** Per window, every source with traffic, by count (highest first). */
+  /**
+   * Per window, the TOP_SOURCES sources with the most transactions and the TOP_SOURCES with
+   * the most USD volume (by count, highest first; `other` is the sources past SOURCES_MAX).
+   * Every source's figures: `source/<name>`.
+   */
   topSources: Record<WindowName, SourceMetrics[]>;
   persistence: 'on' | 'off';
   clients: number;
@@ -151,6 +155,12 @@ export interface MetricsSnapshot {
 }
 
 /** The series `GET /api/history?metric=…` serves (per closed second; `tps` is the count). */
+/**
+ * Sources listed per window in the snapshot. The snapshot goes to every client every tick:
+ * 256 tracked sources would add ~50 KB to each frame, for a panel that shows the first few.
+ */
+export const TOP_SOURCES = 20;
+
 export const HISTORY_METRICS = [
   'tps',
   'failed',

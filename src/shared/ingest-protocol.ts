@@ -37,7 +37,8 @@ export interface IngestInit {
   feedSize: number;
   alertRingSab: SharedArrayBuffer;
   alertRingCapacity: number;
-  sourceNames: string[];
+  /** The source registry (source-registry.ts): producers' names become slots here. */
+  sourcesSab: SharedArrayBuffer;
   maxItems: number;
   /** Items waiting for commit above which new requests get 503 + Retry-After. */
   maxQueued: number;
@@ -62,7 +63,12 @@ export type IngestMessage =
   | { type: 'result'; reqId: number; status: number; json: string; retryAfterS?: number }
   | { type: 'warn'; code: string; message: string; attempt: number }
   /** A request the database refused for good (logged at error level once per cause). */
-  | { type: 'refused'; code: string; message: string; items: number; groupRequests: number };
+  | { type: 'refused'; code: string; message: string; items: number; groupRequests: number }
+  /**
+   * A source name first met with the registry full: it counts under `other` (logged once
+   * per name; the first OVERFLOW_NAMES_LOGGED names only, the counters count them all).
+   */
+  | { type: 'source-overflow'; source: string; capacity: number };
 
 /** Rollup `writer` column of rows the ingest thread writes (simulator writers are 0..N). */
 export const INGEST_ROLLUP_WRITER = 1000;
