@@ -22,6 +22,12 @@ import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
+import { streamDoorConfig } from './stream/stream-config.js';
+import {
+  createStreamStatus,
+  readStreamStatus,
+  type StreamFigures,
+} from './stream/stream-status.js';
 
 /**
  * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
@@ -65,6 +71,8 @@ export class IngestService {
   private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
   private nextId = 1;
   private lastErrorCode: string | null = null;
+  /** The JetStream door's last warning or error, cleared by its next info line. */
+  private streamProblem: string | undefined;
   /** Why the thread is down (failed, restart pending), or undefined while it runs. */
   private down: string | undefined;
 
@@ -119,6 +127,8 @@ export class IngestService {
       fraudAmountThreshold: options.fraudAmountThreshold,
       ...(supervision?.faults.ingest ? { fault: supervision.faults.ingest } : {}),
     };
+    const stream = streamDoorConfig(options, createStreamStatus());
+    if (stream) init.stream = stream;
     const shard: Shard = {
       index: shardIndex,
       worker: undefined as unknown as Worker,
@@ -188,6 +198,9 @@ export class IngestService {
         },
         'the database refused an ingest request for good; answered 422 (500 if unclassified), its group went on without it',
       );
+    } else if (m.type === 'stream') {
+      this.streamProblem = m.level === 'info' ? undefined : `${m.code}: ${m.message}`;
+      this.log[m.level]({ code: m.code, stream: this.init.stream?.stream }, m.message);
     } else if (m.type === 'warn') {
       this.lastErrorCode = m.code;
       this.log.warn(
@@ -204,6 +217,19 @@ export class IngestService {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     for (const done of waiting) done(answer);
+  }
+
+  /** The JetStream door's figures (snapshot `stream`), null when INGEST_STREAM is off. */
+  streamFigures(): StreamFigures | null {
+    const sab = this.init.stream?.statusSab;
+    return sab ? readStreamStatus(new Float64Array(sab)) : null;
+  }
+
+  /** Why the JetStream door is not consuming (for /readyz), or null. */
+  streamNotReady(): string | null {
+    const f = this.streamFigures();
+    if (f === null || f.state === 'consuming') return null;
+    return `stream ingest ${f.state} since ${new Date(f.stateSince).toISOString()}${this.streamProblem ? ` (${this.streamProblem})` : ''}`;
   }
 
   /** Hands a body to the ingest thread (transferred, not copied). */

@@ -37,6 +37,7 @@ import { sleep } from '../writer/backoff.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
+import { type StreamAnswer, StreamDoor } from './stream/stream-door.js';
 
 /**
  * The ingest thread: parses and validates POST /api/transactions bodies off the primary
@@ -97,6 +98,12 @@ function post(m: IngestMessage): void {
 }
 
 function reply(reqId: number, status: number, body: unknown, retryAfterS?: number): void {
+  const local = streamAnswers.get(reqId);
+  if (local) {
+    streamAnswers.delete(reqId);
+    local(status, body, retryAfterS);
+    return;
+  }
   post({
     type: 'result',
     reqId,
@@ -352,7 +359,9 @@ function pollControl(): void {
   if (!stopping && Atomics.load(c, C_STOP) === 1) {
     stopping = true;
     void (async () => {
-      // Requests already queued are committed and answered before the thread exits.
+      // Requests already queued are committed and answered before the thread exits; the
+      // stream door takes no more messages and acknowledges the ones committed.
+      await streamDoor?.stop();
       while (committing || queue.length > 0) await sleep(5);
       await committer.close();
       process.exit(0);
@@ -360,6 +369,25 @@ function pollControl(): void {
   }
 }
 
+/**
+ * The JetStream door (workers/ingest/stream/): its messages enter onRequest like HTTP bodies,
+ * under negative request ids, and their answers come back here instead of to the primary.
+ */
+const streamAnswers = new Map<number, StreamAnswer>();
+let nextStreamReqId = -1;
+const streamDoor = init.stream
+  ? new StreamDoor(
+      init.stream,
+      (body, answer) => {
+        const reqId = nextStreamReqId--;
+        streamAnswers.set(reqId, answer);
+        onRequest({ type: 'ingest', reqId, body, ndjson: false });
+      },
+      (level, code, message) => post({ type: 'stream', level, code, message }),
+    )
+  : undefined;
+
 port.on('message', (m: IngestRequest) => onRequest(m));
 setInterval(pollControl, CONTROL_POLL_MS);
 post({ type: 'ready' });
+streamDoor?.start();
