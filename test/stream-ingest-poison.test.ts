@@ -1,5 +1,6 @@
 import { type JsMsg, type NatsConnection, headers as natsHeaders } from 'nats';
 import t from 'tap';
+import { launchBrowser, recordErrors } from './helpers/browser.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import {
   deleteStreams,
@@ -138,4 +139,17 @@ t.test('a message with headers of its own is handled by its payload alone', asyn
     return Number((r as { n: string }[])[0]!.n) === 1;
   });
   t.pass('stored');
+});
+
+t.test('the dashboard shows the stream and its dead letters', async (t) => {
+  const browser = await launchBrowser();
+  t.teardown(() => browser.close());
+  const page = await browser.newPage();
+  const log = recordErrors(page);
+  await page.goto(server.url);
+  const status = page.locator('pb-stream-status [data-testid=stream-status]');
+  await status.waitFor({ timeout: 15_000 });
+  t.match(await status.textContent(), /Stream\s+lag 0\s+· dead 5/);
+  t.equal(await page.locator('pb-stream-status').getAttribute('data-state'), 'consuming');
+  t.same(log.errors, [], 'no page errors');
 });
