@@ -8,7 +8,6 @@ import './components/pb-diagnostics.js';
 import './components/pb-kpi-cards.js';
 import './components/pb-rules-panel.js';
 import './components/pb-scenario-panel.js';
-import './components/pb-stream-status.js';
 import './components/pb-time-chart.js';
 import './components/pb-top-sources.js';
 import './components/pb-tx-list.js';

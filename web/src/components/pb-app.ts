@@ -16,7 +16,6 @@ import type { PbConnectionStatus } from './pb-connection-status.js';
 import type { PbDiagnostics } from './pb-diagnostics.js';
 import type { PbKpiCards } from './pb-kpi-cards.js';
 import type { PbRulesPanel } from './pb-rules-panel.js';
-import type { PbStreamStatus } from './pb-stream-status.js';
 import type { PbTimeChart, ZoomDetail } from './pb-time-chart.js';
 import type { PbTopSources } from './pb-top-sources.js';
 import type { PbTxList } from './pb-tx-list.js';
@@ -75,7 +74,6 @@ export class PbApp extends LitElement {
     feed: PbTxList;
     alerts: PbTxList;
     status: PbConnectionStatus;
-    stream: PbStreamStatus;
     diag: PbDiagnostics;
     charts: PbTimeChart[];
     banner: PbAlertBanner;
@@ -101,7 +99,6 @@ export class PbApp extends LitElement {
       feed: q('pb-tx-list[mode=feed]'),
       alerts: q('pb-tx-list[mode=alerts]'),
       status: q('pb-connection-status'),
-      stream: q('pb-stream-status'),
       diag: q('pb-diagnostics'),
       charts: [...this.renderRoot.querySelectorAll<PbTimeChart>('pb-time-chart')],
       banner: q('pb-alert-banner'),
@@ -135,7 +132,7 @@ export class PbApp extends LitElement {
       els.kpis.snapshot = m.snapshot;
       els.sources.sources = m.snapshot.topSources[this.window] ?? [];
       els.status.latencyMs = m.latencyMs;
-      els.stream.stream = m.snapshot.stream ?? null;
+      els.status.stream = m.snapshot.stream ?? null;
       waits.push(els.kpis.updateComplete, els.sources.updateComplete, els.status.updateComplete);
     }
     if (d.rules) {
@@ -238,7 +235,6 @@ export class PbApp extends LitElement {
     return html`<header class="top">
         <div class="brand"><span class="logo" aria-hidden="true"></span>Pulseboard</div>
         <pb-connection-status></pb-connection-status>
-        <pb-stream-status hidden></pb-stream-status>
         <span class="spacer"></span>
         <span class="seg" role="group" aria-label="Window">
           ${WINDOWS.map(
