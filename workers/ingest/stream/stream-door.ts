@@ -232,6 +232,11 @@ export class StreamDoor {
         });
         break;
       } catch (err) {
+        if (this.stopping) {
+          // Not acknowledged: it is redelivered (to another node, or after the restart).
+          this.release(m);
+          return;
+        }
         if (attempt === 0)
           this.log(
             'warn',
