@@ -153,3 +153,21 @@ t.test('the dashboard shows the stream and its dead letters', async (t) => {
   t.equal(await status.getAttribute('data-state'), 'consuming');
   t.same(log.errors, [], 'no page errors');
 });
+
+t.test('a consumer deleted by hand is set up again and consumption goes on', async (t) => {
+  const jsm = await nc.jetstreamManager();
+  await jsm.consumers.delete(names.stream, 'pulseboard-ingest');
+  await nc.jetstream().publish(names.subject, JSON.stringify(item('p-after-delete')));
+  await waitFor(
+    'stored after the consumer came back',
+    async () => {
+      const [r] = await db.conn.query(
+        "SELECT COUNT(*) AS n FROM transactions WHERE ref = 'p-after-delete'",
+      );
+      return Number((r as { n: string }[])[0]!.n) === 1;
+    },
+    30_000,
+  );
+  const info = await jsm.consumers.info(names.stream, 'pulseboard-ingest');
+  t.equal(info.config.ack_policy, 'explicit', 'recreated with its settings');
+});

@@ -1,4 +1,5 @@
 import {
+  ConsumerEvents,
   type ConsumerMessages,
   connect,
   Events,
@@ -123,14 +124,17 @@ export class StreamDoor {
     void this.watchConnection(this.nc);
     this.jsm = await this.nc.jetstreamManager();
     this.js = this.nc.jetstream();
-    await this.setUp();
     this.timers.push(
       setInterval(() => void this.refreshLag(), LAG_REFRESH_MS),
       setInterval(() => this.keepAlive(), Math.max(1000, this.cfg.ackWaitMs / 3)),
     );
     while (!this.stopping) {
       try {
+        // Again after the consumer or stream went away (deleted by hand, a server that
+        // lost its store): recreated with the same settings, then consumed.
+        await this.setUp();
         await this.consume();
+        if (!this.stopping) await sleep(1000);
       } catch (err) {
         if (this.stopping) break;
         this.log('warn', 'PB_ERR_STREAM_UNREACHABLE', `consuming failed, retrying: ${String(err)}`);
@@ -174,6 +178,22 @@ export class StreamDoor {
     const max = Math.min(PULL_BATCH, this.cfg.maxAckPending);
     const messages = await consumer.consume({ max_messages: max });
     this.messages = messages;
+    void (async () => {
+      for await (const st of await messages.status()) {
+        if (
+          st.type === ConsumerEvents.ConsumerDeleted ||
+          st.type === ConsumerEvents.ConsumerNotFound ||
+          st.type === ConsumerEvents.StreamNotFound
+        ) {
+          this.log(
+            'warn',
+            'PB_ERR_STREAM_UNREACHABLE',
+            `${st.type} (${this.cfg.stream} / ${this.cfg.consumer}): setting it up again`,
+          );
+          messages.stop();
+        }
+      }
+    })().catch(() => {});
     for await (const m of messages) {
       this.take(m);
       // Pause: the consume iterator pulls again only when we read on.
