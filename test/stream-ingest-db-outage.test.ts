@@ -19,7 +19,8 @@ import { getJson, waitFor } from './helpers/wait-for.js';
 /**
  * A 20 s database outage under a steady stream (a private mariadbd, killed and restarted;
  * the shared one stays up; a stream of this suite's own on the shared NATS): consumption
- * pauses at INGEST_STREAM_MAX_ACK_PENDING held messages instead of buffering, the lag grows
+ * pauses at INGEST_STREAM_MAX_ACK_PENDING held messages instead of buffering (the ingest
+ * queue, INGEST_MAX_QUEUED items, answers backpressure before that: held too), the lag grows
  * in the snapshot and /metrics, then drains once the database is back, and every message
  * is stored exactly once. The outage is longer than ack_wait (5 s here), and in-progress
  * acks keep the held messages from being redelivered.
@@ -27,6 +28,8 @@ import { getJson, waitFor } from './helpers/wait-for.js';
 
 const OUTAGE_MS = 20_000;
 const MAX_ACK_PENDING = 1000;
+/** The ingest queue fills first: the door holds the rest until it has room (backpressure). */
+const INGEST_MAX_QUEUED = 400;
 const RATE_PER_TICK = 50; // every 50 ms: 1,000 messages/s
 let priv: PrivateDatabase;
 let db: TestDatabase;
@@ -45,6 +48,10 @@ t.before(async () => {
       String(MAX_ACK_PENDING),
       '--ingest-stream-ack-wait-s',
       '5',
+      '--ingest-max-items',
+      String(INGEST_MAX_QUEUED),
+      '--ingest-max-queued',
+      String(INGEST_MAX_QUEUED),
       '--db-connect-timeout-ms',
       '1000',
     ],

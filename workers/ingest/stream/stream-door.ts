@@ -70,6 +70,10 @@ export class StreamDoor {
   /** Delivered, not yet settled → when we last told the server we are working on it. */
   private readonly held = new Map<JsMsg, number>();
   private roomWaiter: (() => void) | undefined;
+  /** Held messages answered with backpressure, waiting to be submitted again. */
+  private blocked: JsMsg[] = [];
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryQueued = false;
   private stopping = false;
   private readonly status: Float64Array;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -97,7 +101,8 @@ export class StreamDoor {
     this.stopping = true;
     for (const t of this.timers) clearInterval(t);
     this.messages?.stop();
-    this.roomWaiter?.();
+    this.retryBlocked(); // answered PB_ERR_INGEST_OFF now: nak'd for redelivery
+    this.wake();
     while (this.held.size > 0) await sleep(5);
     const nc = this.nc;
     if (nc && !nc.isClosed()) {
@@ -196,7 +201,9 @@ export class StreamDoor {
     })().catch(() => {});
     for await (const m of messages) {
       this.take(m);
-      // Pause: the consume iterator pulls again only when we read on.
+      // Pause: the consume iterator pulls again only when we read on. (Not while messages
+      // wait out backpressure: those the client already pulled would outlive ack_wait
+      // unseen; they join the blocked ones instead, kept alive, bounded the same way.)
       while (this.held.size >= this.cfg.maxAckPending && !this.stopping) {
         await new Promise<void>((r) => {
           this.roomWaiter = r;
@@ -210,7 +217,9 @@ export class StreamDoor {
     if (m.redelivered) this.status[SS_REDELIVERED]!++;
     this.held.set(m, Date.now());
     this.status[SS_HELD] = this.held.size;
-    this.hand(m);
+    // Behind the ones already waiting out backpressure, in order.
+    if (this.blocked.length > 0) this.blocked.push(m);
+    else this.hand(m);
   }
 
   private hand(m: JsMsg): void {
@@ -223,7 +232,12 @@ export class StreamDoor {
         // Shutting down before it was taken: another node (or our restart) gets it now.
         m.nak();
         this.release(m);
-      } else setTimeout(() => this.hand(m), (retryAfterS ?? 1) * 1000);
+      } else {
+        // The ingest queue is full: again as soon as one of ours commits, else after
+        // Retry-After (the queue may be full of HTTP requests).
+        this.blocked.push(m);
+        this.retryTimer ??= setTimeout(() => this.retryBlocked(), (retryAfterS ?? 1) * 1000);
+      }
       return;
     }
     const dead = deadLetterOf(status, body);
@@ -274,6 +288,25 @@ export class StreamDoor {
   private release(m: JsMsg): void {
     this.held.delete(m);
     this.status[SS_HELD] = this.held.size;
+    // A commit freed room in the ingest queue: the blocked ones go first (once per turn).
+    if (this.blocked.length > 0 && !this.retryQueued) {
+      this.retryQueued = true;
+      queueMicrotask(() => this.retryBlocked());
+    }
+    this.wake();
+  }
+
+  private retryBlocked(): void {
+    this.retryQueued = false;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const again = this.blocked;
+    this.blocked = [];
+    for (const m of again) this.hand(m);
+    this.wake();
+  }
+
+  private wake(): void {
     const wake = this.roomWaiter;
     this.roomWaiter = undefined;
     wake?.();
