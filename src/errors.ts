@@ -32,6 +32,11 @@ export const ERROR_STATUS = {
   PB_ERR_DB_MIGRATION: 0,
   PB_ERR_DB_WRITER: 0,
   PB_ERR_DB_DRAIN_TIMEOUT: 0,
+  /** Log codes of the JetStream door (src/ingest/stream/; /readyz names them too). */
+  PB_ERR_STREAM_CONFIG: 0,
+  PB_ERR_STREAM_UNREACHABLE: 0,
+  PB_ERR_STREAM_DEAD_LETTER: 0,
+  PB_ERR_STREAM_FAILED: 0,
   /** Log code: a simulator row the database refused for good went to the quarantine. */
   PB_ERR_DB_QUARANTINED: 0,
   PB_ERR_DB_UNAVAILABLE: 503,

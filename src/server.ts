@@ -22,6 +22,7 @@ import { registerTransactionsRoute } from './http/transactions-route.js';
 import { registerIngestRoute } from './ingest/ingest-route.js';
 import { IngestService } from './ingest/ingest-service.js';
 import { IngestQueueBudget, ingestQueueBytes } from './ingest/queue-budget.js';
+import { registerStreamMetrics } from './ingest/stream/stream-metrics.js';
 import type { Logger } from './log/logger.js';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
 import { SnapshotService } from './metrics/snapshot-service.js';
@@ -110,6 +111,11 @@ export async function startServer(
   if (ingest) {
     pool.adopt(ingest.shard);
     persistence.attachIngest(() => ingest.commitStatus());
+  } else if (options.ingestStream !== '') {
+    log.error(
+      { code: 'PB_ERR_INGEST_OFF' },
+      'INGEST_STREAM is set but persistence is off: the JetStream door needs the database to acknowledge messages, so it is not started',
+    );
   }
 
   // Conflicting length headers close the connection before any route runs (request
@@ -147,6 +153,7 @@ export async function startServer(
     publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
     security: () => access.counters,
     feedOmitted: () => publisher?.feedOmitted() ?? 0,
+    stream: () => ingest?.streamFigures() ?? null,
   });
   // Alert rules: evaluated every tick right after the snapshot (src/alerts/alerting.ts).
   const alerting = new Alerting(snapshots, options, persistence.on ? persistence.db! : null, log);
@@ -184,19 +191,18 @@ export async function startServer(
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
   const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
   registerRulesRoutes(guarded, alerting, sources);
-  registerAlertingMetrics(
-    registerPrometheusRoute(guarded, snapshots, wsStats, health, {
-      ingestBackpressure: () => ingestBudget.backpressureAnswers,
-      ingestQueuedBytes: () => ingestBudget.usedBytes,
-      readsRefused: () => reads.gateStats().refused,
-      framingRefused: () => framingRefused,
-    }),
-    alerting,
-  );
+  const registry = registerPrometheusRoute(guarded, snapshots, wsStats, health, {
+    ingestBackpressure: () => ingestBudget.backpressureAnswers,
+    ingestQueuedBytes: () => ingestBudget.usedBytes,
+    readsRefused: () => reads.gateStats().refused,
+    framingRefused: () => framingRefused,
+  });
+  registerAlertingMetrics(registry, alerting);
+  if (ingest?.streamFigures()) registerStreamMetrics(registry, () => ingest.streamFigures());
   // Alertmanager trouble shows in the detail; it does not make this node unready for traffic.
   registerReadyzRoute(
     app,
-    () => health.notReady() ?? persistence.notReadyReason(),
+    () => health.notReady() ?? persistence.notReadyReason() ?? ingest?.streamNotReady() ?? null,
     () => ({
       alertmanager: alerting.alertmanager
         ? { ...alerting.alertmanager.status, problem: alerting.alertmanagerProblem() }

@@ -24,6 +24,12 @@ import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
+import { streamDoorConfig } from './stream/stream-config.js';
+import {
+  createStreamStatus,
+  readStreamStatus,
+  type StreamFigures,
+} from './stream/stream-status.js';
 
 /**
  * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
@@ -67,6 +73,8 @@ export class IngestService {
   private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
   private nextId = 1;
   private lastErrorCode: string | null = null;
+  /** The JetStream door's last warning or error, cleared by its next info line. */
+  private streamProblem: string | undefined;
   /** Why the thread is down (failed, restart pending), or undefined while it runs. */
   private down: string | undefined;
 
@@ -123,6 +131,8 @@ export class IngestService {
       fraudAmountThreshold: options.fraudAmountThreshold,
       ...(supervision?.faults.ingest ? { fault: supervision.faults.ingest } : {}),
     };
+    const stream = streamDoorConfig(options, createStreamStatus());
+    if (stream) init.stream = stream;
     const shard: Shard = {
       index: shardIndex,
       worker: undefined as unknown as Worker,
@@ -207,6 +217,9 @@ export class IngestService {
         { code: 'PB_ERR_SOURCE_OVERFLOW', source: m.source, sourcesMax: m.capacity },
         `source "${m.source}" is past SOURCES_MAX (${m.capacity} tracked sources): its transactions count under "other" in the live windows (stored with their own name)`,
       );
+    } else if (m.type === 'stream') {
+      this.streamProblem = m.level === 'info' ? undefined : `${m.code}: ${m.message}`;
+      this.log[m.level]({ code: m.code, stream: this.init.stream?.stream }, m.message);
     } else if (m.type === 'warn') {
       this.lastErrorCode = m.code;
       this.log.warn(
@@ -223,6 +236,19 @@ export class IngestService {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     for (const done of waiting) done(answer);
+  }
+
+  /** The JetStream door's figures (snapshot `stream`), null when INGEST_STREAM is off. */
+  streamFigures(): StreamFigures | null {
+    const sab = this.init.stream?.statusSab;
+    return sab ? readStreamStatus(new Float64Array(sab)) : null;
+  }
+
+  /** Why the JetStream door is not consuming (for /readyz), or null. */
+  streamNotReady(): string | null {
+    const f = this.streamFigures();
+    if (f === null || f.state === 'consuming') return null;
+    return `stream ingest ${f.state} since ${new Date(f.stateSince).toISOString()}${this.streamProblem ? ` (${this.streamProblem})` : ''}`;
   }
 
   /** Hands a body to the ingest thread (transferred, not copied). */

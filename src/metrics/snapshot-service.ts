@@ -1,4 +1,5 @@
 import { rejectedFigures, type SecurityCounters } from '../http/auth.js';
+import type { StreamFigures } from '../ingest/stream/stream-status.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import {
   BUCKET_MASK,
@@ -52,6 +53,8 @@ export interface SnapshotSources {
   security?(): SecurityCounters;
   /** Finished transactions the live feed left out since start or reset (src/pipeline/live-feed.ts). */
   feedOmitted?(): number;
+  /** The JetStream door's figures (src/ingest/stream/), null or absent when off. */
+  stream?(): StreamFigures | null;
 }
 
 const SMOOTHING_SECONDS = 10;
@@ -185,6 +188,7 @@ export class SnapshotService {
         wsSlowConsumersDropped: security?.slowConsumersDropped ?? 0,
         rejected: rejectedFigures(security),
       },
+      stream: this.sources.stream?.() ?? null,
       seconds,
     };
     this.latestJson = JSON.stringify(this.latest);

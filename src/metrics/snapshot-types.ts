@@ -1,3 +1,5 @@
+import type { StreamFigures } from '../ingest/stream/stream-status.js';
+
 /**
  * The shape of the metrics snapshot: the body of `GET /api/metrics` and the `data` of
  * every `metrics` WebSocket message. Field names are part of the public contract
@@ -150,6 +152,11 @@ export interface MetricsSnapshot {
    */
   partial: { shards: number[] } | null;
   pipeline: PipelineHealth;
+  /**
+   * The JetStream door (INGEST_STREAM; src/ingest/stream/): state, lag (messages not yet
+   * acknowledged: pending + ackPending), dead letters. null when off.
+   */
+  stream: StreamFigures | null;
   /** Seconds that closed since the previous snapshot (usually 0 or 1), oldest first. */
   seconds: SecondPoint[];
 }

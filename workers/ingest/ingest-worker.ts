@@ -39,6 +39,7 @@ import { sleep } from '../writer/backoff.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
+import { type StreamAnswer, StreamDoor } from './stream/stream-door.js';
 
 /**
  * The ingest thread: parses and validates POST /api/transactions bodies off the primary
@@ -103,6 +104,12 @@ function post(m: IngestMessage): void {
 }
 
 function reply(reqId: number, status: number, body: unknown, retryAfterS?: number): void {
+  const local = streamAnswers.get(reqId);
+  if (local) {
+    streamAnswers.delete(reqId);
+    local(status, body, retryAfterS);
+    return;
+  }
   post({
     type: 'result',
     reqId,
@@ -197,13 +204,15 @@ async function pump(): Promise<void> {
   committing = true;
   try {
     while (queue.length > 0) {
-      const group: Waiting[] = [];
+      // One splice, not a shift per request: with thousands of one-item requests queued
+      // (stream messages), shift's O(queue) each made taking a group quadratic.
+      let k = 0;
       let n = 0;
-      while (queue.length > 0 && (n === 0 || n + queue[0]!.pending.length <= GROUP_MAX)) {
-        const w = queue.shift()!;
-        group.push(w);
-        n += w.pending.length;
+      while (k < queue.length && (n === 0 || n + queue[k]!.pending.length <= GROUP_MAX)) {
+        n += queue[k]!.pending.length;
+        k++;
       }
+      const group = queue.splice(0, k);
       const outcome = await committer.commit(group);
       // Test-only (fault-switch.ts): dies after the COMMIT, before the answers.
       fault.count(n);
@@ -374,7 +383,9 @@ function pollControl(): void {
   if (!stopping && Atomics.load(c, C_STOP) === 1) {
     stopping = true;
     void (async () => {
-      // Requests already queued are committed and answered before the thread exits.
+      // Requests already queued are committed and answered before the thread exits; the
+      // stream door takes no more messages and acknowledges the ones committed.
+      await streamDoor?.stop();
       while (committing || queue.length > 0) await sleep(5);
       await committer.close();
       process.exit(0);
@@ -382,6 +393,25 @@ function pollControl(): void {
   }
 }
 
+/**
+ * The JetStream door (workers/ingest/stream/): its messages enter onRequest like HTTP bodies,
+ * under negative request ids, and their answers come back here instead of to the primary.
+ */
+const streamAnswers = new Map<number, StreamAnswer>();
+let nextStreamReqId = -1;
+const streamDoor = init.stream
+  ? new StreamDoor(
+      init.stream,
+      (body, answer) => {
+        const reqId = nextStreamReqId--;
+        streamAnswers.set(reqId, answer);
+        onRequest({ type: 'ingest', reqId, body, ndjson: false });
+      },
+      (level, code, message) => post({ type: 'stream', level, code, message }),
+    )
+  : undefined;
+
 port.on('message', (m: IngestRequest) => onRequest(m));
 setInterval(pollControl, CONTROL_POLL_MS);
 post({ type: 'ready' });
+streamDoor?.start();
