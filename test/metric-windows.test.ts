@@ -5,7 +5,7 @@ import { OPEN_SECONDS, WindowAccumulator } from '../src/metrics/window-accumulat
 import { CURRENCIES } from '../src/shared/catalog.js';
 import { HISTOGRAM_RELATIVE_ERROR } from '../src/shared/latency-histogram.js';
 import { BUCKET_STRIDE, C_RESET, C_RESET_ACK, ShardMetrics } from '../src/shared/metric-buckets.js';
-import { WindowWriter } from '../workers/shard/window-writer.js';
+import { WindowWriter } from '../workers/common/window-writer.js';
 import { mulberry32 } from './helpers/rng.js';
 
 /**

@@ -3,7 +3,7 @@ import { windowMetrics } from '../src/metrics/bucket-row.js';
 import { WindowAccumulator } from '../src/metrics/window-accumulator.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
 import { BUCKET_STRIDE, ShardMetrics } from '../src/shared/metric-buckets.js';
-import { WindowWriter } from '../workers/shard/window-writer.js';
+import { WindowWriter } from '../workers/common/window-writer.js';
 
 /**
  * Regression (issue 15 §1): per-currency volume in the live windows was one float64 per

@@ -9,7 +9,7 @@ import { SnapshotService } from '../../src/metrics/snapshot-service.js';
 import type { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { DEFAULT_SOURCES } from '../../src/shared/catalog.js';
 import { ShardMetrics } from '../../src/shared/metric-buckets.js';
-import { WindowWriter } from '../../workers/shard/window-writer.js';
+import { WindowWriter } from '../../workers/common/window-writer.js';
 import { progress, writeResult } from '../lib/results.js';
 import { benchRules } from './rule-set.js';
 

@@ -7,8 +7,8 @@ import { DEFAULT_SOURCES } from '../../src/shared/catalog.js';
 import { BUCKET_STRIDE, ShardMetrics } from '../../src/shared/metric-buckets.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
 import { envelope } from '../../src/ws/envelope.js';
+import { WindowWriter } from '../../workers/common/window-writer.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
-import { WindowWriter } from '../../workers/shard/window-writer.js';
 import { progress, writeResult } from '../lib/results.js';
 
 /**

@@ -7,7 +7,7 @@ import {
   shouldRetry,
 } from '../../src/db/db-errors.js';
 import { IS_COMMIT_SINCE_MS, IS_FAILED_ATTEMPTS } from '../../src/shared/ingest-protocol.js';
-import { backoffMs, sleep } from '../writer/backoff.js';
+import { backoffMs, sleep } from '../common/backoff.js';
 import { commitGroup, type PendingItem } from './group-commit.js';
 
 /**

@@ -6,7 +6,7 @@ import {
   UNKNOWN_MAX_ATTEMPTS,
 } from '../../src/db/db-errors.js';
 import { jsonSyntaxWhere, PulseboardError } from '../../src/errors.js';
-import { parseIngestBody } from '../../src/ingest/parse-body.js';
+import { parseIngestBody } from '../../src/ingest/http/parse-body.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
 import { FaultTrigger } from '../../src/shared/fault-switch.js';
@@ -32,8 +32,8 @@ import {
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
 import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
-import { WindowWriter } from '../shard/window-writer.js';
-import { sleep } from '../writer/backoff.js';
+import { sleep } from '../common/backoff.js';
+import { WindowWriter } from '../common/window-writer.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';

@@ -25,10 +25,10 @@ import {
 } from '../../src/shared/metric-buckets.js';
 import type { ShardInit, ShardMessage } from '../../src/shared/shard-protocol.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
+import { WindowWriter } from '../common/window-writer.js';
 import { LifecycleWheel } from './lifecycle-wheel.js';
 import { TokenBucket } from './token-bucket.js';
 import { TransactionFactory } from './transaction-factory.js';
-import { WindowWriter } from './window-writer.js';
 
 /**
  * One simulator shard: generates transactions at its share of the rate, moves each one

@@ -1,5 +1,5 @@
-import { jsonSyntaxWhere, PulseboardError } from '../errors.js';
-import { isRejection, type Rejection, type ValidItem, validateItem } from './validate-item.js';
+import { jsonSyntaxWhere, PulseboardError } from '../../errors.js';
+import { isRejection, type Rejection, type ValidItem, validateItem } from '../validate-item.js';
 
 /**
  * Turns a POST /api/transactions body into valid items and rejections. JSON bodies are one

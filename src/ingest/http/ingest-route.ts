@@ -1,8 +1,8 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import { PulseboardError } from '../errors.js';
-import { readBody } from '../http/read-body.js';
-import { sendError, sendJson, track } from '../http/respond.js';
-import type { IngestService } from './ingest-service.js';
+import { PulseboardError } from '../../errors.js';
+import { readBody } from '../../http/read-body.js';
+import { sendError, sendJson, track } from '../../http/respond.js';
+import type { IngestService } from '../ingest-service.js';
 import type { IngestQueueBudget } from './queue-budget.js';
 
 /**
