@@ -9,7 +9,7 @@ import { FeedSampleBuffer } from '../shared/feed-sample.js';
 import {
   type IngestInit,
   type IngestMessage,
-  type IngestRequest,
+  type IngestResult,
   IS_COMMIT_SINCE_MS,
   IS_COUNT,
   IS_FAILED_ATTEMPTS,
@@ -22,6 +22,7 @@ import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
+import { IngestOutbox } from './ingest-outbox.js';
 
 /**
  * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
@@ -63,7 +64,13 @@ export interface IngestCommitStatus {
 export class IngestService {
   readonly shard: Shard;
   private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
+  private readonly outbox = new IngestOutbox(
+    (m, transfer) => this.shard.worker.postMessage(m, transfer),
+    () => this.statusBlock[IS_COMMIT_SINCE_MS]! > 0,
+  );
   private nextId = 1;
+  /** Requests whose first part is not sent yet: it carries how to read the body. */
+  private readonly opening = new Map<number, { ndjson: boolean; gzip: boolean }>();
   private lastErrorCode: string | null = null;
   /** Why the thread is down (failed, restart pending), or undefined while it runs. */
   private down: string | undefined;
@@ -114,6 +121,7 @@ export class IngestService {
       alertRingCapacity: ALERT_RING_CAPACITY,
       sourceNames: [...options.sources],
       maxItems: options.ingestMaxItems,
+      bodyLimit: options.ingestBodyLimit,
       // A body of ingestMaxItems must always fit when nothing is queued.
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
       fraudAmountThreshold: options.fraudAmountThreshold,
@@ -168,14 +176,10 @@ export class IngestService {
     if (m.type === 'ready') {
       this.down = undefined;
       ready();
-    } else if (m.type === 'result') {
-      const done = this.waiting.get(m.reqId);
-      this.waiting.delete(m.reqId);
-      done?.(
-        m.retryAfterS
-          ? { status: m.status, json: m.json, retryAfterS: m.retryAfterS }
-          : { status: m.status, json: m.json },
-      );
+    } else if (m.type === 'results') {
+      // A commit just ended: what waits for the next group goes now.
+      this.outbox.flush();
+      for (const r of m.results) this.answer(r);
     } else if (m.type === 'refused') {
       // Once per cause: the counter in /metrics says how often.
       this.log.error(
@@ -203,21 +207,54 @@ export class IngestService {
     const answer = downAnswer();
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
+    this.opening.clear();
+    this.outbox.clear();
     for (const done of waiting) done(answer);
   }
 
-  /** Hands a body to the ingest thread (transferred, not copied). */
-  submit(body: Buffer, ndjson: boolean): Promise<IngestAnswer> {
-    if (this.down !== undefined) return Promise.resolve(downAnswer());
+  private answer(r: IngestResult): void {
+    const done = this.waiting.get(r.reqId);
+    if (done === undefined) return; // aborted meanwhile
+    this.waiting.delete(r.reqId);
+    done(
+      r.retryAfterS
+        ? { status: r.status, json: r.json, retryAfterS: r.retryAfterS }
+        : { status: r.status, json: r.json },
+    );
+  }
+
+  /**
+   * Starts a request: its body follows with part(); `done` gets the thread's answer (after
+   * the COMMIT, or a refusal), exactly once, unless abort() comes first.
+   */
+  open(ndjson: boolean, gzip: boolean, done: (a: IngestAnswer) => void): number {
     const reqId = this.nextId++;
-    // Own the bytes in a transferable buffer of exactly this size.
-    const bytes = new Uint8Array(body.byteLength);
-    bytes.set(body);
-    const msg: IngestRequest = { type: 'ingest', reqId, body: bytes, ndjson };
-    return new Promise((resolve) => {
-      this.waiting.set(reqId, resolve);
-      this.shard.worker.postMessage(msg, [bytes.buffer]);
+    if (this.down !== undefined) {
+      done(downAnswer());
+      return reqId;
+    }
+    this.waiting.set(reqId, done);
+    this.opening.set(reqId, { ndjson, gzip });
+    return reqId;
+  }
+
+  /** A chunk of the body of request `reqId` (copied; sent with this loop turn's others). */
+  part(reqId: number, chunk: ArrayBuffer, last: boolean): void {
+    if (!this.waiting.has(reqId)) return;
+    const open = this.opening.get(reqId);
+    if (open !== undefined) this.opening.delete(reqId);
+    this.outbox.add(reqId, chunk, {
+      ...(open !== undefined ? { open } : {}),
+      ...(last ? { last: true as const } : {}),
     });
+  }
+
+  /** The client went away, or the primary refused the rest: no answer is wanted. */
+  abort(reqId: number): void {
+    if (!this.waiting.delete(reqId)) return;
+    // Never sent: the thread never heard of it.
+    if (this.opening.delete(reqId)) return;
+    this.outbox.add(reqId, null, { abort: true });
   }
 }
 

@@ -39,6 +39,8 @@ export interface IngestInit {
   alertRingCapacity: number;
   sourceNames: string[];
   maxItems: number;
+  /** INGEST_BODY_LIMIT: also the bound on a decompressed (gzip) body. */
+  bodyLimit: number;
   /** Items waiting for commit above which new requests get 503 + Retry-After. */
   maxQueued: number;
   fraudAmountThreshold: number;
@@ -48,18 +50,45 @@ export interface IngestInit {
   fault?: FaultSpec;
 }
 
-/** primary → ingest */
-export interface IngestRequest {
-  type: 'ingest';
+/**
+ * primary → ingest: the body bytes that arrived during one turn of the primary's loop, for
+ * every request, in one message (one postMessage per turn, not one per request). `bytes`
+ * holds them back to back; each part names its request and its slice. A request's first
+ * part carries `open`; its last has `last`; `abort` (no bytes) means the client went away
+ * or the primary refused the rest, and the thread forgets the request without answering.
+ *
+ *   bytes: | req 7 (whole body) | req 8 (first chunk) | req 5 (last chunk) |
+ *   parts:   {7, 0‥153, open, last} {8, 153‥65689, open} {5, 65689‥70012, last}
+ */
+export interface IngestParts {
+  type: 'parts';
+  bytes: Uint8Array;
+  parts: IngestPart[];
+}
+
+export interface IngestPart {
   reqId: number;
-  body: Uint8Array;
-  ndjson: boolean;
+  start: number;
+  end: number;
+  /** First part: how to read the body. */
+  open?: { ndjson: boolean; gzip: boolean };
+  last?: true;
+  abort?: true;
+}
+
+/** One request's answer. */
+export interface IngestResult {
+  reqId: number;
+  status: number;
+  json: string;
+  retryAfterS?: number;
 }
 
 /** ingest → primary */
 export type IngestMessage =
   | { type: 'ready' }
-  | { type: 'result'; reqId: number; status: number; json: string; retryAfterS?: number }
+  /** Answers, one message per group commit (and per batch of early refusals). */
+  | { type: 'results'; results: IngestResult[] }
   | { type: 'warn'; code: string; message: string; attempt: number }
   /** A request the database refused for good (logged at error level once per cause). */
   | { type: 'refused'; code: string; message: string; items: number; groupRequests: number };

@@ -119,7 +119,12 @@ export class GroupCommitter {
 
   private async connection(): Promise<mysql.Connection> {
     if (this.conn) return this.conn;
-    const c = await mysql.createConnection(batchConnectionOptions(this.db));
+    // Without CLIENT_FOUND_ROWS, an upsert that finds its key counts 0 affected rows
+    // (group-commit.ts reads that to skip the read-back).
+    const c = await mysql.createConnection({
+      ...batchConnectionOptions(this.db),
+      flags: ['-FOUND_ROWS'],
+    });
     // An idle connection the server drops emits 'error'; the next group reconnects.
     c.on('error', () => {
       if (this.conn === c) this.conn = undefined;

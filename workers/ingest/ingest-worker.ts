@@ -5,8 +5,9 @@ import {
   describeDbError,
   UNKNOWN_MAX_ATTEMPTS,
 } from '../../src/db/db-errors.js';
-import { jsonSyntaxWhere, PulseboardError } from '../../src/errors.js';
-import { parseIngestBody } from '../../src/ingest/http/parse-body.js';
+import { PulseboardError } from '../../src/errors.js';
+import { type BodyResult, RequestBody } from '../../src/ingest/http/request-body.js';
+import { validateBatch } from '../../src/ingest/validate-batch.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
 import { FaultTrigger } from '../../src/shared/fault-switch.js';
@@ -14,7 +15,8 @@ import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample
 import {
   type IngestInit,
   type IngestMessage,
-  type IngestRequest,
+  type IngestParts,
+  type IngestResult,
   IS_COUNT,
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
@@ -96,58 +98,92 @@ function post(m: IngestMessage): void {
   port.postMessage(m);
 }
 
+/** Answers wait here for the end of the current synchronous run, then go in one message. */
+let results: IngestResult[] = [];
+let flushQueued = false;
+
+function flushResults(): void {
+  flushQueued = false;
+  if (results.length === 0) return;
+  post({ type: 'results', results });
+  results = [];
+}
+
+function replyJson(reqId: number, status: number, json: string, retryAfterS?: number): void {
+  results.push(retryAfterS ? { reqId, status, json, retryAfterS } : { reqId, status, json });
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushResults);
+  }
+}
+
 function reply(reqId: number, status: number, body: unknown, retryAfterS?: number): void {
-  post({
-    type: 'result',
-    reqId,
-    status,
-    json: JSON.stringify(body),
-    ...(retryAfterS ? { retryAfterS } : {}),
-  });
+  replyJson(reqId, status, JSON.stringify(body), retryAfterS);
 }
 
 function fail(reqId: number, err: PulseboardError, retryAfterS?: number): void {
   reply(reqId, err.status, { error: err.toJSON() }, retryAfterS);
 }
 
-function onRequest(req: IngestRequest): void {
-  if (stopping) {
-    fail(req.reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
-    return;
+function backpressure(reqId: number): void {
+  fail(
+    reqId,
+    new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
+    1,
+  );
+}
+
+/** Bodies being received, by request. */
+const bodies = new Map<number, RequestBody>();
+const limits = { maxBytes: init.bodyLimit, maxItems: init.maxItems };
+
+function onParts(m: IngestParts): void {
+  const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  for (const p of m.parts) {
+    if (p.open !== undefined) {
+      if (stopping) {
+        fail(p.reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
+        continue;
+      }
+      // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
+      if (queuedItems >= init.maxQueued) {
+        backpressure(p.reqId);
+        continue;
+      }
+      const reqId = p.reqId;
+      bodies.set(
+        reqId,
+        new RequestBody(p.open.ndjson, p.open.gzip, limits, (r) => onBody(reqId, r)),
+      );
+    }
+    const body = bodies.get(p.reqId);
+    if (body === undefined) continue; // refused at open, or already answered
+    if (p.abort) {
+      bodies.delete(p.reqId);
+      body.abort();
+      continue;
+    }
+    if (p.end > p.start) body.push(bytes.subarray(p.start, p.end));
+    if (p.last) body.end();
   }
-  // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
-  if (queuedItems >= init.maxQueued) {
-    fail(
-      req.reqId,
-      new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
-      1,
+}
+
+function onBody(reqId: number, r: BodyResult): void {
+  bodies.delete(reqId);
+  if (!r.ok) {
+    reply(
+      reqId,
+      r.error.status,
+      r.rejected
+        ? { error: r.error.toJSON(), accepted: 0, rejected: r.rejected }
+        : { error: r.error.toJSON() },
     );
     return;
   }
   const now = Date.now();
-  let parsed: ReturnType<typeof parseIngestBody>;
-  try {
-    parsed = parseIngestBody(
-      Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength),
-      req.ndjson,
-      init.maxItems,
-      sourceIndex,
-      now,
-    );
-  } catch (err) {
-    if (err instanceof PulseboardError) fail(req.reqId, err);
-    else
-      fail(
-        req.reqId,
-        new PulseboardError(
-          'PB_ERR_HTTP_BAD_JSON',
-          `request body could not be parsed${jsonSyntaxWhere(err)}`,
-        ),
-      );
-    return;
-  }
+  const parsed = validateBatch(r.raws, sourceIndex, now);
   if (parsed.items.length === 0) {
-    reply(req.reqId, 400, {
+    reply(reqId, 400, {
       error: { code: 'PB_ERR_INGEST_INVALID', message: 'no valid transaction in the body' },
       accepted: 0,
       rejected: parsed.rejected,
@@ -155,11 +191,7 @@ function onRequest(req: IngestRequest): void {
     return;
   }
   if (queuedItems + parsed.items.length > init.maxQueued) {
-    fail(
-      req.reqId,
-      new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
-      1,
-    );
+    backpressure(reqId);
     return;
   }
   const sealed = windows.sealed();
@@ -177,7 +209,7 @@ function onRequest(req: IngestRequest): void {
   });
   metrics.gauges[G_ID_MS] = ids.lastIdMs; // before any of these ids can be committed
   queue.push({
-    reqId: req.reqId,
+    reqId,
     pending,
     indexes: parsed.items.map((p) => p.index),
     rejected: parsed.rejected,
@@ -211,22 +243,29 @@ async function pump(): Promise<void> {
           refuse(w, err, group.length);
           continue;
         }
-        const accepted = w.pending.map((p, i) => ({
-          index: w.indexes[i]!,
-          id: p.storedId!,
-          duplicate: p.duplicate === true,
-        }));
-        reply(w.reqId, 200, {
-          accepted: accepted.length,
-          duplicates: accepted.filter((a) => a.duplicate).length,
-          items: accepted,
-          rejected: w.rejected,
-        });
+        replyJson(w.reqId, 200, acceptedJson(w));
       }
     }
   } finally {
     committing = false;
   }
+}
+
+/**
+ * The 200 answer, written directly: `{"accepted":n,"duplicates":d,"items":[{"index":i,"id":"…",
+ * "duplicate":false}…],"rejected":[…]}` (ids are digit strings, so nothing needs escaping).
+ */
+function acceptedJson(w: Waiting): string {
+  let items = '';
+  let duplicates = 0;
+  for (let i = 0; i < w.pending.length; i++) {
+    const p = w.pending[i]!;
+    const dup = p.duplicate === true;
+    if (dup) duplicates++;
+    items += `${i === 0 ? '' : ','}{"index":${w.indexes[i]},"id":"${p.storedId}","duplicate":${dup}}`;
+  }
+  const rejected = w.rejected.length === 0 ? '[]' : JSON.stringify(w.rejected);
+  return `{"accepted":${w.pending.length},"duplicates":${duplicates},"items":[${items}],"rejected":${rejected}}`;
 }
 
 /**
@@ -360,6 +399,6 @@ function pollControl(): void {
   }
 }
 
-port.on('message', (m: IngestRequest) => onRequest(m));
+port.on('message', (m: IngestParts) => onParts(m));
 setInterval(pollControl, CONTROL_POLL_MS);
 post({ type: 'ready' });
