@@ -57,7 +57,6 @@ export class RequestBody {
             'request body is not valid gzip (corrupt or truncated); nothing was stored',
           ),
         );
-        if (this.ended) this.finish();
       });
       this.gunzip = z;
     }
@@ -130,13 +129,16 @@ export class RequestBody {
     this.chunks = [];
     const z = this.gunzip;
     this.gunzip = null;
+    // A destroyed gunzip emits neither 'end' nor 'error': if the body has ended, answer now.
     z?.destroy();
+    if (this.ended) this.finish();
   }
 
   private finish(): void {
     if (this.done) return;
-    if (this.failure === null) this.lines?.end();
     this.done = true;
+    // The last line may still fail (fail() then sees `done` and does not finish again).
+    if (this.failure === null) this.lines?.end();
     this.onDone(this.failure ?? this.parsed());
   }
 
