@@ -4,7 +4,7 @@ import type { Options } from '../config/option-specs.js';
 import type { DbConfig } from '../db/db-config.js';
 import { PulseboardError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Shard } from '../pipeline/shard-pool.js';
+import type { WindowThread } from '../pipeline/window-thread.js';
 import { FeedSampleBuffer } from '../shared/feed-sample.js';
 import {
   type IngestInit,
@@ -25,10 +25,11 @@ import type { Supervision } from '../supervise/supervisor.js';
 import { IngestOutbox } from './ingest-outbox.js';
 
 /**
- * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
- * and the tick publisher (`shard`: its own metrics, feed sample and alert ring; a tiny tx ring
- * nobody consumes, since the ingest thread writes to MySQL itself), and forwards request
- * bodies to the thread, resolving each with the thread's answer.
+ * The primary's handle on the ingest thread, where every door (HTTP: ./http/; a stream) leads.
+ * To the snapshot and the tick publisher it is one more window thread (`shard`: its own
+ * metrics, feed sample and alert ring, and no tx ring: it writes to MySQL itself). It
+ * streams request bodies to the thread (ingest-outbox.ts) and answers each request with the
+ * thread's result.
  *
  * When the thread fails, every request waiting on it is answered at once with 503 +
  * Retry-After, and so is every request that arrives until the restarted thread is ready
@@ -62,7 +63,7 @@ export interface IngestCommitStatus {
 }
 
 export class IngestService {
-  readonly shard: Shard;
+  readonly shard: WindowThread;
   private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
   private readonly outbox = new IngestOutbox(
     (m, transfer) => this.shard.worker.postMessage(m, transfer),
@@ -76,7 +77,7 @@ export class IngestService {
   private down: string | undefined;
 
   private constructor(
-    shard: Shard,
+    shard: WindowThread,
     private readonly statusBlock: Float64Array,
     private readonly init: IngestInit,
     private readonly log: Logger,
@@ -127,11 +128,10 @@ export class IngestService {
       fraudAmountThreshold: options.fraudAmountThreshold,
       ...(supervision?.faults.ingest ? { fault: supervision.faults.ingest } : {}),
     };
-    const shard: Shard = {
+    const shard: WindowThread = {
       index: shardIndex,
       worker: undefined as unknown as Worker,
       metrics,
-      txRing: TxRing.create(2),
       feed,
       alertRing,
     };

@@ -1,6 +1,6 @@
 import { readFeedSample } from '../shared/feed-sample.js';
-import type { Shard } from './shard-pool.js';
 import { type TxItem, txItem } from './tx-item.js';
+import type { WindowThread } from './window-thread.js';
 
 /**
  * The live `tx` feed and the alerts, read from what the producer threads left in shared
@@ -23,7 +23,7 @@ export class LiveFeed {
   omittedTotal = 0;
 
   constructor(
-    private readonly shards: readonly Shard[],
+    private readonly shards: readonly WindowThread[],
     private readonly max: number,
     private readonly sourceNames: readonly string[],
     private readonly random: () => number = Math.random,
@@ -120,7 +120,7 @@ export function allocateSample(
 
 /** Drains up to `max` alerts, round-robin over threads so one cannot crowd out the rest. */
 export function drainAlerts(
-  shards: readonly Shard[],
+  shards: readonly WindowThread[],
   max: number,
   sourceNames: readonly string[],
 ): TxItem[] {
@@ -143,6 +143,6 @@ export function drainAlerts(
 }
 
 /** Forgets every alert not yet read (after a reset). */
-export function skipAlerts(shards: readonly Shard[]): void {
+export function skipAlerts(shards: readonly WindowThread[]): void {
   for (const shard of shards) shard.alertRing.release(0, shard.alertRing.writePos);
 }

@@ -11,7 +11,6 @@ import { validateBatch } from '../../src/ingest/validate-batch.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
 import { FaultTrigger } from '../../src/shared/fault-switch.js';
-import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import {
   type IngestInit,
   type IngestMessage,
@@ -23,8 +22,6 @@ import {
 } from '../../src/shared/ingest-protocol.js';
 import {
   C_STOP,
-  C_TICK,
-  G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
   G_FLAGGED,
@@ -33,8 +30,9 @@ import {
   G_INGEST_LATE,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
-import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
+import type { RecordViews } from '../../src/shared/tx-ring.js';
 import { sleep } from '../common/backoff.js';
+import { LiveOutputs } from '../common/live-outputs.js';
 import { WindowWriter } from '../common/window-writer.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
@@ -62,9 +60,7 @@ const init = workerData as IngestInit;
 const port = parentPort!;
 const metrics = new ShardMetrics(init.metricsSab);
 const windows = new WindowWriter(metrics);
-const feed = new FeedSampleBuffer(init.feedSab, init.feedSize);
-const sampler = new ReservoirSampler(feed);
-const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
+const live = new LiveOutputs(init, metrics.control, windows.counters);
 // A restarted thread mints ids above the failed one's last (src/supervise/resume-state.ts).
 const ids = new IdSource(init.idWorker, init.idAfterMs);
 /** Test-only: throws after N committed items, before their answers (fault-switch.ts). */
@@ -92,7 +88,6 @@ const committer = new GroupCommitter(init.db, init.sourceNames, status, (code, m
 );
 /** Causes of refused requests already logged at error level (once per cause). */
 const refusedCauses = new Set<string>();
-let tickSeen = Atomics.load(metrics.control, C_TICK);
 
 function post(m: IngestMessage): void {
   port.postMessage(m);
@@ -311,8 +306,7 @@ function refuse(w: Waiting, err: unknown, groupRequests: number): void {
 function record(fresh: PendingItem[]): void {
   if (fresh.length === 0) return;
   const c = windows.counters;
-  let alertPos = alertRing.writePos;
-  let alertFree = alertRing.freeSlots();
+  live.begin();
   windows.begin();
   for (const p of fresh) {
     const it = p.item;
@@ -320,11 +314,8 @@ function record(fresh: PendingItem[]): void {
     if (it.failed) c[G_FAILED]!++;
     if (flagged) {
       c[G_FLAGGED]!++;
-      if (alertFree > 0) {
-        writeRecord(alertRing.f, alertPos & alertRing.mask, p);
-        alertPos = (alertPos + 1) | 0;
-        alertFree--;
-      } else c[G_ALERTS_DROPPED]!++;
+      const a = live.alertSlot();
+      if (a !== -1) writeRecord(live.alerts, a, p);
     }
     if (!p.live) {
       c[G_INGEST_LATE]!++;
@@ -340,13 +331,13 @@ function record(fresh: PendingItem[]): void {
       it.amount * usdPerMinor[it.currency]!,
       it.source,
     );
-    const sampled = sampler.offer();
-    if (sampled !== -1) writeRecord(feed.f, sampled, p);
+    const sampled = live.feedSlot();
+    if (sampled !== -1) writeRecord(live.feed, sampled, p);
   }
   c[G_GENERATED]! += fresh.length;
   c[G_COMPLETED]! += fresh.length;
   windows.end();
-  alertRing.publish(alertPos);
+  live.end();
 }
 
 /**
@@ -381,14 +372,8 @@ function fnv1a(s: string): number {
 
 /** The shard control protocol: tick (hand over the feed sample), reset, stop. */
 function pollControl(): void {
-  const c = metrics.control;
-  const tick = Atomics.load(c, C_TICK);
-  if (tick !== tickSeen) {
-    tickSeen = tick;
-    sampler.flush();
-  }
-  if (windows.applyResetIfAsked()) sampler.discard();
-  if (!stopping && Atomics.load(c, C_STOP) === 1) {
+  live.follow(windows);
+  if (!stopping && Atomics.load(metrics.control, C_STOP) === 1) {
     stopping = true;
     void (async () => {
       // Requests already queued are committed and answered before the thread exits.
