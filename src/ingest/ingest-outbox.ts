@@ -1,4 +1,4 @@
-import type { IngestPart, IngestParts } from '../shared/ingest-protocol.js';
+import { type IngestParts, PART_FIELDS } from '../shared/ingest-protocol.js';
 
 /**
  * Body bytes on their way to the ingest thread, gathered and sent as one message
@@ -22,7 +22,7 @@ const FLUSH_PARTS = 64;
 
 export class IngestOutbox {
   private chunks: Uint8Array[] = [];
-  private parts: IngestPart[] = [];
+  private parts: number[] = [];
   private size = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -34,18 +34,14 @@ export class IngestOutbox {
   ) {}
 
   /** Queues `bytes` (copied now: uWS reuses its chunk after the callback) as part of `reqId`. */
-  add(
-    reqId: number,
-    bytes: ArrayBuffer | null,
-    flags: Omit<IngestPart, 'reqId' | 'start' | 'end'>,
-  ): void {
+  add(reqId: number, bytes: ArrayBuffer | null, flags: number): void {
     const start = this.size;
     if (bytes !== null && bytes.byteLength > 0) {
       this.chunks.push(new Uint8Array(bytes.slice(0)));
       this.size += bytes.byteLength;
     }
-    this.parts.push({ reqId, start, end: this.size, ...flags });
-    if (this.parts.length >= FLUSH_PARTS) this.flush();
+    this.parts.push(reqId, start, this.size, flags);
+    if (this.parts.length >= FLUSH_PARTS * PART_FIELDS) this.flush();
     else if (this.scheduled) return;
     else if (this.committing()) {
       this.scheduled = true;
@@ -79,8 +75,9 @@ export class IngestOutbox {
         at += c.byteLength;
       }
     }
-    const message: IngestParts = { type: 'parts', bytes, parts: this.parts };
+    const parts = new Int32Array(this.parts);
+    const message: IngestParts = { type: 'parts', bytes, parts };
     this.clear();
-    this.send(message, [bytes.buffer as ArrayBuffer]);
+    this.send(message, [bytes.buffer as ArrayBuffer, parts.buffer]);
   }
 }

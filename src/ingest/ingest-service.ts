@@ -15,6 +15,11 @@ import {
   IS_FAILED_ATTEMPTS,
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
+  PART_ABORT,
+  PART_GZIP,
+  PART_LAST,
+  PART_NDJSON,
+  PART_OPEN,
 } from '../shared/ingest-protocol.js';
 import { C_STOP, ShardMetrics } from '../shared/metric-buckets.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
@@ -70,8 +75,8 @@ export class IngestService {
     () => this.statusBlock[IS_COMMIT_SINCE_MS]! > 0,
   );
   private nextId = 1;
-  /** Requests whose first part is not sent yet: it carries how to read the body. */
-  private readonly opening = new Map<number, { ndjson: boolean; gzip: boolean }>();
+  /** Requests whose first part is not sent yet: its flags say how to read the body. */
+  private readonly opening = new Map<number, number>();
   private lastErrorCode: string | null = null;
   /** Why the thread is down (failed, restart pending), or undefined while it runs. */
   private down: string | undefined;
@@ -234,7 +239,7 @@ export class IngestService {
       return reqId;
     }
     this.waiting.set(reqId, done);
-    this.opening.set(reqId, { ndjson, gzip });
+    this.opening.set(reqId, PART_OPEN | (ndjson ? PART_NDJSON : 0) | (gzip ? PART_GZIP : 0));
     return reqId;
   }
 
@@ -243,10 +248,7 @@ export class IngestService {
     if (!this.waiting.has(reqId)) return;
     const open = this.opening.get(reqId);
     if (open !== undefined) this.opening.delete(reqId);
-    this.outbox.add(reqId, chunk, {
-      ...(open !== undefined ? { open } : {}),
-      ...(last ? { last: true as const } : {}),
-    });
+    this.outbox.add(reqId, chunk, (open ?? 0) | (last ? PART_LAST : 0));
   }
 
   /** The client went away, or the primary refused the rest: no answer is wanted. */
@@ -254,7 +256,7 @@ export class IngestService {
     if (!this.waiting.delete(reqId)) return;
     // Never sent: the thread never heard of it.
     if (this.opening.delete(reqId)) return;
-    this.outbox.add(reqId, null, { abort: true });
+    this.outbox.add(reqId, null, PART_ABORT);
   }
 }
 

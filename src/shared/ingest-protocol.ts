@@ -51,30 +51,35 @@ export interface IngestInit {
 }
 
 /**
- * primary → ingest: the body bytes that arrived during one turn of the primary's loop, for
- * every request, in one message (one postMessage per turn, not one per request). `bytes`
- * holds them back to back; each part names its request and its slice. A request's first
- * part carries `open`; its last has `last`; `abort` (no bytes) means the client went away
- * or the primary refused the rest, and the thread forgets the request without answering.
+ * primary → ingest: the body bytes that arrived for every request since the last message,
+ * in one message (not one per request). `bytes` holds them back to back; `parts` is an
+ * Int32Array of PART_FIELDS per part (numbers, not objects: cloning an object per part cost
+ * the primary more than the bytes):
  *
  *   bytes: | req 7 (whole body) | req 8 (first chunk) | req 5 (last chunk) |
- *   parts:   {7, 0‥153, open, last} {8, 153‥65689, open} {5, 65689‥70012, last}
+ *   parts: [7, 0, 153, OPEN|LAST] [8, 153, 65689, OPEN|NDJSON] [5, 65689, 70012, LAST]
+ *
+ * A request's first part has PART_OPEN (and how to read the body: PART_NDJSON, PART_GZIP);
+ * its last has PART_LAST; PART_ABORT (no bytes) means the client went away or the primary
+ * refused the rest, and the thread forgets the request without answering.
  */
 export interface IngestParts {
   type: 'parts';
   bytes: Uint8Array;
-  parts: IngestPart[];
+  parts: Int32Array;
 }
 
-export interface IngestPart {
-  reqId: number;
-  start: number;
-  end: number;
-  /** First part: how to read the body. */
-  open?: { ndjson: boolean; gzip: boolean };
-  last?: true;
-  abort?: true;
-}
+export const PART_REQ_ID = 0;
+export const PART_START = 1;
+export const PART_END = 2;
+export const PART_FLAGS = 3;
+export const PART_FIELDS = 4;
+
+export const PART_OPEN = 1;
+export const PART_NDJSON = 2;
+export const PART_GZIP = 4;
+export const PART_LAST = 8;
+export const PART_ABORT = 16;
 
 /** One request's answer. */
 export interface IngestResult {

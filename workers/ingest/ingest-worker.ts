@@ -19,6 +19,16 @@ import {
   IS_COUNT,
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
+  PART_ABORT,
+  PART_END,
+  PART_FIELDS,
+  PART_FLAGS,
+  PART_GZIP,
+  PART_LAST,
+  PART_NDJSON,
+  PART_OPEN,
+  PART_REQ_ID,
+  PART_START,
 } from '../../src/shared/ingest-protocol.js';
 import {
   C_STOP,
@@ -134,32 +144,38 @@ const limits = { maxBytes: init.bodyLimit, maxItems: init.maxItems };
 
 function onParts(m: IngestParts): void {
   const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
-  for (const p of m.parts) {
-    if (p.open !== undefined) {
+  const parts = m.parts;
+  for (let i = 0; i < parts.length; i += PART_FIELDS) {
+    const reqId = parts[i + PART_REQ_ID]!;
+    const flags = parts[i + PART_FLAGS]!;
+    if (flags & PART_OPEN) {
       if (stopping) {
-        fail(p.reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
+        fail(reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
         continue;
       }
       // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
       if (queuedItems >= init.maxQueued) {
-        backpressure(p.reqId);
+        backpressure(reqId);
         continue;
       }
-      const reqId = p.reqId;
       bodies.set(
         reqId,
-        new RequestBody(p.open.ndjson, p.open.gzip, limits, (r) => onBody(reqId, r)),
+        new RequestBody((flags & PART_NDJSON) !== 0, (flags & PART_GZIP) !== 0, limits, (r) =>
+          onBody(reqId, r),
+        ),
       );
     }
-    const body = bodies.get(p.reqId);
+    const body = bodies.get(reqId);
     if (body === undefined) continue; // refused at open, or already answered
-    if (p.abort) {
-      bodies.delete(p.reqId);
+    if (flags & PART_ABORT) {
+      bodies.delete(reqId);
       body.abort();
       continue;
     }
-    if (p.end > p.start) body.push(bytes.subarray(p.start, p.end));
-    if (p.last) body.end();
+    const start = parts[i + PART_START]!;
+    const end = parts[i + PART_END]!;
+    if (end > start) body.push(bytes.subarray(start, end));
+    if (flags & PART_LAST) body.end();
   }
 }
 
