@@ -165,13 +165,42 @@ t.test('a zip bomb: 413 once the output passes the limit, no memory growth', asy
     t.equal(r.status, 413);
     t.equal(r.body.error.code, 'PB_ERR_HTTP_BODY_TOO_LARGE');
   }
+  // Many at once: each is refused (413 once inflated past the limit, or 503 + Retry-After when
+  // the bytes being inflated together, or the compressed bytes, fill the queue bound).
+  const many = await Promise.all(
+    Array.from({ length: 40 }, () =>
+      fetch(`${server.url}/api/transactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-ndjson', 'content-encoding': 'gzip' },
+        body: bomb,
+      }).then(async (r) => ({
+        status: r.status,
+        retry: r.headers.get('retry-after'),
+        body: (await r.json()) as any,
+      })),
+    ),
+  );
+  for (const r of many) {
+    t.ok(r.status === 413 || r.status === 503, `refused: ${r.status} ${r.body.error.code}`);
+    if (r.status === 503) t.ok(r.retry, 'with Retry-After');
+  }
   const grown = rss() - before;
-  t.ok(grown < 32 * 1024 * 1024, `RSS grew ${Math.round(grown / 1048576)} MiB (< 32 MiB)`);
+  t.ok(grown < 64 * 1024 * 1024, `RSS grew ${Math.round(grown / 1048576)} MiB (< 64 MiB)`);
   // A valid NDJSON body past the limit once inflated: refused whole.
   const big = Array.from({ length: 1000 }, (_, i) => item(`gz-big-${i}`)).join('\n');
   const r = await post(gzipSync(big), { ...NDJSON, 'content-encoding': 'gzip' });
   t.equal(r.status, 413);
   t.equal(await stored('gz-big-'), 0);
+});
+
+t.test('NDJSON is a content type of the ingest route only', async (t) => {
+  const r = await fetch(`${server.url}/api/load-test`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson' },
+    body: '{"tps": 1}\n',
+  });
+  t.equal(r.status, 415);
+  t.equal(((await r.json()) as any).error.code, 'PB_ERR_HTTP_CONTENT_TYPE');
 });
 
 t.test('an encoding we do not decode: 415, nothing stored', async (t) => {

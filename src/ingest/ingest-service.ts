@@ -27,6 +27,7 @@ import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
+import { ingestQueueBytes } from './http/queue-budget.js';
 import { IngestOutbox } from './ingest-outbox.js';
 
 /**
@@ -128,6 +129,7 @@ export class IngestService {
       sourceNames: [...options.sources],
       maxItems: options.ingestMaxItems,
       bodyLimit: options.ingestBodyLimit,
+      maxQueuedBytes: ingestQueueBytes(options),
       // A body of ingestMaxItems must always fit when nothing is queued.
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
       fraudAmountThreshold: options.fraudAmountThreshold,

@@ -41,6 +41,8 @@ export interface IngestInit {
   maxItems: number;
   /** INGEST_BODY_LIMIT: also the bound on a decompressed (gzip) body. */
   bodyLimit: number;
+  /** INGEST_MAX_QUEUED_BYTES, resolved: also bounds the bytes of gzip bodies inflating at once. */
+  maxQueuedBytes: number;
   /** Items waiting for commit above which new requests get 503 + Retry-After. */
   maxQueued: number;
   fraudAmountThreshold: number;

@@ -140,7 +140,11 @@ function backpressure(reqId: number): void {
 
 /** Bodies being received, by request. */
 const bodies = new Map<number, RequestBody>();
-const limits = { maxBytes: init.bodyLimit, maxItems: init.maxItems };
+const limits = {
+  maxBytes: init.bodyLimit,
+  maxItems: init.maxItems,
+  inflated: { bytes: 0, max: init.maxQueuedBytes },
+};
 
 function onParts(m: IngestParts): void {
   const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
@@ -188,6 +192,7 @@ function onBody(reqId: number, r: BodyResult): void {
       r.rejected
         ? { error: r.error.toJSON(), accepted: 0, rejected: r.rejected }
         : { error: r.error.toJSON() },
+      r.error.status === 503 ? 1 : undefined,
     );
     return;
   }

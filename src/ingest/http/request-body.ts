@@ -23,6 +23,13 @@ import { NdjsonLines } from './ndjson-lines.js';
 export interface BodyLimits {
   maxBytes: number;
   maxItems: number;
+  /**
+   * Bytes inflated by every gzip body still being received, together (shared by all
+   * RequestBody objects of the thread), and their bound. The primary's byte budget counts
+   * what arrives, compressed; without this, many small bombs received at once would each
+   * inflate to maxBytes. Past it, a body is refused with 503 + Retry-After.
+   */
+  inflated: { bytes: number; max: number };
 }
 
 export type BodyResult =
@@ -34,6 +41,8 @@ export class RequestBody {
   private readonly lines: NdjsonLines | null;
   private chunks: Buffer[] = [];
   private size = 0;
+  /** This body's share of limits.inflated (gzip only), given back when it ends. */
+  private inflatedHeld = 0;
   private gunzip: Gunzip | null = null;
   private failure: Extract<BodyResult, { ok: false }> | null = null;
   private ended = false;
@@ -81,6 +90,12 @@ export class RequestBody {
     this.done = true;
     this.gunzip?.destroy();
     this.gunzip = null;
+    this.releaseInflated();
+  }
+
+  private releaseInflated(): void {
+    this.limits.inflated.bytes -= this.inflatedHeld;
+    this.inflatedHeld = 0;
   }
 
   private decoded(c: Buffer): void {
@@ -94,6 +109,20 @@ export class RequestBody {
         ),
       );
       return;
+    }
+    if (this.gunzip !== null) {
+      const inflated = this.limits.inflated;
+      if (inflated.bytes + c.byteLength > inflated.max) {
+        this.fail(
+          new PulseboardError(
+            'PB_ERR_INGEST_BACKPRESSURE',
+            `${inflated.max} bytes of gzip bodies are being inflated (INGEST_MAX_QUEUED_BYTES); retry later`,
+          ),
+        );
+        return;
+      }
+      inflated.bytes += c.byteLength;
+      this.inflatedHeld += c.byteLength;
     }
     if (this.lines !== null) this.lines.push(c);
     else this.chunks.push(c);
@@ -137,6 +166,7 @@ export class RequestBody {
   private finish(): void {
     if (this.done) return;
     this.done = true;
+    this.releaseInflated();
     // The last line may still fail (fail() then sees `done` and does not finish again).
     if (this.failure === null) this.lines?.end();
     this.onDone(this.failure ?? this.parsed());
