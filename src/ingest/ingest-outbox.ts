@@ -1,10 +1,14 @@
 import { type IngestParts, PART_FIELDS } from '../shared/ingest-protocol.js';
 
+/** Longest a part waits while the thread commits: well under one commit (~2–5 ms). */
+const FLUSH_DELAY_MS = 1;
+const FLUSH_PARTS = 64;
+
 /**
  * Body bytes on their way to the ingest thread, gathered and sent as one message
  * (src/shared/ingest-protocol.ts: IngestParts). A postMessage costs the primary ~5 µs
- * however small (structured clone, a port write, a wake-up): one per request was a third of
- * the primary's time at 256 connections (profiles/README.md). When to send:
+ * however small (structured clone, a port write, a wake-up): one per request was a quarter
+ * of the primary's busy time at 256 connections (profiles/README.md). When to send:
  *
  *   thread idle (no group commit running) ─► at the end of this loop turn (setImmediate):
  *                                            nothing waits, latency is all that counts
@@ -16,10 +20,6 @@ import { type IngestParts, PART_FIELDS } from '../shared/ingest-protocol.js';
  *
  * The thread still receives the bytes during the running commit, and parses them then.
  */
-/** Longest a part waits while the thread commits: well under one commit (~2–5 ms). */
-const FLUSH_DELAY_MS = 1;
-const FLUSH_PARTS = 64;
-
 export class IngestOutbox {
   private chunks: Uint8Array[] = [];
   private parts: number[] = [];

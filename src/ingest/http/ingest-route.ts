@@ -16,8 +16,8 @@ import type { IngestQueueBudget } from './queue-budget.js';
  *
  * The answer is sent once the whole body has been read, even when the thread decided
  * earlier (a malformed first line, backpressure): the rest of the body is still read and
- * dropped, so the next request on a keep-alive (or pipelined) connection starts where the
- * parser expects it.
+ * dropped, so the next request on a keep-alive connection starts where the parser expects
+ * it.
  */
 
 export interface IngestRouteOptions {
