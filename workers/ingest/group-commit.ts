@@ -49,7 +49,6 @@ export async function commitGroup(
   sourceNames: readonly string[],
 ): Promise<PendingItem[]> {
   const src = (p: PendingItem) => `'${sourceNames[p.item.source]}'`;
-  const keys = group.map((p) => `(${src(p)},'${p.item.ref}')`);
   const refRows = group.map((p) => `(${src(p)},'${p.item.ref}',${p.id},${p.receivedAt})`);
   const [res] = await conn.query(
     `START TRANSACTION;
@@ -62,7 +61,7 @@ export async function commitGroup(
   const stored = new Map<string, string>();
   if (inserted !== group.length) {
     const [found] = await conn.query(
-      `SELECT source, ref, id FROM ingest_refs WHERE (source, ref) IN (${keys.join(',')}) FOR UPDATE`,
+      `SELECT source, ref, id FROM ingest_refs WHERE (source, ref) IN (${group.map((p) => `(${src(p)},'${p.item.ref}')`).join(',')}) FOR UPDATE`,
     );
     for (const r of found as { source: string; ref: string; id: string }[])
       stored.set(`${r.source}\u0000${r.ref}`, String(r.id));
