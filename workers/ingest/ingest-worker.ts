@@ -103,7 +103,10 @@ function post(m: IngestMessage): void {
   port.postMessage(m);
 }
 
-/** Answers wait here for the end of the current synchronous run, then go in one message. */
+/**
+ * Every answer leaves through replyJson. Answers wait here for the end of the current
+ * synchronous run, then go to the primary in one message.
+ */
 let results: IngestResult[] = [];
 let flushQueued = false;
 
@@ -146,30 +149,36 @@ const limits = {
   inflated: { bytes: 0, max: init.maxQueuedBytes },
 };
 
+/**
+ * Starts receiving request `reqId`'s body, or answers it at once (shutting down, queue
+ * full) and returns undefined. Every door's bodies enter here.
+ */
+function openBody(reqId: number, ndjson: boolean, gzip: boolean): RequestBody | undefined {
+  if (stopping) {
+    fail(reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
+    return undefined;
+  }
+  // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
+  if (queuedItems >= init.maxQueued) {
+    backpressure(reqId);
+    return undefined;
+  }
+  const body = new RequestBody(ndjson, gzip, limits, (r) => onBody(reqId, r));
+  bodies.set(reqId, body);
+  return body;
+}
+
+/** The HTTP door: body chunks from the primary (ingest-protocol.ts: IngestParts). */
 function onParts(m: IngestParts): void {
   const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
   const parts = m.parts;
   for (let i = 0; i < parts.length; i += PART_FIELDS) {
     const reqId = parts[i + PART_REQ_ID]!;
     const flags = parts[i + PART_FLAGS]!;
-    if (flags & PART_OPEN) {
-      if (stopping) {
-        fail(reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
-        continue;
-      }
-      // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
-      if (queuedItems >= init.maxQueued) {
-        backpressure(reqId);
-        continue;
-      }
-      bodies.set(
-        reqId,
-        new RequestBody((flags & PART_NDJSON) !== 0, (flags & PART_GZIP) !== 0, limits, (r) =>
-          onBody(reqId, r),
-        ),
-      );
-    }
-    const body = bodies.get(reqId);
+    const body =
+      flags & PART_OPEN
+        ? openBody(reqId, (flags & PART_NDJSON) !== 0, (flags & PART_GZIP) !== 0)
+        : bodies.get(reqId);
     if (body === undefined) continue; // refused at open, or already answered
     if (flags & PART_ABORT) {
       bodies.delete(reqId);
