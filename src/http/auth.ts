@@ -218,7 +218,6 @@ export function refusalHeaders(err: PulseboardError): Record<string, string> {
   return typeof waitS === 'number' ? { 'retry-after': String(waitS) } : {};
 }
 
-/** The client's address as uWS reports it (IPv4 dotted, IPv6 in full). */
 /**
  * Whether the peer is this machine, from uWS's binary address (4 bytes, or 16 for IPv6):
  * 127.0.0.0/8, ::1, or ::ffff:127.x.y.z. No text conversion, so an ingest request from a
@@ -234,6 +233,7 @@ export function isLoopbackPeer(res: HttpResponse): boolean {
   return a[15] === 1;
 }
 
+/** The client's address as uWS reports it (IPv4 dotted, IPv6 in full). */
 export function remoteAddress(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString();
 }
