@@ -5,6 +5,7 @@ import { AccessControl, accessFor, bearerToken } from '../src/http/auth.js';
 import { RateLimiter } from '../src/http/rate-limit.js';
 import { AddressSlots } from '../src/security/address-slots.js';
 import { HostOriginPolicy } from '../src/security/host-origin-policy.js';
+import { SourceRegistry } from '../src/shared/source-registry.js';
 import { MAX_TOPICS_QUERY_CHARS, planInitialTopics } from '../src/ws/initial-topics.js';
 import { MAX_TOPICS_PER_REQUEST, TopicCatalog } from '../src/ws/topics.js';
 import { bearerSubprotocol, offeredProtocols, WS_PROTOCOL } from '../src/ws/ws-subprotocol.js';
@@ -194,7 +195,7 @@ t.test('per-address WebSocket slots', async (t) => {
 });
 
 t.test('the ?topics= of an upgrade: bounded, and only what is granted is kept', async (t) => {
-  const catalog = new TopicCatalog(['ach', 'wire']);
+  const catalog = new TopicCatalog(SourceRegistry.create(4, ['ach', 'wire']));
   t.same(planInitialTopics('', catalog, 16), { topics: [], error: null });
   t.same(planInitialTopics('metrics,tx,metrics', catalog, 16), {
     topics: ['metrics', 'tx'],

@@ -108,6 +108,11 @@ function crossCheck(o: Options, problems: string[]): void {
       `options.ingestMaxQueuedBytes (INGEST_MAX_QUEUED_BYTES) must be auto or at least INGEST_BODY_LIMIT (${o.ingestBodyLimit}): a body at the limit could never be accepted (got ${o.ingestMaxQueuedBytes})`,
     );
   }
+  if (o.sources.length > o.sourcesMax) {
+    problems.push(
+      `options.sourcesMax (SOURCES_MAX) must be at least the number of SOURCES (${o.sources.length}): the simulator's sources are always tracked (got ${o.sourcesMax})`,
+    );
+  }
   if (!(o.procMinMs <= o.procMedianMs && o.procMedianMs <= o.procMaxMs)) {
     problems.push(
       `options.procMinMs ≤ procMedianMs ≤ procMaxMs must hold (got ${o.procMinMs}, ${o.procMedianMs}, ${o.procMaxMs})`,

@@ -21,7 +21,9 @@ import {
   PART_NDJSON,
   PART_OPEN,
 } from '../shared/ingest-protocol.js';
-import { C_STOP, ShardMetrics } from '../shared/metric-buckets.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
+import { C_STOP } from '../shared/shard-protocol.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
@@ -29,6 +31,12 @@ import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
 import { ingestQueueBytes } from './http/queue-budget.js';
 import { IngestOutbox } from './ingest-outbox.js';
+import { streamDoorConfig } from './stream/stream-config.js';
+import {
+  createStreamStatus,
+  readStreamStatus,
+  type StreamFigures,
+} from './stream/stream-status.js';
 
 /**
  * The primary's handle on the ingest thread, where every door (HTTP: ./http/; a stream) leads.
@@ -79,6 +87,8 @@ export class IngestService {
   /** Requests whose first part is not sent yet: its flags say how to read the body. */
   private readonly opening = new Map<number, number>();
   private lastErrorCode: string | null = null;
+  /** The JetStream door's last warning or error, cleared by its next info line. */
+  private streamProblem: string | undefined;
   /** Why the thread is down (failed, restart pending), or undefined while it runs. */
   private down: string | undefined;
 
@@ -86,6 +96,7 @@ export class IngestService {
     shard: WindowThread,
     private readonly statusBlock: Float64Array,
     private readonly init: IngestInit,
+    private readonly sources: SourceRegistry,
     private readonly log: Logger,
     private readonly supervision?: Supervision,
   ) {
@@ -108,6 +119,7 @@ export class IngestService {
     options: Options,
     db: DbConfig,
     shardIndex: number,
+    sources: SourceRegistry,
     log: Logger,
     supervision?: Supervision,
   ): Promise<IngestService> {
@@ -126,7 +138,7 @@ export class IngestService {
       feedSize: feed.size,
       alertRingSab: alertRing.sab,
       alertRingCapacity: ALERT_RING_CAPACITY,
-      sourceNames: [...options.sources],
+      sourcesSab: sources.sab,
       maxItems: options.ingestMaxItems,
       bodyLimit: options.ingestBodyLimit,
       maxQueuedBytes: ingestQueueBytes(options),
@@ -135,6 +147,8 @@ export class IngestService {
       fraudAmountThreshold: options.fraudAmountThreshold,
       ...(supervision?.faults.ingest ? { fault: supervision.faults.ingest } : {}),
     };
+    const stream = streamDoorConfig(options, createStreamStatus());
+    if (stream) init.stream = stream;
     const shard: WindowThread = {
       index: shardIndex,
       worker: undefined as unknown as Worker,
@@ -142,7 +156,14 @@ export class IngestService {
       feed,
       alertRing,
     };
-    const service = new IngestService(shard, new Float64Array(statusSab), init, log, supervision);
+    const service = new IngestService(
+      shard,
+      new Float64Array(statusSab),
+      init,
+      sources,
+      log,
+      supervision,
+    );
     await service.spawn(false).ready;
     return service;
   }
@@ -152,6 +173,8 @@ export class IngestService {
    * new one continues in the same buckets and rings and mints ids above the failed one's.
    */
   private spawn(resume: boolean): { worker: Worker; ready: Promise<void> } {
+    // A thread that died registering a source must not leave the registry locked.
+    if (resume) this.sources.releaseIfHeldBy(this.shard.worker.threadId);
     const init = resume ? { ...this.init, ...prepareResume(this.shard.metrics) } : this.init;
     const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
     (this.shard as { worker: Worker }).worker = worker;
@@ -199,6 +222,15 @@ export class IngestService {
         },
         'the database refused an ingest request for good; answered 422 (500 if unclassified), its group went on without it',
       );
+    } else if (m.type === 'source-overflow') {
+      // Once per name (the thread remembers): /metrics counts every item and name.
+      this.log.warn(
+        { code: 'PB_ERR_SOURCE_OVERFLOW', source: m.source, sourcesMax: m.capacity },
+        `source "${m.source}" is past SOURCES_MAX (${m.capacity} tracked sources): its transactions count under "other" in the live windows (stored with their own name)`,
+      );
+    } else if (m.type === 'stream') {
+      this.streamProblem = m.level === 'info' ? undefined : `${m.code}: ${m.message}`;
+      this.log[m.level]({ code: m.code, stream: this.init.stream?.stream }, m.message);
     } else if (m.type === 'warn') {
       this.lastErrorCode = m.code;
       this.log.warn(
@@ -217,6 +249,19 @@ export class IngestService {
     this.opening.clear();
     this.outbox.clear();
     for (const done of waiting) done(answer);
+  }
+
+  /** The JetStream door's figures (snapshot `stream`), null when INGEST_STREAM is off. */
+  streamFigures(): StreamFigures | null {
+    const sab = this.init.stream?.statusSab;
+    return sab ? readStreamStatus(new Float64Array(sab)) : null;
+  }
+
+  /** Why the JetStream door is not consuming (for /readyz), or null. */
+  streamNotReady(): string | null {
+    const f = this.streamFigures();
+    if (f === null || f.state === 'consuming') return null;
+    return `stream ingest ${f.state} since ${new Date(f.stateSince).toISOString()}${this.streamProblem ? ` (${this.streamProblem})` : ''}`;
   }
 
   private answer(r: IngestResult): void {

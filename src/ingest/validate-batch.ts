@@ -1,7 +1,7 @@
 import { isRejection, type Rejection, type ValidItem, validateItem } from './validate-item.js';
 
 /**
- * The common path of every door (HTTP today, a stream next): raw items, as the door decoded
+ * The common path of every door (HTTP, the JetStream stream): raw items, as the door decoded
  * them, become valid items and rejections. Each item is validated on its own
  * (validate-item.ts); a ref that appears twice in one batch is accepted once.
  */
@@ -18,17 +18,13 @@ export interface ValidatedBatch {
   total: number;
 }
 
-export function validateBatch(
-  raws: readonly RawItem[],
-  sourceIndex: ReadonlyMap<string, number>,
-  nowMs: number,
-): ValidatedBatch {
+export function validateBatch(raws: readonly RawItem[], nowMs: number): ValidatedBatch {
   const items: ValidatedBatch['items'] = [];
   const rejected: Rejection[] = [];
   // A single item (the common producer) needs no duplicate check.
   const seen = raws.length > 1 ? new Map<string, number>() : null;
   for (const r of raws) {
-    const v = validateItem(r.value, r.index, sourceIndex, nowMs);
+    const v = validateItem(r.value, r.index, nowMs);
     if (isRejection(v)) {
       rejected.push(v);
       continue;

@@ -1,3 +1,5 @@
+import { OVERFLOW_SOURCE } from '../shared/source-name.js';
+
 /**
  * The topics a client can subscribe to. `control` is not a topic one subscribes to: it is
  * the name replies to control frames carry.
@@ -13,18 +15,30 @@ export function sourceTopic(source: string): string {
   return SOURCE_TOPIC_PREFIX + source;
 }
 
-export class TopicCatalog {
-  private readonly known: Set<string>;
+/** What the catalog asks the source registry (source-registry.ts; the dashboard bundles this file). */
+export interface TrackedSources {
+  find(name: string): number;
+  names(): readonly string[];
+}
 
-  constructor(readonly sourceNames: readonly string[]) {
-    this.known = new Set<string>([...FIXED_TOPICS, ...sourceNames.map(sourceTopic)]);
-  }
+/**
+ * Known topics: the fixed ones and `source/<name>` of every tracked source (the registry
+ * grows while the server runs, so this is asked each time, never cached) and `source/other`.
+ */
+export class TopicCatalog {
+  constructor(private readonly sources: TrackedSources) {}
 
   isKnown(topic: string): boolean {
-    return this.known.has(topic);
+    if ((FIXED_TOPICS as readonly string[]).includes(topic)) return true;
+    if (!topic.startsWith(SOURCE_TOPIC_PREFIX)) return false;
+    return this.sources.find(topic.slice(SOURCE_TOPIC_PREFIX.length)) !== -1;
   }
 
   list(): string[] {
-    return [...this.known];
+    return [
+      ...FIXED_TOPICS,
+      ...this.sources.names().map(sourceTopic),
+      sourceTopic(OVERFLOW_SOURCE),
+    ];
   }
 }

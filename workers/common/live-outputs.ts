@@ -1,5 +1,6 @@
 import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
-import { C_TICK, G_ALERTS_DROPPED } from '../../src/shared/metric-buckets.js';
+import { G_ALERTS_DROPPED } from '../../src/shared/metric-buckets.js';
+import { C_TICK } from '../../src/shared/shard-protocol.js';
 import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
 import type { WindowWriter } from './window-writer.js';
 

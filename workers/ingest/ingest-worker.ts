@@ -31,7 +31,6 @@ import {
   PART_START,
 } from '../../src/shared/ingest-protocol.js';
 import {
-  C_STOP,
   G_COMPLETED,
   G_FAILED,
   G_FLAGGED,
@@ -40,13 +39,18 @@ import {
   G_INGEST_LATE,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
+import { C_STOP } from '../../src/shared/shard-protocol.js';
+import { OVERFLOW_SOURCE } from '../../src/shared/source-name.js';
+import { SourceRegistry } from '../../src/shared/source-registry.js';
 import type { RecordViews } from '../../src/shared/tx-ring.js';
+import { OVERFLOW_SLOT } from '../../src/shared/window-row.js';
 import { sleep } from '../common/backoff.js';
 import { LiveOutputs } from '../common/live-outputs.js';
 import { WindowWriter } from '../common/window-writer.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
+import { type StreamAnswer, StreamDoor } from './stream/stream-door.js';
 
 /**
  * The ingest thread: parses and validates POST /api/transactions bodies off the primary
@@ -75,7 +79,11 @@ const live = new LiveOutputs(init, metrics.control, windows.counters);
 const ids = new IdSource(init.idWorker, init.idAfterMs);
 /** Test-only: throws after N committed items, before their answers (fault-switch.ts). */
 const fault = new FaultTrigger(init.fault);
-const sourceIndex = new Map(init.sourceNames.map((n, i) => [n, i]));
+const sources = new SourceRegistry(init.sourcesSab);
+/** Overflowed names already reported, so each is logged once (bounded: see below). */
+const overflowSeen = new Set<string>();
+/** Past this many overflowed names, new ones are counted but no longer logged one by one. */
+const OVERFLOW_NAMES_LOGGED = 1000;
 const usdPerMinor = CURRENCIES.map((c) => c.usdPerMinor);
 const GROUP_MAX = 5000;
 const CONTROL_POLL_MS = 20;
@@ -93,7 +101,7 @@ let queuedItems = 0;
 let committing = false;
 let stopping = false;
 const status = new Float64Array(init.statusSab, 0, IS_COUNT);
-const committer = new GroupCommitter(init.db, init.sourceNames, status, (code, message, attempt) =>
+const committer = new GroupCommitter(init.db, status, (code, message, attempt) =>
   post({ type: 'warn', code, message, attempt }),
 );
 /** Causes of refused requests already logged at error level (once per cause). */
@@ -126,7 +134,20 @@ function replyJson(reqId: number, status: number, json: string, retryAfterS?: nu
 }
 
 function reply(reqId: number, status: number, body: unknown, retryAfterS?: number): void {
-  replyJson(reqId, status, JSON.stringify(body), retryAfterS);
+  if (!answerStream(reqId, status, body, retryAfterS))
+    replyJson(reqId, status, JSON.stringify(body), retryAfterS);
+}
+
+/**
+ * A stream message's answer goes back to its door (stream-door.ts settles the message by
+ * it) as the body itself, before any JSON text is made of it; false for an HTTP request.
+ */
+function answerStream(reqId: number, status: number, body: unknown, retryAfterS?: number): boolean {
+  const answer = streamAnswers.get(reqId);
+  if (answer === undefined) return false;
+  streamAnswers.delete(reqId);
+  answer(status, body, retryAfterS);
+  return true;
 }
 
 function fail(reqId: number, err: PulseboardError, retryAfterS?: number): void {
@@ -206,7 +227,7 @@ function onBody(reqId: number, r: BodyResult): void {
     return;
   }
   const now = Date.now();
-  const parsed = validateBatch(r.raws, sourceIndex, now);
+  const parsed = validateBatch(r.raws, now);
   if (parsed.items.length === 0) {
     reply(reqId, 400, {
       error: { code: 'PB_ERR_INGEST_INVALID', message: 'no valid transaction in the body' },
@@ -249,13 +270,15 @@ async function pump(): Promise<void> {
   committing = true;
   try {
     while (queue.length > 0) {
-      const group: Waiting[] = [];
+      // One splice, not a shift per request: with thousands of one-item requests queued
+      // (stream messages), shift's O(queue) each made taking a group quadratic.
+      let k = 0;
       let n = 0;
-      while (queue.length > 0 && (n === 0 || n + queue[0]!.pending.length <= GROUP_MAX)) {
-        const w = queue.shift()!;
-        group.push(w);
-        n += w.pending.length;
+      while (k < queue.length && (n === 0 || n + queue[k]!.pending.length <= GROUP_MAX)) {
+        n += queue[k]!.pending.length;
+        k++;
       }
+      const group = queue.splice(0, k);
       const outcome = await committer.commit(group);
       // Test-only (fault-switch.ts): dies after the COMMIT, before the answers.
       fault.count(n);
@@ -268,7 +291,10 @@ async function pump(): Promise<void> {
           refuse(w, err, group.length);
           continue;
         }
-        replyJson(w.reqId, 200, acceptedJson(w));
+        // Stream messages (negative ids) are settled by what was accepted and rejected.
+        if (w.reqId < 0)
+          answerStream(w.reqId, 200, { accepted: w.pending.length, rejected: w.rejected });
+        else replyJson(w.reqId, 200, acceptedJson(w));
       }
     }
   } finally {
@@ -341,11 +367,12 @@ function record(fresh: PendingItem[]): void {
   for (const p of fresh) {
     const it = p.item;
     const flagged = p.flagRule !== 0;
+    const slot = sourceSlot(it.source);
     if (it.failed) c[G_FAILED]!++;
     if (flagged) {
       c[G_FLAGGED]!++;
       const a = live.alertSlot();
-      if (a !== -1) writeRecord(live.alerts, a, p);
+      if (a !== -1) writeRecord(live.alerts, a, p, slot);
     }
     if (!p.live) {
       c[G_INGEST_LATE]!++;
@@ -359,10 +386,10 @@ function record(fresh: PendingItem[]): void {
       it.currency,
       it.amount,
       it.amount * usdPerMinor[it.currency]!,
-      it.source,
+      slot,
     );
     const sampled = live.feedSlot();
-    if (sampled !== -1) writeRecord(live.feed, sampled, p);
+    if (sampled !== -1) writeRecord(live.feed, sampled, p, slot);
   }
   c[G_GENERATED]! += fresh.length;
   c[G_COMPLETED]! += fresh.length;
@@ -371,12 +398,28 @@ function record(fresh: PendingItem[]): void {
 }
 
 /**
+ * The window-row slot of a committed item's source: its own, registered on first use, or
+ * `other` when the registry is full (counted; the name logged once).
+ */
+function sourceSlot(name: string): number {
+  const slot = sources.slotOf(name);
+  if (slot !== OVERFLOW_SLOT || name === OVERFLOW_SOURCE) return slot;
+  sources.countOverflowItems(1);
+  if (!overflowSeen.has(name) && overflowSeen.size < OVERFLOW_NAMES_LOGGED) {
+    overflowSeen.add(name);
+    sources.countOverflowName();
+    post({ type: 'source-overflow', source: name, capacity: sources.capacity });
+  }
+  return slot;
+}
+
+/**
  * The ring layout holds numbers only, so the account string is reduced to a stable hash:
  * the live feed and alerts show an ingested transaction's account as `AC<hash mod 10^8>`,
  * not the producer's string. Deliberate (no strings in shared memory); MySQL and
  * GET /api/transactions hold the real account.
  */
-function writeRecord(f: RecordViews, i: number, p: PendingItem): void {
+function writeRecord(f: RecordViews, i: number, p: PendingItem, slot: number): void {
   const id = BigInt(p.id);
   f.idHi[i] = Number(id >> 32n);
   f.idLo[i] = Number(id & 0xffffffffn);
@@ -385,7 +428,7 @@ function writeRecord(f: RecordViews, i: number, p: PendingItem): void {
   f.amount[i] = p.item.amount;
   f.processingMs[i] = p.item.processingMs;
   f.account[i] = fnv1a(p.item.account) % 100_000_000;
-  f.source[i] = p.item.source;
+  f.source[i] = slot;
   f.currency[i] = p.item.currency;
   f.type[i] = p.item.type;
   f.status[i] = p.item.failed ? STATUS.failed : STATUS.completed;
@@ -400,13 +443,15 @@ function fnv1a(s: string): number {
   return h;
 }
 
-/** The shard control protocol: tick (hand over the feed sample), reset, stop. */
+/** The shard protocol (shard-protocol.ts): tick (hand over the feed sample), reset, stop. */
 function pollControl(): void {
   live.follow(windows);
   if (!stopping && Atomics.load(metrics.control, C_STOP) === 1) {
     stopping = true;
     void (async () => {
-      // Requests already queued are committed and answered before the thread exits.
+      // Requests already queued are committed and answered before the thread exits; the
+      // stream door takes no more messages and acknowledges the ones committed.
+      await streamDoor?.stop();
       while (committing || queue.length > 0) await sleep(5);
       await committer.close();
       process.exit(0);
@@ -414,6 +459,29 @@ function pollControl(): void {
   }
 }
 
+/**
+ * The JetStream door (workers/ingest/stream/): each message's payload enters by openBody
+ * like an HTTP body (a JSON object or array, whole), under a negative request id, and its
+ * answer comes back to the door (answerStream) instead of going to the primary.
+ */
+const streamAnswers = new Map<number, StreamAnswer>();
+let nextStreamReqId = -1;
+const streamDoor = init.stream
+  ? new StreamDoor(
+      init.stream,
+      (payload, answer) => {
+        const reqId = nextStreamReqId--;
+        streamAnswers.set(reqId, answer);
+        const body = openBody(reqId, false, false);
+        if (body === undefined) return; // answered already (shutting down, queue full)
+        body.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+        body.end();
+      },
+      (level, code, message) => post({ type: 'stream', level, code, message }),
+    )
+  : undefined;
+
 port.on('message', (m: IngestParts) => onParts(m));
 setInterval(pollControl, CONTROL_POLL_MS);
 post({ type: 'ready' });
+streamDoor?.start();
