@@ -4,13 +4,14 @@ import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { startHaproxy } from './helpers/haproxy.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 /**
  * The HTTP door's body formats: NDJSON streamed in chunks (lines cut across chunks), gzip
- * (bounded inflate: a zip bomb is a 413, not memory), keep-alive pipelining, and bad input
- * (a malformed line names its line, bad gzip, an encoding we do not decode): each a clear
- * 4xx JSON error with nothing written.
+ * (bounded inflate: a zip bomb is a 413, not memory), keep-alive, pipelining (closed by
+ * uWS, served behind deploy/haproxy.cfg), and bad input (a malformed line names its line,
+ * bad gzip, an encoding we do not decode): each a clear 4xx JSON error with nothing written.
  */
 
 const BODY_LIMIT = 65_536;
@@ -216,11 +217,12 @@ t.test('an encoding we do not decode: 415, nothing stored', async (t) => {
 });
 
 /**
- * One raw keep-alive connection; `send` writes requests and resolves with the next `n`
- * answers, parsed by Content-Length. `closed` tells whether the server closed the socket.
+ * One raw keep-alive connection (to the server, or to `port`); `send` writes requests and
+ * resolves with the next `n` answers, parsed by Content-Length. `closed` tells whether the
+ * server closed the socket.
  */
-function rawConnection() {
-  const s = connect(server.port, '127.0.0.1');
+function rawConnection(port = server.port) {
+  const s = connect(port, '127.0.0.1');
   let data = Buffer.alloc(0);
   let closed = false;
   let waiter: (() => void) | undefined;
@@ -250,7 +252,7 @@ function rawConnection() {
     get pendingBytes() {
       return data.length;
     },
-    send(bytes: string, n: number, ms = 10_000): Promise<{ status: number; body: any }[]> {
+    send(bytes: string, n: number, ms = 20_000): Promise<{ status: number; body: any }[]> {
       s.write(bytes);
       const out: { status: number; body: any }[] = [];
       return new Promise((resolve) => {
@@ -318,4 +320,35 @@ t.test('pipelined POSTs: the connection closes, no answer is misattributed', asy
     t.equal(r.status, 200);
   }
   t.equal(await stored('pipe-'), 2);
+});
+
+/**
+ * Behind the shipped proxy, pipelining works: HAProxy parses a client's requests one at a
+ * time and sends the backend the next only once the previous is answered, so uWS never sees
+ * a request pipelined behind an unanswered one. N single-item POSTs in one write (more than
+ * HAProxy's 16 KiB request buffer holds) get N answers on the one connection, in order.
+ */
+t.test('pipelined POSTs behind deploy/haproxy.cfg: N answers in order, N rows', async (t) => {
+  const N = 200;
+  const port = await startHaproxy(t, server.port);
+  const refs = Array.from({ length: N }, (_, i) => `proxied-${i}`);
+  const c = rawConnection(port);
+  const answers = await c.send(refs.map((ref) => rawPost(item(ref))).join(''), N);
+  t.equal(answers.length, N, `${N} answers`);
+  t.notOk(c.closed, 'the connection stayed open');
+  t.ok(
+    answers.every((a) => a.status === 200 && a.body.accepted === 1),
+    'each one 200, its item accepted',
+  );
+  const [rows] = await db.conn.query(
+    "SELECT CAST(id AS CHAR) AS id, ref FROM transactions WHERE ref LIKE 'proxied-%'",
+  );
+  const idOf = new Map((rows as { id: string; ref: string }[]).map((r) => [r.ref, r.id]));
+  t.equal(idOf.size, N, `${N} rows in MySQL`);
+  t.same(
+    answers.map((a) => a.body.items[0].id),
+    refs.map((ref) => idOf.get(ref)),
+    "each answer is its own request's, in the order sent",
+  );
+  c.end();
 });
