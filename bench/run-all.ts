@@ -66,6 +66,8 @@ const STEPS: Step[] = [
       '8,64,256',
       '--seconds',
       '20',
+      '--headline-repeats',
+      '3',
       '--batch-sizes',
       '100,1000',
       '--batch-connections',

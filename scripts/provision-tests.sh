@@ -8,6 +8,7 @@
 #   haproxy       /usr/sbin/haproxy (HAPROXY_PATH)                        haproxy         deploy/haproxy.cfg in front of a server
 #   alertmanager  /usr/bin/prometheus-alertmanager (ALERTMANAGER_PATH)    prometheus-alertmanager
 #                                                                          alert delivery tests
+#   curl          /usr/bin/curl                                           curl            README's ingest examples, run as written
 #
 # A MySQL/MariaDB server is found (or started privately) by test/helpers/database.ts; a NATS
 # server with JetStream on 127.0.0.1:4222 by scripts/ensure-nats.sh (installed and started as
@@ -32,6 +33,7 @@ need /usr/bin/chromium "${CHROMIUM_PATH:-}" chromium
 need /usr/bin/promtool "${PROMTOOL_PATH:-}" prometheus
 need /usr/sbin/haproxy "${HAPROXY_PATH:-}" haproxy
 need /usr/bin/prometheus-alertmanager "${ALERTMANAGER_PATH:-}" prometheus-alertmanager
+need /usr/bin/curl "" curl
 
 [ -z "$missing" ] && exit 0
 

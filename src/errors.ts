@@ -15,6 +15,10 @@ export const ERROR_STATUS = {
   PB_ERR_HTTP_BAD_JSON: 400,
   PB_ERR_HTTP_BODY_TOO_LARGE: 413,
   PB_ERR_HTTP_CONTENT_TYPE: 415,
+  /** A Content-Encoding the route does not decode (ingest takes gzip or none). */
+  PB_ERR_HTTP_CONTENT_ENCODING: 415,
+  /** A body sent as gzip that does not inflate (corrupt or truncated). */
+  PB_ERR_HTTP_BAD_GZIP: 400,
   PB_ERR_HTTP_BAD_QUERY: 400,
   PB_ERR_HTTP_HOST: 403,
   PB_ERR_HTTP_ABORTED: 0,

@@ -7,7 +7,7 @@ import { HISTOGRAM_RELATIVE_ERROR } from '../src/shared/latency-histogram.js';
 import { ShardMetrics } from '../src/shared/metric-buckets.js';
 import { C_RESET, C_RESET_ACK } from '../src/shared/shard-protocol.js';
 import { ROW_STRIDE } from '../src/shared/window-row.js';
-import { WindowWriter } from '../workers/shard/window-writer.js';
+import { WindowWriter } from '../workers/common/window-writer.js';
 import { mulberry32 } from './helpers/rng.js';
 
 /**

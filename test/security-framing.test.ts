@@ -1,12 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { freePort } from './helpers/free-port.js';
+import { startHaproxy } from './helpers/haproxy.js';
 import { rawExchange } from './helpers/raw-exchange.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { waitFor } from './helpers/wait-for.js';
 import { TestClient } from './helpers/ws-client.js';
 
 /**
@@ -22,8 +18,6 @@ import { TestClient } from './helpers/ws-client.js';
  *    pass through it.
  */
 
-const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
-const CONFIG = fileURLToPath(new URL('../../deploy/haproxy.cfg', import.meta.url));
 const TOKEN = 'framing-ingest-token-0123456789abcdef';
 
 let db: TestDatabase;
@@ -84,37 +78,8 @@ t.test('directly: conflicting lengths close the connection before any request ru
 });
 
 t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', async (t) => {
-  t.ok(
-    existsSync(HAPROXY),
-    `HAProxy at ${HAPROXY} (npm test installs it: scripts/provision-tests.sh; or set HAPROXY_PATH)`,
-  );
-  const port = await freePort();
-  let stderr = '';
-  const proxy: ChildProcess = spawn(HAPROXY, ['-db', '-f', CONFIG], {
-    env: {
-      ...process.env,
-      PB_PROXY_BIND: `127.0.0.1:${port}`,
-      PB_BACKEND: `127.0.0.1:${server.port}`,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  proxy.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  t.teardown(() => {
-    proxy.kill('SIGKILL');
-  });
+  const port = await startHaproxy(t, server.port);
   const via = `http://127.0.0.1:${port}`;
-  await waitFor(
-    `HAProxy up with the server healthy (${stderr.slice(-200)})`,
-    async () => {
-      const r = await fetch(`${via}/healthz`).catch(() => null);
-      await r?.arrayBuffer();
-      return r?.status === 200;
-    },
-    30_000,
-    200,
-  );
 
   const cases: [string, string][] = [
     ...AMBIGUOUS,

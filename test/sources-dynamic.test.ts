@@ -93,8 +93,8 @@ t.test("the README's ingest example works against a default server", async (t) =
     "SELECT ref, status FROM transactions WHERE source = 'shop-web' ORDER BY ref",
   );
   t.same(rows, [
-    { ref: 'order-1001', status: 'completed' },
-    { ref: 'order-1002', status: 'failed' },
+    { ref: 'order-1002', status: 'completed' },
+    { ref: 'order-1003', status: 'failed' },
   ]);
   const [roll] = await db.conn.query(
     "SELECT SUM(count) AS n FROM rollup_seconds WHERE source = 'shop-web'",

@@ -68,7 +68,7 @@ t.test(
     });
     t.teardown(() => pool.stop());
     supervisor.start();
-    const shard = pool.shards[0]!;
+    const shard = pool.simulators[0]!;
     const { txRing: ring, metrics } = shard;
 
     // The moment the failed thread is gone. Its 'exit' listeners run in order: the

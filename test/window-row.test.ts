@@ -22,7 +22,7 @@ import {
   subtractRow,
   volumeOf,
 } from '../src/shared/window-row.js';
-import { WindowWriter } from '../workers/shard/window-writer.js';
+import { WindowWriter } from '../workers/common/window-writer.js';
 import { mulberry32 } from './helpers/rng.js';
 
 /**

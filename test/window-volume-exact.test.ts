@@ -4,7 +4,7 @@ import { WindowAccumulator } from '../src/metrics/window-accumulator.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
 import { ShardMetrics } from '../src/shared/metric-buckets.js';
 import { ROW_STRIDE } from '../src/shared/window-row.js';
-import { WindowWriter } from '../workers/shard/window-writer.js';
+import { WindowWriter } from '../workers/common/window-writer.js';
 
 /**
  * Regression (issue 15 §1): per-currency volume in the live windows was one float64 per

@@ -11,7 +11,7 @@ import { DEFAULT_SOURCES } from '../../src/shared/catalog.js';
 import { ShardMetrics } from '../../src/shared/metric-buckets.js';
 import { SourceRegistry } from '../../src/shared/source-registry.js';
 import { SOURCES_LIMIT } from '../../src/shared/window-row.js';
-import { WindowWriter } from '../../workers/shard/window-writer.js';
+import { WindowWriter } from '../../workers/common/window-writer.js';
 import { progress, writeResult } from '../lib/results.js';
 import { benchRules } from './rule-set.js';
 

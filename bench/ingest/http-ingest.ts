@@ -28,8 +28,15 @@ import { cpuShare, machineBusyCores, sampleMachine, sampleProc } from '../ws-swa
  * client ~0.9 ms of CPU per request on this box, so 8 sequential producers measured the
  * client, and 8 requests in flight cap a group commit at 8 items.
  *
+ * The headline is the largest connection count (256): that pair runs `--headline-repeats`
+ * times (the other rows `--repeats` times), Pulseboard and the peer interleaved, and its
+ * verdicts are computed here from the medians against the bars of issue 12 §3 (HEADLINE_BARS):
+ * committed requests/s, p99, the primary's event-loop delay p99 during the load, the ratio to
+ * the hand-written endpoint, and every acknowledged item in MySQL exactly once.
+ *
  *   node dist/bench/ingest/http-ingest.js [--connections 8,64,256] [--seconds 20]
- *        [--repeats 1] [--batch-sizes 100,1000] [--batch-connections 8] [--no-peer]
+ *        [--repeats 1] [--headline-repeats 3] [--batch-sizes 100,1000]
+ *        [--batch-connections 8] [--no-peer]
  */
 
 const HAND_WRITTEN = fileURLToPath(new URL('./hand-written-ingest.js', import.meta.url));
@@ -58,6 +65,15 @@ const num = (name: string, d: number) => {
 const connectionCounts = list('--connections', '8,64,256');
 const seconds = num('--seconds', 20);
 const repeats = num('--repeats', 1);
+const headlineRepeats = num('--headline-repeats', 3);
+const headlineConnections = Math.max(...connectionCounts);
+/** Issue 12 §3 (DESIGN §7): the single-item bars at 256 keep-alive connections. */
+const HEADLINE_BARS = {
+  committedRequestsPerSec: 30_000,
+  p99Ms: 50,
+  eventLoopDelayP99Ms: 5,
+  ratio: 5,
+};
 const batchSizes = list('--batch-sizes', '100,1000');
 const batchConnections = num('--batch-connections', 8);
 const withPeer = !args.includes('--no-peer');
@@ -293,11 +309,13 @@ function summary(rows: Row[]) {
 
 const dbPid = await localDbPid();
 const rows: Row[] = [];
-for (let repeat = 1; repeat <= repeats; repeat++) {
+for (let repeat = 1; repeat <= Math.max(repeats, headlineRepeats); repeat++) {
   for (const c of connectionCounts) {
+    if (repeat > (c === headlineConnections ? headlineRepeats : repeats)) continue;
     rows.push(await run('pulseboard', repeat, c, 1, dbPid));
     if (withPeer) rows.push(await run('hand-written', repeat, c, 1, dbPid));
   }
+  if (repeat > repeats) continue;
   for (const b of batchSizes)
     rows.push(await run('pulseboard', repeat, batchConnections, b, dbPid));
 }
@@ -322,6 +340,36 @@ const single = connectionCounts.map((c) => {
     ratio: spread(ratios),
   };
 });
+const top = single.find((x) => x.connections === headlineConnections)!;
+const median = (v: { median: number } | null | undefined) => v?.median ?? Number.NaN;
+const verdicts = {
+  committedRequestsPerSec:
+    median(top.pulseboard.committedRequestsPerSec) >= HEADLINE_BARS.committedRequestsPerSec,
+  p99Ms: median(top.pulseboard.p99Ms) < HEADLINE_BARS.p99Ms,
+  eventLoopDelayP99Ms:
+    median(top.pulseboard.eventLoopDelayP99Ms) < HEADLINE_BARS.eventLoopDelayP99Ms,
+  ratio: median(top.ratio) >= HEADLINE_BARS.ratio,
+  rowsMatch: top.pulseboard.rowsMatch,
+};
+/** The single-item row at 256 connections, its bars and what met them. */
+const headline = {
+  connections: headlineConnections,
+  repeats: headlineRepeats,
+  bars: HEADLINE_BARS,
+  pulseboard: top.pulseboard,
+  handWritten: top.handWritten,
+  ratio: top.ratio,
+  verdicts,
+  /** The rate, latency, loop and lossless bars together (the ratio is its own bar). */
+  barMet:
+    verdicts.committedRequestsPerSec &&
+    verdicts.p99Ms &&
+    verdicts.eventLoopDelayP99Ms &&
+    verdicts.rowsMatch,
+};
+progress(
+  `headline (${headlineConnections} connections, median of ${headlineRepeats}): ${median(top.pulseboard.committedRequestsPerSec)} req/s, p99 ${median(top.pulseboard.p99Ms)} ms, loop p99 ${median(top.pulseboard.eventLoopDelayP99Ms)} ms, ${median(top.ratio)}× hand-written; verdicts ${JSON.stringify(verdicts)}`,
+);
 const batched = batchSizes.map((b) => ({
   itemsPerRequest: b,
   connections: batchConnections,
@@ -329,13 +377,14 @@ const batched = batchSizes.map((b) => ({
 }));
 writeResult(
   'ingest',
-  `node dist/bench/ingest/http-ingest.js --connections ${connectionCounts.join(',')} --seconds ${seconds} --repeats ${repeats} --batch-sizes ${batchSizes.join(',')} --batch-connections ${batchConnections}${withPeer ? '' : ' --no-peer'}`,
-  `POST /api/transactions from autocannon (one thread in the bench process, on the same machine) over ${connectionCounts.join(' / ')} keep-alive connections, pipelining 1, ${seconds} s measured after ${WARMUP_S} s of the same load, a new unique ref per item; Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run (loopback producers are not rate-limited: --ingest-rate-loopback false), answering after the COMMIT; hand-written peer: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of ${HAND_WRITTEN_POOL}, answered after it, fresh database per run; ${repeats} repeat(s), Pulseboard and the peer interleaved; batched: ${batchSizes.join(' / ')} items per request (JSON array) over ${batchConnections} connections, Pulseboard only; after each run every acknowledged ref is looked up in MySQL (rows match = each exactly once, and unacknowledged rows ≤ one request per connection at each of the two stops); event-loop p99 = the primary's last complete ${LOOP_WINDOW_S} s window at the end of the load`,
+  `node dist/bench/ingest/http-ingest.js --connections ${connectionCounts.join(',')} --seconds ${seconds} --repeats ${repeats} --headline-repeats ${headlineRepeats} --batch-sizes ${batchSizes.join(',')} --batch-connections ${batchConnections}${withPeer ? '' : ' --no-peer'}`,
+  `POST /api/transactions from autocannon (one thread in the bench process, on the same machine) over ${connectionCounts.join(' / ')} keep-alive connections, pipelining 1, ${seconds} s measured after ${WARMUP_S} s of the same load, a new unique ref per item; Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run (loopback producers are not rate-limited: --ingest-rate-loopback false), answering after the COMMIT; hand-written peer: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of ${HAND_WRITTEN_POOL}, answered after it, fresh database per run; ${repeats} repeat(s), ${headlineRepeats} at ${headlineConnections} connections, Pulseboard and the peer interleaved; batched: ${batchSizes.join(' / ')} items per request (JSON array) over ${batchConnections} connections, Pulseboard only; after each run every acknowledged ref is looked up in MySQL (rows match = each exactly once, and unacknowledged rows ≤ one request per connection at each of the two stops); event-loop p99 = the primary's last complete ${LOOP_WINDOW_S} s window at the end of the load`,
   {
     seconds,
     repeats,
     handWrittenPool: HAND_WRITTEN_POOL,
     runs: rows,
+    headline,
     single,
     batched,
   },

@@ -8,8 +8,8 @@ import { ShardMetrics } from '../../src/shared/metric-buckets.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
 import { ROW_STRIDE } from '../../src/shared/window-row.js';
 import { envelope } from '../../src/ws/envelope.js';
+import { WindowWriter } from '../../workers/common/window-writer.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
-import { WindowWriter } from '../../workers/shard/window-writer.js';
 import { progress, writeResult } from '../lib/results.js';
 
 /**

@@ -154,7 +154,8 @@ export function render(docs: Map<string, ResultDoc>): string {
   const ofCeiling = toSpread(persisted?.ofCeiling);
   const committed = toSpread(persisted?.committedPerSec);
   const single = (c: number) => ingest?.single?.find((x: any) => x.connections === c);
-  const i256 = single(256);
+  const ingestHead = ingest?.headline;
+  const i256 = ingestHead ?? single(256);
 
   const row = (area: string, bar: string, measured: string, ok: boolean | null, how: string) =>
     `| ${area} | ${bar} | ${measured} | ${verdict(ok)} | ${how} |`;
@@ -268,15 +269,17 @@ export function render(docs: Map<string, ResultDoc>): string {
     `| reliability | ${BARS.reliability} | asserted by the fault tests in \`test/\` (run by \`npm test\` in CI) | see tests | \`npm test\` |`,
     row(
       'single-item HTTP ingest',
-      BARS.ingest,
+      `${BARS.ingest}; primary event-loop p99 < 5 ms during it`,
       i256
-        ? `${sp(i256.pulseboard.committedRequestsPerSec, 0, ' req/s')}, p99 ${sp(i256.pulseboard.p99Ms, 0, ' ms')}; every acknowledged item in MySQL exactly once: ${i256.pulseboard.rowsMatch}`
+        ? `${sp(i256.pulseboard.committedRequestsPerSec, 0, ' req/s')}, p99 ${sp(i256.pulseboard.p99Ms, 0, ' ms')}, event-loop p99 ${sp(i256.pulseboard.eventLoopDelayP99Ms, 1, ' ms')}${ingestHead ? ` (median of ${ingestHead.repeats})` : ''}; every acknowledged item in MySQL exactly once: ${i256.pulseboard.rowsMatch}`
         : '—',
-      i256
-        ? i256.pulseboard.committedRequestsPerSec.median >= 30_000 &&
+      ingestHead
+        ? ingestHead.barMet
+        : i256
+          ? i256.pulseboard.committedRequestsPerSec.median >= 30_000 &&
             i256.pulseboard.p99Ms.median < 50 &&
             i256.pulseboard.rowsMatch === true
-        : null,
+          : null,
       source(R('ingest'), 'npm run bench:ingest'),
     ),
     row(
@@ -285,7 +288,7 @@ export function render(docs: Map<string, ResultDoc>): string {
       i256?.ratio
         ? `${sp(i256.ratio, 2, '×')} at 256 connections (hand-written: ${sp(i256.handWritten?.committedRequestsPerSec, 0, ' req/s')})`
         : '—',
-      i256?.ratio ? i256.ratio.median >= 5 : null,
+      ingestHead ? ingestHead.verdicts.ratio : i256?.ratio ? i256.ratio.median >= 5 : null,
       i256 ? 'same run' : '—',
     ),
     streamBar(docs, notMeasured('stream ingest', BARS.stream)),
@@ -344,12 +347,12 @@ export function render(docs: Map<string, ResultDoc>): string {
       '',
       source(R('ingest'), ''),
       '',
-      '| server | connections | items per request | committed requests/s | committed items/s | p50 | p99 | non-2xx + errors | acknowledged = in MySQL once | server CPU (cores) | database CPU (cores) | autocannon CPU (cores) | machine busy (cores) | event-loop p99 |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| server | repeat | connections | items per request | committed requests/s | committed items/s | p50 | p99 | non-2xx + errors | acknowledged = in MySQL once | server CPU (cores) | database CPU (cores) | autocannon CPU (cores) | machine busy (cores) | event-loop p99 |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const r of ingest.runs)
       lines.push(
-        `| ${r.target} | ${n(r.connections)} | ${n(r.itemsPerRequest)} | ${n(r.committedRequestsPerSec)} | ${n(r.committedItemsPerSec)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ${n(r.non2xx + r.errors + r.timeouts)} | ${r.rowsMatch} | ${n(r.serverCpuCores, 2)} | ${n(r.dbCpuCores, 2)} | ${n(r.loadGeneratorCpuCores, 2)} | ${n(r.machineBusyCores, 2)} | ${ms(r.eventLoopDelayP99Ms)} |`,
+        `| ${r.target} | ${r.repeat} | ${n(r.connections)} | ${n(r.itemsPerRequest)} | ${n(r.committedRequestsPerSec)} | ${n(r.committedItemsPerSec)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p99)} | ${n(r.non2xx + r.errors + r.timeouts)} | ${r.rowsMatch} | ${n(r.serverCpuCores, 2)} | ${n(r.dbCpuCores, 2)} | ${n(r.loadGeneratorCpuCores, 2)} | ${n(r.machineBusyCores, 2)} | ${ms(r.eventLoopDelayP99Ms)} |`,
       );
     const ratios = (ingest.single ?? []).filter((x: any) => x.ratio);
     if (ratios.length > 0)

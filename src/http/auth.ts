@@ -218,6 +218,21 @@ export function refusalHeaders(err: PulseboardError): Record<string, string> {
   return typeof waitS === 'number' ? { 'retry-after': String(waitS) } : {};
 }
 
+/**
+ * Whether the peer is this machine, from uWS's binary address (4 bytes, or 16 for IPv6):
+ * 127.0.0.0/8, ::1, or ::ffff:127.x.y.z. No text conversion, so an ingest request from a
+ * local producer pays no string work for the rate-limit exemption.
+ */
+export function isLoopbackPeer(res: HttpResponse): boolean {
+  const a = new Uint8Array(res.getRemoteAddress());
+  if (a.length === 4) return a[0] === 127;
+  if (a.length !== 16) return false;
+  for (let i = 0; i < 10; i++) if (a[i] !== 0) return false;
+  if (a[10] === 0xff && a[11] === 0xff) return a[12] === 127;
+  if (a[10] !== 0 || a[11] !== 0 || a[12] !== 0 || a[13] !== 0 || a[14] !== 0) return false;
+  return a[15] === 1;
+}
+
 /** The client's address as uWS reports it (IPv4 dotted, IPv6 in full). */
 export function remoteAddress(res: HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString();

@@ -5,6 +5,7 @@ import {
   type AccessControl,
   accessFor,
   bearerToken,
+  isLoopbackPeer,
   PROBE_PATHS,
   refusalHeaders,
   remoteAddress,
@@ -78,8 +79,10 @@ export function guardRoutes(
     );
     if (denied) return refuse(res, denied);
     if (access === 'ingest' && ingestLimiter?.enabled) {
-      if (address === '') address = remoteAddress(res);
-      const waitS = !limitLoopback && isLoopbackHost(address) ? 0 : ingestLimiter.take(address);
+      const exempt =
+        !limitLoopback && (address === '' ? isLoopbackPeer(res) : isLoopbackHost(address));
+      if (!exempt && address === '') address = remoteAddress(res);
+      const waitS = exempt ? 0 : ingestLimiter.take(address);
       if (waitS > 0) {
         control.counters.rateLimited++;
         return refuse(

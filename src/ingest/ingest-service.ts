@@ -4,17 +4,22 @@ import type { Options } from '../config/option-specs.js';
 import type { DbConfig } from '../db/db-config.js';
 import { PulseboardError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Shard } from '../pipeline/shard-pool.js';
+import type { WindowThread } from '../pipeline/window-thread.js';
 import { FeedSampleBuffer } from '../shared/feed-sample.js';
 import {
   type IngestInit,
   type IngestMessage,
-  type IngestRequest,
+  type IngestResult,
   IS_COMMIT_SINCE_MS,
   IS_COUNT,
   IS_FAILED_ATTEMPTS,
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
+  PART_ABORT,
+  PART_GZIP,
+  PART_LAST,
+  PART_NDJSON,
+  PART_OPEN,
 } from '../shared/ingest-protocol.js';
 import { ShardMetrics } from '../shared/metric-buckets.js';
 import { C_STOP } from '../shared/shard-protocol.js';
@@ -24,6 +29,8 @@ import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
+import { ingestQueueBytes } from './http/queue-budget.js';
+import { IngestOutbox } from './ingest-outbox.js';
 import { streamDoorConfig } from './stream/stream-config.js';
 import {
   createStreamStatus,
@@ -32,10 +39,11 @@ import {
 } from './stream/stream-status.js';
 
 /**
- * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
- * and the tick publisher (`shard`: its own metrics, feed sample and alert ring; a tiny tx ring
- * nobody consumes, since the ingest thread writes to MySQL itself), and forwards request
- * bodies to the thread, resolving each with the thread's answer.
+ * The primary's handle on the ingest thread, where every door (HTTP: ./http/; a stream) leads.
+ * To the snapshot and the tick publisher it is one more window thread (`shard`: its own
+ * metrics, feed sample and alert ring, and no tx ring: it writes to MySQL itself). It
+ * streams request bodies to the thread (ingest-outbox.ts) and answers each request with the
+ * thread's result.
  *
  * When the thread fails, every request waiting on it is answered at once with 503 +
  * Retry-After, and so is every request that arrives until the restarted thread is ready
@@ -69,9 +77,15 @@ export interface IngestCommitStatus {
 }
 
 export class IngestService {
-  readonly shard: Shard;
+  readonly shard: WindowThread;
   private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
+  private readonly outbox = new IngestOutbox(
+    (m, transfer) => this.shard.worker.postMessage(m, transfer),
+    () => this.statusBlock[IS_COMMIT_SINCE_MS]! > 0,
+  );
   private nextId = 1;
+  /** Requests whose first part is not sent yet: its flags say how to read the body. */
+  private readonly opening = new Map<number, number>();
   private lastErrorCode: string | null = null;
   /** The JetStream door's last warning or error, cleared by its next info line. */
   private streamProblem: string | undefined;
@@ -79,7 +93,7 @@ export class IngestService {
   private down: string | undefined;
 
   private constructor(
-    shard: Shard,
+    shard: WindowThread,
     private readonly statusBlock: Float64Array,
     private readonly init: IngestInit,
     private readonly sources: SourceRegistry,
@@ -126,6 +140,8 @@ export class IngestService {
       alertRingCapacity: ALERT_RING_CAPACITY,
       sourcesSab: sources.sab,
       maxItems: options.ingestMaxItems,
+      bodyLimit: options.ingestBodyLimit,
+      maxQueuedBytes: ingestQueueBytes(options),
       // A body of ingestMaxItems must always fit when nothing is queued.
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
       fraudAmountThreshold: options.fraudAmountThreshold,
@@ -133,11 +149,10 @@ export class IngestService {
     };
     const stream = streamDoorConfig(options, createStreamStatus());
     if (stream) init.stream = stream;
-    const shard: Shard = {
+    const shard: WindowThread = {
       index: shardIndex,
       worker: undefined as unknown as Worker,
       metrics,
-      txRing: TxRing.create(2),
       feed,
       alertRing,
     };
@@ -191,14 +206,10 @@ export class IngestService {
     if (m.type === 'ready') {
       this.down = undefined;
       ready();
-    } else if (m.type === 'result') {
-      const done = this.waiting.get(m.reqId);
-      this.waiting.delete(m.reqId);
-      done?.(
-        m.retryAfterS
-          ? { status: m.status, json: m.json, retryAfterS: m.retryAfterS }
-          : { status: m.status, json: m.json },
-      );
+    } else if (m.type === 'results') {
+      // A commit just ended: what waits for the next group goes now.
+      this.outbox.flush();
+      for (const r of m.results) this.answer(r);
     } else if (m.type === 'refused') {
       // Once per cause: the counter in /metrics says how often.
       this.log.error(
@@ -235,6 +246,8 @@ export class IngestService {
     const answer = downAnswer();
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
+    this.opening.clear();
+    this.outbox.clear();
     for (const done of waiting) done(answer);
   }
 
@@ -251,18 +264,46 @@ export class IngestService {
     return `stream ingest ${f.state} since ${new Date(f.stateSince).toISOString()}${this.streamProblem ? ` (${this.streamProblem})` : ''}`;
   }
 
-  /** Hands a body to the ingest thread (transferred, not copied). */
-  submit(body: Buffer, ndjson: boolean): Promise<IngestAnswer> {
-    if (this.down !== undefined) return Promise.resolve(downAnswer());
+  private answer(r: IngestResult): void {
+    const done = this.waiting.get(r.reqId);
+    if (done === undefined) return; // aborted meanwhile
+    this.waiting.delete(r.reqId);
+    done(
+      r.retryAfterS
+        ? { status: r.status, json: r.json, retryAfterS: r.retryAfterS }
+        : { status: r.status, json: r.json },
+    );
+  }
+
+  /**
+   * Starts a request: its body follows with part(); `done` gets the thread's answer (after
+   * the COMMIT, or a refusal), exactly once, unless abort() comes first.
+   */
+  open(ndjson: boolean, gzip: boolean, done: (a: IngestAnswer) => void): number {
     const reqId = this.nextId++;
-    // Own the bytes in a transferable buffer of exactly this size.
-    const bytes = new Uint8Array(body.byteLength);
-    bytes.set(body);
-    const msg: IngestRequest = { type: 'ingest', reqId, body: bytes, ndjson };
-    return new Promise((resolve) => {
-      this.waiting.set(reqId, resolve);
-      this.shard.worker.postMessage(msg, [bytes.buffer]);
-    });
+    if (this.down !== undefined) {
+      done(downAnswer());
+      return reqId;
+    }
+    this.waiting.set(reqId, done);
+    this.opening.set(reqId, PART_OPEN | (ndjson ? PART_NDJSON : 0) | (gzip ? PART_GZIP : 0));
+    return reqId;
+  }
+
+  /** A chunk of the body of request `reqId` (copied; sent with this loop turn's others). */
+  part(reqId: number, chunk: ArrayBuffer, last: boolean): void {
+    if (!this.waiting.has(reqId)) return;
+    const open = this.opening.get(reqId);
+    if (open !== undefined) this.opening.delete(reqId);
+    this.outbox.add(reqId, chunk, (open ?? 0) | (last ? PART_LAST : 0));
+  }
+
+  /** The client went away, or the primary refused the rest: no answer is wanted. */
+  abort(reqId: number): void {
+    if (!this.waiting.delete(reqId)) return;
+    // Never sent: the thread never heard of it.
+    if (this.opening.delete(reqId)) return;
+    this.outbox.add(reqId, null, PART_ABORT);
   }
 }
 

@@ -1,7 +1,7 @@
 import { readFeedSample } from '../shared/feed-sample.js';
 import type { SourceNames } from '../shared/source-name.js';
-import type { Shard } from './shard-pool.js';
 import { type TxItem, txItem } from './tx-item.js';
+import type { WindowThread } from './window-thread.js';
 
 /**
  * The live `tx` feed and the alerts, read from what the producer threads left in shared
@@ -24,7 +24,7 @@ export class LiveFeed {
   omittedTotal = 0;
 
   constructor(
-    private readonly shards: readonly Shard[],
+    private readonly shards: readonly WindowThread[],
     private readonly max: number,
     private readonly sources: SourceNames,
     private readonly random: () => number = Math.random,
@@ -120,7 +120,11 @@ export function allocateSample(
 }
 
 /** Drains up to `max` alerts, round-robin over threads so one cannot crowd out the rest. */
-export function drainAlerts(shards: readonly Shard[], max: number, sources: SourceNames): TxItem[] {
+export function drainAlerts(
+  shards: readonly WindowThread[],
+  max: number,
+  sources: SourceNames,
+): TxItem[] {
   const items: TxItem[] = [];
   const per = Math.max(1, Math.ceil(max / Math.max(1, shards.length)));
   for (const shard of shards) {
@@ -140,6 +144,6 @@ export function drainAlerts(shards: readonly Shard[], max: number, sources: Sour
 }
 
 /** Forgets every alert not yet read (after a reset). */
-export function skipAlerts(shards: readonly Shard[]): void {
+export function skipAlerts(shards: readonly WindowThread[]): void {
   for (const shard of shards) shard.alertRing.release(0, shard.alertRing.writePos);
 }

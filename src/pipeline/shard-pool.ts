@@ -21,6 +21,7 @@ import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
+import type { WindowThread } from './window-thread.js';
 
 /**
  * Starts the simulator shard threads and owns their shared memory. Everything the
@@ -39,14 +40,9 @@ import type { Supervision } from '../supervise/supervisor.js';
 const SHARD_SCRIPT = fileURLToPath(new URL('../../workers/shard/shard-worker.js', import.meta.url));
 const ALERT_RING_CAPACITY = 16_384;
 
-export interface Shard {
-  readonly index: number;
-  readonly worker: Worker;
-  readonly metrics: ShardMetrics;
+/** A simulator shard: a window thread whose completions also go to MySQL by its tx ring. */
+export interface Shard extends WindowThread {
   readonly txRing: TxRing;
-  /** The live feed's per-tick sample (src/shared/feed-sample.ts). */
-  readonly feed: FeedSampleBuffer;
-  readonly alertRing: TxRing;
 }
 
 export interface SimulatorParams {
@@ -59,7 +55,10 @@ export interface SimulatorParams {
 }
 
 export class ShardPool {
-  readonly shards: Shard[] = [];
+  /** Every window thread: the simulator shards, then adopted ones (the ingest thread). */
+  readonly shards: WindowThread[] = [];
+  /** The simulator shards alone, with their tx rings. */
+  readonly simulators: Shard[] = [];
   private readonly inits: (ShardInit & { sourceNames: string[] })[] = [];
   private resetEpoch = 0;
   private tickEpoch = 0;
@@ -125,6 +124,7 @@ export class ShardPool {
         worker: undefined as unknown as Worker,
       };
       this.shards.push(shard);
+      this.simulators.push(shard);
       this.writeParams(shard);
       beforeShard?.(shard);
       ready.push(this.spawn(shard, false).ready);
@@ -136,7 +136,7 @@ export class ShardPool {
    * Starts shard `shard`'s thread on its shared memory; `resume` for a restart after a
    * failure (the failed thread has exited). `ready` rejects if the thread fails first.
    */
-  private spawn(shard: Shard, resume: boolean): { worker: Worker; ready: Promise<void> } {
+  private spawn(shard: WindowThread, resume: boolean): { worker: Worker; ready: Promise<void> } {
     const base = this.inits[shard.index]!;
     const init = resume ? { ...base, ...prepareResume(shard.metrics) } : base;
     const worker = new Worker(SHARD_SCRIPT, {
@@ -174,11 +174,10 @@ export class ShardPool {
   }
 
   /**
-   * Adds a thread that is not a simulator but speaks the shard protocol (the ingest
-   * thread): the snapshot merges its metrics and the publisher reads its feed and alert
+   * Adds a window thread that is not a simulator (the ingest thread): the snapshot merges its metrics and the publisher reads its feed and alert
    * rings; tick, reset and stop reach it like any shard. Call before the snapshot is built.
    */
-  adopt(shard: Shard): void {
+  adopt(shard: WindowThread): void {
     this.shards.push(shard);
   }
 
@@ -251,7 +250,7 @@ export class ShardPool {
     );
   }
 
-  private writeParams(shard: Shard): void {
+  private writeParams(shard: WindowThread): void {
     const { tps, failureRate, pairingRate, sources } = this.params;
     const g = shard.metrics.gauges;
     g[G_RATE] = tps === Number.POSITIVE_INFINITY ? tps : tps / this.options.shards;
@@ -264,7 +263,7 @@ export class ShardPool {
     this.wake(shard);
   }
 
-  private wake(shard: Shard): void {
+  private wake(shard: WindowThread): void {
     Atomics.add(shard.metrics.control, C_WAKE, 1);
     Atomics.notify(shard.metrics.control, C_WAKE);
   }

@@ -41,6 +41,10 @@ export interface IngestInit {
   /** The source registry (source-registry.ts): producers' names become slots here. */
   sourcesSab: SharedArrayBuffer;
   maxItems: number;
+  /** INGEST_BODY_LIMIT: also the bound on a decompressed (gzip) body. */
+  bodyLimit: number;
+  /** INGEST_MAX_QUEUED_BYTES, resolved: also bounds the bytes of gzip bodies inflating at once. */
+  maxQueuedBytes: number;
   /** Items waiting for commit above which new requests get 503 + Retry-After. */
   maxQueued: number;
   fraudAmountThreshold: number;
@@ -52,18 +56,50 @@ export interface IngestInit {
   fault?: FaultSpec;
 }
 
-/** primary → ingest */
-export interface IngestRequest {
-  type: 'ingest';
+/**
+ * primary → ingest: the body bytes that arrived for every request since the last message,
+ * in one message (not one per request). `bytes` holds them back to back; `parts` is an
+ * Int32Array of PART_FIELDS per part (numbers, not objects: cloning an object per part cost
+ * the primary more than the bytes):
+ *
+ *   bytes: | req 7 (whole body) | req 8 (first chunk) | req 5 (last chunk) |
+ *   parts: [7, 0, 153, OPEN|LAST] [8, 153, 65689, OPEN|NDJSON] [5, 65689, 70012, LAST]
+ *
+ * A request's first part has PART_OPEN (and how to read the body: PART_NDJSON, PART_GZIP);
+ * its last has PART_LAST; PART_ABORT (no bytes) means the client went away or the primary
+ * refused the rest, and the thread forgets the request without answering.
+ */
+export interface IngestParts {
+  type: 'parts';
+  bytes: Uint8Array;
+  parts: Int32Array;
+}
+
+export const PART_REQ_ID = 0;
+export const PART_START = 1;
+export const PART_END = 2;
+export const PART_FLAGS = 3;
+export const PART_FIELDS = 4;
+
+export const PART_OPEN = 1;
+export const PART_NDJSON = 2;
+export const PART_GZIP = 4;
+export const PART_LAST = 8;
+export const PART_ABORT = 16;
+
+/** One request's answer. */
+export interface IngestResult {
   reqId: number;
-  body: Uint8Array;
-  ndjson: boolean;
+  status: number;
+  json: string;
+  retryAfterS?: number;
 }
 
 /** ingest → primary */
 export type IngestMessage =
   | { type: 'ready' }
-  | { type: 'result'; reqId: number; status: number; json: string; retryAfterS?: number }
+  /** Answers, one message per group commit (and per batch of early refusals). */
+  | { type: 'results'; results: IngestResult[] }
   | { type: 'warn'; code: string; message: string; attempt: number }
   /** A request the database refused for good (logged at error level once per cause). */
   | { type: 'refused'; code: string; message: string; items: number; groupRequests: number }

@@ -7,9 +7,10 @@ import { INGEST_ROLLUP_WRITER } from '../../src/shared/ingest-protocol.js';
 /**
  * One group commit: the items of many requests in one transaction.
  *
- *   1. INSERT the (source, ref) keys with our new ids, ON DUPLICATE KEY UPDATE id = id,
- *      then read them back FOR UPDATE: a key that comes back with another id is a retry of
- *      something already stored (the producer gets the original id, nothing is written).
+ *   1. INSERT the (source, ref) keys with our new ids, ON DUPLICATE KEY UPDATE id = id; if
+ *      fewer rows were inserted than keys sent, read them back FOR UPDATE: a key that comes
+ *      back with another id is a retry of something already stored (the producer gets the
+ *      original id, nothing is written).
  *   2. INSERT the new transactions and their rollup cells; COMMIT.
  *
  * Retry after a lost reply: the keys then come back with *our* ids; the rows that already
@@ -48,20 +49,27 @@ export async function commitGroup(
 ): Promise<PendingItem[]> {
   // The name passed the validator's charset (SOURCE_NAME): no quote can be in it.
   const src = (p: PendingItem) => `'${p.item.source}'`;
-  const keys = group.map((p) => `(${src(p)},'${p.item.ref}')`);
   const refRows = group.map((p) => `(${src(p)},'${p.item.ref}',${p.id},${p.receivedAt})`);
   const [res] = await conn.query(
     `START TRANSACTION;
-     INSERT INTO ingest_refs (source, ref, id, created_ms) VALUES ${refRows.join(',')} ON DUPLICATE KEY UPDATE id = id;
-     SELECT source, ref, id FROM ingest_refs WHERE (source, ref) IN (${keys.join(',')}) FOR UPDATE`,
+     INSERT INTO ingest_refs (source, ref, id, created_ms) VALUES ${refRows.join(',')} ON DUPLICATE KEY UPDATE id = id`,
   );
+  // One affected row per key inserted, none for a key already there (the connection runs
+  // without CLIENT_FOUND_ROWS): when every key was new, every id is ours and the read-back
+  // (a locking read of the whole group) is skipped. That is the common case.
+  const inserted = ((res as unknown[])[1] as { affectedRows: number }).affectedRows;
   const stored = new Map<string, string>();
-  for (const r of (res as unknown[])[2] as { source: string; ref: string; id: string }[]) {
-    stored.set(`${r.source}\u0000${r.ref}`, String(r.id));
+  if (inserted !== group.length) {
+    const [found] = await conn.query(
+      `SELECT source, ref, id FROM ingest_refs WHERE (source, ref) IN (${group.map((p) => `(${src(p)},'${p.item.ref}')`).join(',')}) FOR UPDATE`,
+    );
+    for (const r of found as { source: string; ref: string; id: string }[])
+      stored.set(`${r.source}\u0000${r.ref}`, String(r.id));
   }
   const fresh: PendingItem[] = [];
   for (const p of group) {
-    const id = stored.get(`${p.item.source}\u0000${p.item.ref}`) ?? p.id;
+    const id =
+      stored.size === 0 ? p.id : (stored.get(`${p.item.source}\u0000${p.item.ref}`) ?? p.id);
     p.storedId = id;
     p.duplicate = id !== p.id;
     if (!p.duplicate) fresh.push(p);

@@ -7,7 +7,7 @@ import {
   shouldRetry,
 } from '../../src/db/db-errors.js';
 import { IS_COMMIT_SINCE_MS, IS_FAILED_ATTEMPTS } from '../../src/shared/ingest-protocol.js';
-import { backoffMs, sleep } from '../writer/backoff.js';
+import { backoffMs, sleep } from '../common/backoff.js';
 import { commitGroup, type PendingItem } from './group-commit.js';
 
 /**
@@ -113,7 +113,12 @@ export class GroupCommitter {
 
   private async connection(): Promise<mysql.Connection> {
     if (this.conn) return this.conn;
-    const c = await mysql.createConnection(batchConnectionOptions(this.db));
+    // Without CLIENT_FOUND_ROWS, an upsert that finds its key counts 0 affected rows
+    // (group-commit.ts reads that to skip the read-back).
+    const c = await mysql.createConnection({
+      ...batchConnectionOptions(this.db),
+      flags: ['-FOUND_ROWS'],
+    });
     // An idle connection the server drops emits 'error'; the next group reconnects.
     c.on('error', () => {
       if (this.conn === c) this.conn = undefined;

@@ -5,22 +5,32 @@ import {
   describeDbError,
   UNKNOWN_MAX_ATTEMPTS,
 } from '../../src/db/db-errors.js';
-import { jsonSyntaxWhere, PulseboardError } from '../../src/errors.js';
-import { parseIngestBody } from '../../src/ingest/parse-body.js';
+import { PulseboardError } from '../../src/errors.js';
+import { type BodyResult, RequestBody } from '../../src/ingest/http/request-body.js';
+import { validateBatch } from '../../src/ingest/validate-batch.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
 import { FaultTrigger } from '../../src/shared/fault-switch.js';
-import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import {
   type IngestInit,
   type IngestMessage,
-  type IngestRequest,
+  type IngestParts,
+  type IngestResult,
   IS_COUNT,
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
+  PART_ABORT,
+  PART_END,
+  PART_FIELDS,
+  PART_FLAGS,
+  PART_GZIP,
+  PART_LAST,
+  PART_NDJSON,
+  PART_OPEN,
+  PART_REQ_ID,
+  PART_START,
 } from '../../src/shared/ingest-protocol.js';
 import {
-  G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
   G_FLAGGED,
@@ -29,13 +39,14 @@ import {
   G_INGEST_LATE,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
-import { C_STOP, C_TICK } from '../../src/shared/shard-protocol.js';
+import { C_STOP } from '../../src/shared/shard-protocol.js';
 import { OVERFLOW_SOURCE } from '../../src/shared/source-name.js';
 import { SourceRegistry } from '../../src/shared/source-registry.js';
-import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
+import type { RecordViews } from '../../src/shared/tx-ring.js';
 import { OVERFLOW_SLOT } from '../../src/shared/window-row.js';
-import { WindowWriter } from '../shard/window-writer.js';
-import { sleep } from '../writer/backoff.js';
+import { sleep } from '../common/backoff.js';
+import { LiveOutputs } from '../common/live-outputs.js';
+import { WindowWriter } from '../common/window-writer.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
@@ -63,9 +74,7 @@ const init = workerData as IngestInit;
 const port = parentPort!;
 const metrics = new ShardMetrics(init.metricsSab);
 const windows = new WindowWriter(metrics);
-const feed = new FeedSampleBuffer(init.feedSab, init.feedSize);
-const sampler = new ReservoirSampler(feed);
-const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
+const live = new LiveOutputs(init, metrics.control, windows.counters);
 // A restarted thread mints ids above the failed one's last (src/supervise/resume-state.ts).
 const ids = new IdSource(init.idWorker, init.idAfterMs);
 /** Test-only: throws after N committed items, before their answers (fault-switch.ts). */
@@ -97,69 +106,130 @@ const committer = new GroupCommitter(init.db, status, (code, message, attempt) =
 );
 /** Causes of refused requests already logged at error level (once per cause). */
 const refusedCauses = new Set<string>();
-let tickSeen = Atomics.load(metrics.control, C_TICK);
 
 function post(m: IngestMessage): void {
   port.postMessage(m);
 }
 
-function reply(reqId: number, status: number, body: unknown, retryAfterS?: number): void {
-  const local = streamAnswers.get(reqId);
-  if (local) {
-    streamAnswers.delete(reqId);
-    local(status, body, retryAfterS);
-    return;
+/**
+ * Every answer leaves through replyJson. Answers wait here for the end of the current
+ * synchronous run, then go to the primary in one message.
+ */
+let results: IngestResult[] = [];
+let flushQueued = false;
+
+function flushResults(): void {
+  flushQueued = false;
+  if (results.length === 0) return;
+  post({ type: 'results', results });
+  results = [];
+}
+
+function replyJson(reqId: number, status: number, json: string, retryAfterS?: number): void {
+  results.push(retryAfterS ? { reqId, status, json, retryAfterS } : { reqId, status, json });
+  if (!flushQueued) {
+    flushQueued = true;
+    queueMicrotask(flushResults);
   }
-  post({
-    type: 'result',
-    reqId,
-    status,
-    json: JSON.stringify(body),
-    ...(retryAfterS ? { retryAfterS } : {}),
-  });
+}
+
+function reply(reqId: number, status: number, body: unknown, retryAfterS?: number): void {
+  if (!answerStream(reqId, status, body, retryAfterS))
+    replyJson(reqId, status, JSON.stringify(body), retryAfterS);
+}
+
+/**
+ * A stream message's answer goes back to its door (stream-door.ts settles the message by
+ * it) as the body itself, before any JSON text is made of it; false for an HTTP request.
+ */
+function answerStream(reqId: number, status: number, body: unknown, retryAfterS?: number): boolean {
+  const answer = streamAnswers.get(reqId);
+  if (answer === undefined) return false;
+  streamAnswers.delete(reqId);
+  answer(status, body, retryAfterS);
+  return true;
 }
 
 function fail(reqId: number, err: PulseboardError, retryAfterS?: number): void {
   reply(reqId, err.status, { error: err.toJSON() }, retryAfterS);
 }
 
-function onRequest(req: IngestRequest): void {
+function backpressure(reqId: number): void {
+  fail(
+    reqId,
+    new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
+    1,
+  );
+}
+
+/** Bodies being received, by request. */
+const bodies = new Map<number, RequestBody>();
+const limits = {
+  maxBytes: init.bodyLimit,
+  maxItems: init.maxItems,
+  inflated: { bytes: 0, max: init.maxQueuedBytes },
+};
+
+/**
+ * Starts receiving request `reqId`'s body, or answers it at once (shutting down, queue
+ * full) and returns undefined. Every door's bodies enter here.
+ */
+function openBody(reqId: number, ndjson: boolean, gzip: boolean): RequestBody | undefined {
   if (stopping) {
-    fail(req.reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
-    return;
+    fail(reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
+    return undefined;
   }
   // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
   if (queuedItems >= init.maxQueued) {
-    fail(
-      req.reqId,
-      new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
-      1,
+    backpressure(reqId);
+    return undefined;
+  }
+  const body = new RequestBody(ndjson, gzip, limits, (r) => onBody(reqId, r));
+  bodies.set(reqId, body);
+  return body;
+}
+
+/** The HTTP door: body chunks from the primary (ingest-protocol.ts: IngestParts). */
+function onParts(m: IngestParts): void {
+  const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+  const parts = m.parts;
+  for (let i = 0; i < parts.length; i += PART_FIELDS) {
+    const reqId = parts[i + PART_REQ_ID]!;
+    const flags = parts[i + PART_FLAGS]!;
+    const body =
+      flags & PART_OPEN
+        ? openBody(reqId, (flags & PART_NDJSON) !== 0, (flags & PART_GZIP) !== 0)
+        : bodies.get(reqId);
+    if (body === undefined) continue; // refused at open, or already answered
+    if (flags & PART_ABORT) {
+      bodies.delete(reqId);
+      body.abort();
+      continue;
+    }
+    const start = parts[i + PART_START]!;
+    const end = parts[i + PART_END]!;
+    if (end > start) body.push(bytes.subarray(start, end));
+    if (flags & PART_LAST) body.end();
+  }
+}
+
+function onBody(reqId: number, r: BodyResult): void {
+  bodies.delete(reqId);
+  if (!r.ok) {
+    reply(
+      reqId,
+      r.error.status,
+      r.rejected
+        ? { error: r.error.toJSON(), accepted: 0, rejected: r.rejected }
+        : { error: r.error.toJSON() },
+      r.error.status === 503 ? 1 : undefined,
     );
     return;
   }
   const now = Date.now();
-  let parsed: ReturnType<typeof parseIngestBody>;
-  try {
-    parsed = parseIngestBody(
-      Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength),
-      req.ndjson,
-      init.maxItems,
-      now,
-    );
-  } catch (err) {
-    if (err instanceof PulseboardError) fail(req.reqId, err);
-    else
-      fail(
-        req.reqId,
-        new PulseboardError(
-          'PB_ERR_HTTP_BAD_JSON',
-          `request body could not be parsed${jsonSyntaxWhere(err)}`,
-        ),
-      );
-    return;
-  }
+  const parsed = validateBatch(r.raws, now);
   if (parsed.items.length === 0) {
-    reply(req.reqId, 400, {
+    reply(reqId, 400, {
       error: { code: 'PB_ERR_INGEST_INVALID', message: 'no valid transaction in the body' },
       accepted: 0,
       rejected: parsed.rejected,
@@ -167,11 +237,7 @@ function onRequest(req: IngestRequest): void {
     return;
   }
   if (queuedItems + parsed.items.length > init.maxQueued) {
-    fail(
-      req.reqId,
-      new PulseboardError('PB_ERR_INGEST_BACKPRESSURE', 'the database is behind; retry later'),
-      1,
-    );
+    backpressure(reqId);
     return;
   }
   const sealed = windows.sealed();
@@ -189,7 +255,7 @@ function onRequest(req: IngestRequest): void {
   });
   metrics.gauges[G_ID_MS] = ids.lastIdMs; // before any of these ids can be committed
   queue.push({
-    reqId: req.reqId,
+    reqId,
     pending,
     indexes: parsed.items.map((p) => p.index),
     rejected: parsed.rejected,
@@ -225,22 +291,32 @@ async function pump(): Promise<void> {
           refuse(w, err, group.length);
           continue;
         }
-        const accepted = w.pending.map((p, i) => ({
-          index: w.indexes[i]!,
-          id: p.storedId!,
-          duplicate: p.duplicate === true,
-        }));
-        reply(w.reqId, 200, {
-          accepted: accepted.length,
-          duplicates: accepted.filter((a) => a.duplicate).length,
-          items: accepted,
-          rejected: w.rejected,
-        });
+        // Stream messages (negative ids) are settled by what was accepted and rejected.
+        if (w.reqId < 0)
+          answerStream(w.reqId, 200, { accepted: w.pending.length, rejected: w.rejected });
+        else replyJson(w.reqId, 200, acceptedJson(w));
       }
     }
   } finally {
     committing = false;
   }
+}
+
+/**
+ * The 200 answer, written directly: `{"accepted":n,"duplicates":d,"items":[{"index":i,"id":"…",
+ * "duplicate":false}…],"rejected":[…]}` (ids are digit strings, so nothing needs escaping).
+ */
+function acceptedJson(w: Waiting): string {
+  let items = '';
+  let duplicates = 0;
+  for (let i = 0; i < w.pending.length; i++) {
+    const p = w.pending[i]!;
+    const dup = p.duplicate === true;
+    if (dup) duplicates++;
+    items += `${i === 0 ? '' : ','}{"index":${w.indexes[i]},"id":"${p.storedId}","duplicate":${dup}}`;
+  }
+  const rejected = w.rejected.length === 0 ? '[]' : JSON.stringify(w.rejected);
+  return `{"accepted":${w.pending.length},"duplicates":${duplicates},"items":[${items}],"rejected":${rejected}}`;
 }
 
 /**
@@ -286,8 +362,7 @@ function refuse(w: Waiting, err: unknown, groupRequests: number): void {
 function record(fresh: PendingItem[]): void {
   if (fresh.length === 0) return;
   const c = windows.counters;
-  let alertPos = alertRing.writePos;
-  let alertFree = alertRing.freeSlots();
+  live.begin();
   windows.begin();
   for (const p of fresh) {
     const it = p.item;
@@ -296,11 +371,8 @@ function record(fresh: PendingItem[]): void {
     if (it.failed) c[G_FAILED]!++;
     if (flagged) {
       c[G_FLAGGED]!++;
-      if (alertFree > 0) {
-        writeRecord(alertRing.f, alertPos & alertRing.mask, p, slot);
-        alertPos = (alertPos + 1) | 0;
-        alertFree--;
-      } else c[G_ALERTS_DROPPED]!++;
+      const a = live.alertSlot();
+      if (a !== -1) writeRecord(live.alerts, a, p, slot);
     }
     if (!p.live) {
       c[G_INGEST_LATE]!++;
@@ -316,13 +388,13 @@ function record(fresh: PendingItem[]): void {
       it.amount * usdPerMinor[it.currency]!,
       slot,
     );
-    const sampled = sampler.offer();
-    if (sampled !== -1) writeRecord(feed.f, sampled, p, slot);
+    const sampled = live.feedSlot();
+    if (sampled !== -1) writeRecord(live.feed, sampled, p, slot);
   }
   c[G_GENERATED]! += fresh.length;
   c[G_COMPLETED]! += fresh.length;
   windows.end();
-  alertRing.publish(alertPos);
+  live.end();
 }
 
 /**
@@ -373,14 +445,8 @@ function fnv1a(s: string): number {
 
 /** The shard protocol (shard-protocol.ts): tick (hand over the feed sample), reset, stop. */
 function pollControl(): void {
-  const c = metrics.control;
-  const tick = Atomics.load(c, C_TICK);
-  if (tick !== tickSeen) {
-    tickSeen = tick;
-    sampler.flush();
-  }
-  if (windows.applyResetIfAsked()) sampler.discard();
-  if (!stopping && Atomics.load(c, C_STOP) === 1) {
+  live.follow(windows);
+  if (!stopping && Atomics.load(metrics.control, C_STOP) === 1) {
     stopping = true;
     void (async () => {
       // Requests already queued are committed and answered before the thread exits; the
@@ -394,24 +460,28 @@ function pollControl(): void {
 }
 
 /**
- * The JetStream door (workers/ingest/stream/): its messages enter onRequest like HTTP bodies,
- * under negative request ids, and their answers come back here instead of to the primary.
+ * The JetStream door (workers/ingest/stream/): each message's payload enters by openBody
+ * like an HTTP body (a JSON object or array, whole), under a negative request id, and its
+ * answer comes back to the door (answerStream) instead of going to the primary.
  */
 const streamAnswers = new Map<number, StreamAnswer>();
 let nextStreamReqId = -1;
 const streamDoor = init.stream
   ? new StreamDoor(
       init.stream,
-      (body, answer) => {
+      (payload, answer) => {
         const reqId = nextStreamReqId--;
         streamAnswers.set(reqId, answer);
-        onRequest({ type: 'ingest', reqId, body, ndjson: false });
+        const body = openBody(reqId, false, false);
+        if (body === undefined) return; // answered already (shutting down, queue full)
+        body.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+        body.end();
       },
       (level, code, message) => post({ type: 'stream', level, code, message }),
     )
   : undefined;
 
-port.on('message', (m: IngestRequest) => onRequest(m));
+port.on('message', (m: IngestParts) => onParts(m));
 setInterval(pollControl, CONTROL_POLL_MS);
 post({ type: 'ready' });
 streamDoor?.start();

@@ -2,9 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { beginWrite } from '../../src/shared/bucket-seqlock.js';
 import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
 import { FaultTrigger } from '../../src/shared/fault-switch.js';
-import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import {
-  G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
   G_FLAGGED,
@@ -19,7 +17,6 @@ import {
 import {
   C_SOURCE_MASK,
   C_STOP,
-  C_TICK,
   C_WAKE,
   G_FAILURE_RATE,
   G_PAIRING_RATE,
@@ -28,10 +25,11 @@ import {
   type ShardMessage,
 } from '../../src/shared/shard-protocol.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
+import { LiveOutputs } from '../common/live-outputs.js';
+import { WindowWriter } from '../common/window-writer.js';
 import { LifecycleWheel } from './lifecycle-wheel.js';
 import { TokenBucket } from './token-bucket.js';
 import { TransactionFactory } from './transaction-factory.js';
-import { WindowWriter } from './window-writer.js';
 
 /**
  * One simulator shard: generates transactions at its share of the rate, moves each one
@@ -60,7 +58,6 @@ const metrics = new ShardMetrics(init.metricsSab);
 const control = metrics.control;
 const gauges = metrics.gauges;
 const txRing = new TxRing(init.txRingSab, init.txRingCapacity);
-const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
 
 /** The in-flight pool: same record layout as the rings, private to this thread. */
 const pool = TxRing.create(init.inflightCapacity).f;
@@ -100,13 +97,11 @@ const wheel = new LifecycleWheel(init.inflightCapacity, performance.now());
 const windows = new WindowWriter(metrics);
 /** This thread's gauges, published with its bucket rows at the end of each loop turn. */
 const counters = windows.counters;
-const feed = new FeedSampleBuffer(init.feedSab, init.feedSize);
-const sampler = new ReservoirSampler(feed);
+const live = new LiveOutputs(init, control, counters);
 const usdPerMinor = new Float64Array(CURRENCIES.map((c) => c.usdPerMinor));
 
 let pending = 0;
 let processing = 0;
-let tickSeen = Atomics.load(control, C_TICK);
 /** Wall-clock ms of the last loop turn: the shard's time never goes back. */
 let lastWallMs = 0;
 
@@ -157,8 +152,7 @@ function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
   let completions = 0;
   let ringPos = txRing.writePos;
   let ringFree = ringOpen ? txRing.freeSlots() : 0;
-  let alertPos = alertRing.writePos;
-  let alertFree = alertRing.freeSlots();
+  live.begin();
   let blocked = false;
   const limit = fault.remaining < BATCH ? Math.max(1, fault.remaining) : BATCH;
   for (; slot !== -1; slot = wheel.popDue(mono)) {
@@ -195,19 +189,16 @@ function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
     if (failed) counters[G_FAILED]!++;
     if (flagged) {
       counters[G_FLAGGED]!++;
-      if (alertFree > 0) {
-        copyRecord(pool, slot, alertRing.f, alertPos & alertRing.mask);
-        alertPos = (alertPos + 1) | 0;
-        alertFree--;
-      } else counters[G_ALERTS_DROPPED]!++;
+      const a = live.alertSlot();
+      if (a !== -1) copyRecord(pool, slot, live.alerts, a);
     }
     if (ringOpen) {
       copyRecord(pool, slot, txRing.f, ringPos & txRing.mask);
       ringPos = (ringPos + 1) | 0;
       ringFree--;
     }
-    const sampled = sampler.offer();
-    if (sampled !== -1) copyRecord(pool, slot, feed.f, sampled);
+    const sampled = live.feedSlot();
+    if (sampled !== -1) copyRecord(pool, slot, live.feed, sampled);
     processing--;
     freeSlots[freeTop++] = slot;
     if (++completions === limit) break;
@@ -218,7 +209,7 @@ function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
   counters[G_COMPLETED]! += completions;
   if (completions > 0) {
     if (ringOpen) txRing.publish(ringPos);
-    alertRing.publish(alertPos);
+    live.end();
   }
   return !blocked;
 }
@@ -229,12 +220,7 @@ function run(): void {
     const wake = Atomics.load(control, C_WAKE);
     const mono = performance.now();
 
-    if (windows.applyResetIfAsked()) sampler.discard();
-    const tick = Atomics.load(control, C_TICK);
-    if (tick !== tickSeen) {
-      tickSeen = tick;
-      sampler.flush(); // the primary drained the previous sample before it ticked
-    }
+    live.follow(windows); // reset, and the feed sample of a new tick
     factory.setParams(
       gauges[G_FAILURE_RATE]!,
       gauges[G_PAIRING_RATE]!,

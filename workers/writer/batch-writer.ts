@@ -9,7 +9,7 @@ import {
   WS_RETRYING_SINCE_MS,
   WS_ROWS,
 } from '../../src/shared/writer-protocol.js';
-import { backoffMs, sleep } from './backoff.js';
+import { backoffMs, sleep } from '../common/backoff.js';
 import { type CommitContext, commitBatch, type RowRange } from './commit-batch.js';
 import type { Lane } from './lane.js';
 import type { Quarantine } from './quarantine.js';

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { dbErrorCode, isServerAnswer } from '../../src/db/db-errors.js';
 import { encodeRingRows, RollupAccumulator, ringRowId } from '../../src/db/ring-rows.js';
-import { backoffMs, sleep } from './backoff.js';
+import { backoffMs, sleep } from '../common/backoff.js';
 import type { CommitContext, RowRange } from './commit-batch.js';
 import type { Lane } from './lane.js';
 

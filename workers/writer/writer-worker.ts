@@ -10,7 +10,7 @@ import {
   WS_ROWS,
   WS_STATS_COUNT,
 } from '../../src/shared/writer-protocol.js';
-import { sleep } from './backoff.js';
+import { sleep } from '../common/backoff.js';
 import { BatchWriter } from './batch-writer.js';
 import type { CommitContext } from './commit-batch.js';
 import { Lane } from './lane.js';

@@ -30,7 +30,7 @@ import {
   STREAM_STATE_STARTING,
   STREAM_STATE_UNREACHABLE,
 } from '../../../src/ingest/stream/stream-status.js';
-import { backoffMs, sleep } from '../../writer/backoff.js';
+import { backoffMs, sleep } from '../../common/backoff.js';
 import { type DeadLetter, deadLetterOf } from './dead-letter.js';
 import { ensureStreamAndConsumer, StreamSetupError } from './ensure-stream.js';
 

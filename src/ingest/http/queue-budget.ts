@@ -1,4 +1,4 @@
-import type { Options } from '../config/option-specs.js';
+import type { Options } from '../../config/option-specs.js';
 
 /**
  * The bytes of ingest bodies the primary has taken in and not yet answered: bodies being

@@ -1,0 +1,162 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import { PulseboardError } from '../../errors.js';
+import { sendError, sendJson, track } from '../../http/respond.js';
+import type { IngestAnswer, IngestService } from '../ingest-service.js';
+import type { IngestQueueBudget } from './queue-budget.js';
+
+/**
+ * POST /api/transactions, the HTTP door. The primary checks the token, the content type and
+ * the content encoding, reserves the body's bytes in the queue budget (503 + Retry-After
+ * before reading a byte when the bodies already taken in and not yet answered fill
+ * INGEST_MAX_QUEUED_BYTES), and streams the body's chunks to the ingest thread as they
+ * arrive (413 past the limit); it never parses, decompresses or validates them, so a 1 MB
+ * body costs this loop a copy, not a JSON.parse. The thread parses NDJSON line by line as
+ * chunks come, inflates gzip with a bounded output, and answers after the COMMIT
+ * (workers/ingest/); only then are the bytes released.
+ *
+ * The answer is sent once the whole body has been read, even when the thread decided
+ * earlier (a malformed first line, backpressure): the rest of the body is still read and
+ * dropped, so the next request on a keep-alive connection starts where the parser expects
+ * it.
+ */
+
+export interface IngestRouteOptions {
+  bodyLimit: number;
+  budget: IngestQueueBudget;
+}
+
+const RETRY_AFTER_S = '1';
+const NO_HEADERS: Record<string, string> = {};
+
+function backpressure(budget: IngestQueueBudget): PulseboardError {
+  return new PulseboardError(
+    'PB_ERR_INGEST_BACKPRESSURE',
+    `${budget.maxBytes} bytes of ingest bodies are waiting for the database (INGEST_MAX_QUEUED_BYTES); retry later`,
+  );
+}
+
+/** Whether the body is gzip; throws 415 for an encoding we do not decode. */
+export function isGzip(contentEncoding: string): boolean {
+  const e = contentEncoding.trim().toLowerCase();
+  if (e === '' || e === 'identity') return false;
+  if (e === 'gzip' || e === 'x-gzip') return true;
+  throw new PulseboardError(
+    'PB_ERR_HTTP_CONTENT_ENCODING',
+    'this route takes content-encoding gzip or none (one encoding)',
+  );
+}
+
+export function registerIngestRoute(
+  app: TemplatedApp,
+  ingest: () => IngestService | undefined,
+  o: IngestRouteOptions,
+): void {
+  app.post('/api/transactions', (res, req) => {
+    const t = track(res);
+    // Host, Origin, INGEST_TOKEN and the content type are checked before this handler runs
+    // (src/http/guard-routes.ts).
+    const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
+    const lengthHeader = req.getHeader('content-length');
+    // Without Content-Length the body is chunked: its size is known only as it arrives.
+    const length = lengthHeader === '' ? undefined : Number(lengthHeader);
+    let reserved = 0;
+    let finished = false;
+    const finish = (err: unknown, answer?: IngestAnswer) => {
+      if (finished) return;
+      finished = true;
+      o.budget.release(reserved);
+      if (answer !== undefined) {
+        if (answer.status === 503 && answer.json.includes('"PB_ERR_INGEST_BACKPRESSURE"'))
+          o.budget.backpressureAnswers++;
+        sendJson(
+          t,
+          answer.status,
+          answer.json,
+          answer.retryAfterS ? { 'retry-after': String(answer.retryAfterS) } : NO_HEADERS,
+        );
+        return;
+      }
+      const e = err as PulseboardError;
+      if (e.code === 'PB_ERR_INGEST_BACKPRESSURE') o.budget.backpressureAnswers++;
+      sendError(
+        t,
+        err,
+        e.code === 'PB_ERR_INGEST_OFF'
+          ? { 'retry-after': '5' }
+          : e.code === 'PB_ERR_INGEST_BACKPRESSURE'
+            ? { 'retry-after': RETRY_AFTER_S }
+            : NO_HEADERS,
+      );
+    };
+    let service: IngestService;
+    let gzip: boolean;
+    const ndjson = type === 'application/x-ndjson' || type === 'application/ndjson';
+    try {
+      if (!ndjson && type !== 'application/json') {
+        throw new PulseboardError(
+          'PB_ERR_HTTP_CONTENT_TYPE',
+          'use content-type application/json or application/x-ndjson',
+        );
+      }
+      gzip = isGzip(req.getHeader('content-encoding'));
+      if (length !== undefined && length > o.bodyLimit) {
+        throw new PulseboardError(
+          'PB_ERR_HTTP_BODY_TOO_LARGE',
+          `request body exceeds ${o.bodyLimit} bytes (INGEST_BODY_LIMIT)`,
+        );
+      }
+      const s = ingest();
+      if (!s) {
+        throw new PulseboardError(
+          'PB_ERR_INGEST_OFF',
+          'ingest needs the database, and persistence is off (see GET /readyz)',
+        );
+      }
+      service = s;
+      if (length !== undefined) {
+        if (!o.budget.tryReserve(length)) throw backpressure(o.budget);
+        reserved = length;
+      }
+    } catch (err) {
+      finish(err);
+      return;
+    }
+
+    let answer: IngestAnswer | undefined;
+    let bodyRead = false;
+    let size = 0;
+    const reqId = service.open(ndjson, gzip, (a) => {
+      answer = a;
+      if (bodyRead) finish(null, a);
+    });
+    t.onAbort = () => {
+      service.abort(reqId);
+      finished = true;
+      o.budget.release(reserved);
+    };
+    res.onData((chunk, isLast) => {
+      if (finished) return;
+      size += chunk.byteLength;
+      let refused: PulseboardError | null = null;
+      if (size > o.bodyLimit) {
+        refused = new PulseboardError(
+          'PB_ERR_HTTP_BODY_TOO_LARGE',
+          `request body exceeds ${o.bodyLimit} bytes (INGEST_BODY_LIMIT)`,
+        );
+      } else if (length === undefined) {
+        if (o.budget.tryReserve(chunk.byteLength)) reserved += chunk.byteLength;
+        else refused = backpressure(o.budget);
+      }
+      if (refused !== null) {
+        service.abort(reqId);
+        finish(refused);
+        return;
+      }
+      service.part(reqId, chunk, isLast);
+      if (isLast) {
+        bodyRead = true;
+        if (answer !== undefined) finish(null, answer);
+      }
+    });
+  });
+}
