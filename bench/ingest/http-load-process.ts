@@ -62,6 +62,10 @@ class Connection {
   private errorCode = '';
   /** Closed by us (a timeout, a stop): not the server's doing. */
   private retired = false;
+  /** Counted in `connected` (once: a reopen does not count again). */
+  private counted = false;
+  /** Never connected, after CONNECT_ATTEMPTS: sends nothing. */
+  private dead = false;
 
   constructor(index: number) {
     this.template = new RequestTemplate(
@@ -98,7 +102,8 @@ class Connection {
     this.socket = socket;
     socket.on('connect', () => {
       this.attempts = 0;
-      if (phase === 'connect') {
+      if (phase === 'connect' && !this.counted) {
+        this.counted = true;
         if (++connected + gaveUp === config.connections) startSpan();
       } else if (phase === 'span') this.send();
     });
@@ -110,7 +115,7 @@ class Connection {
 
   /** Sends the next request, if the run still wants one. */
   send(): void {
-    if (phase !== 'span' || this.request !== -1) return;
+    if (phase !== 'span' || this.request !== -1 || this.dead) return;
     const r = nextRequest++;
     if (r >= answered.length) {
       const grown = new Uint8Array(answered.length * 2);
@@ -157,8 +162,10 @@ class Connection {
     this.request = -1;
     inFlight--;
     if (phase === 'drain' && inFlight === 0) finish();
-    // `Connection: close`: the server closes after this answer; 'close' reopens.
-    if (!close) this.send();
+    // `Connection: close`: the server closes after this answer (we end our side too, in case
+    // it does not); 'close' reopens.
+    if (close) this.socket.end();
+    else this.send();
   }
 
   private closed(socket: Socket): void {
@@ -173,14 +180,22 @@ class Connection {
       } else if (this.errorCode !== '') this.fail(this.errorCode);
       else if (phase === 'span') counts.closedByServer++;
     }
-    if (phase === 'connect' && this.errorCode !== '') {
-      // A refused connect while 256 open at once (listen backlog full): retry with backoff.
+    if (phase === 'connect' && !this.counted) {
+      // A refused connect while 256 open at once (listen backlog full): retry with backoff;
+      // a connection that never gets in is left out of the run (its failure is in `failures`).
       if (++this.attempts < CONNECT_ATTEMPTS)
         setTimeout(() => this.open(), 50 * 2 ** this.attempts);
-      else if (connected + ++gaveUp === config.connections) startSpan();
+      else {
+        this.dead = true;
+        failures.set(
+          this.errorCode || 'closed',
+          (failures.get(this.errorCode || 'closed') ?? 0) + 1,
+        );
+        if (connected + ++gaveUp === config.connections) startSpan();
+      }
       return;
     }
-    if (phase === 'span') {
+    if (phase === 'connect' || phase === 'span') {
       if (this.errorCode !== '') setTimeout(() => this.open(), 50);
       else this.open();
     }
