@@ -25,12 +25,12 @@ import {
 
 /**
  * `npm run bench:ingest`: POST /api/transactions as producers send it. The load client
- * holds `--connections` keep-alive connections (8, 64, 256 by default), each posting one new
- * transaction per request (a unique ref per item), one request in flight each, for `--seconds`; committed
- * requests/s = 2xx answers / duration (Pulseboard answers after the COMMIT). The same load
- * then hits the endpoint a team writes by hand (hand-written-ingest.ts: Fastify + mysql2,
- * one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of 10), interleaved, each on a
- * fresh database. Then batched requests (`--batch-sizes`) against Pulseboard alone.
+ * holds `--connections` keep-alive connections (8, 64, 256 by default), one request in
+ * flight on each, every request one new transaction (a unique ref per item), for
+ * `--seconds`; committed requests/s = 2xx answers / duration (Pulseboard answers after the
+ * COMMIT). The same load then hits the endpoint a team writes by hand
+ * (hand-written-ingest.ts: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per
+ * request on a pool of 10), interleaved, each on a fresh database. Then batched requests (`--batch-sizes`) against Pulseboard alone.
  *
  * After each run the table is read back: every acknowledged ref must be there exactly once
  * (rows not acknowledged can exist only for requests still in flight when a load stopped,
