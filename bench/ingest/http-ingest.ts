@@ -1,5 +1,4 @@
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import mysql from 'mysql2/promise';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { startChildServer } from '../lib/child-server.js';
@@ -7,22 +6,47 @@ import { LOCAL_DB, localDbPid, procCpuSeconds } from '../lib/db-proc.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { startServer } from '../lib/server-process.js';
 import { round, spread } from '../lib/stats.js';
-import { cpuShare, machineBusyCores, sampleMachine, sampleProc } from '../ws-swarm/proc-stats.js';
+import {
+  cpuShare,
+  type MachineSample,
+  machineBusyCores,
+  type ProcSample,
+  sampleMachine,
+  sampleProc,
+} from '../ws-swarm/proc-stats.js';
+import { runAutocannonLoad } from './autocannon-load.js';
+import {
+  cpuUsPerRequest,
+  type LoadClient,
+  type LoadOptions,
+  type LoadResult,
+  runHttpLoad,
+} from './http-load-client.js';
 
 /**
- * `npm run bench:ingest`: POST /api/transactions as producers send it. autocannon holds
- * `--connections` keep-alive connections (8, 64, 256 by default), each posting one new
- * transaction per request (a unique ref built per request), for `--seconds`; committed
- * requests/s = 2xx answers / duration (Pulseboard answers after the COMMIT). The same load
- * then hits the endpoint a team writes by hand (hand-written-ingest.ts: Fastify + mysql2,
- * one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of 10), interleaved, each on a
- * fresh database. Then batched requests (`--batch-sizes`) against Pulseboard alone.
+ * `npm run bench:ingest`: POST /api/transactions as producers send it. The load client
+ * holds `--connections` keep-alive connections (8, 64, 256 by default), one request in
+ * flight on each, every request one new transaction (a unique ref per item), for
+ * `--seconds`; committed requests/s = 2xx answers / duration (Pulseboard answers after the
+ * COMMIT). The same load then hits the endpoint a team writes by hand
+ * (hand-written-ingest.ts: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per
+ * request on a pool of 10), interleaved, each on a fresh database. Then batched requests (`--batch-sizes`) against Pulseboard alone.
  *
  * After each run the table is read back: every acknowledged ref must be there exactly once
  * (rows not acknowledged can exist only for requests still in flight when a load stopped,
  * at most one per connection, after the warm-up and after the measured run). CPU of the
- * server, the database server, the load generator (this process) and the whole machine
- * come from /proc over the run.
+ * server, the database server, the load generator and the whole machine come from /proc
+ * over the run.
+ *
+ * Which load client (`--client`): by default the bench's own lean HTTP/1.1 client
+ * (http-load-client.ts: raw `net` in a child process, pre-serialised requests with only the
+ * ref digits written, a minimal response reader). autocannon, which this bench used before,
+ * costs ~36 µs of CPU per request on this box against ~7.5 µs for the lean client (10 s at
+ * 256 connections against the same Pulseboard, CPU of each client's process from /proc; the
+ * figures of every run are in its `loadGeneratorCpuUsPerRequest`): on 2 shared cores
+ * autocannon alone would cap the run at ~26k req/s, below the bar it is to show.
+ * `--client autocannon` runs the old client (in this process) for a comparison. Both sides
+ * — Pulseboard and the hand-written peer — always get the same client, so the ratio is fair.
  *
  * Why not the earlier client (fetch in a loop, 8 producers, 1 item): Node's fetch cost the
  * client ~0.9 ms of CPU per request on this box, so 8 sequential producers measured the
@@ -36,7 +60,7 @@ import { cpuShare, machineBusyCores, sampleMachine, sampleProc } from '../ws-swa
  *
  *   node dist/bench/ingest/http-ingest.js [--connections 8,64,256] [--seconds 20]
  *        [--repeats 1] [--headline-repeats 3] [--batch-sizes 100,1000]
- *        [--batch-connections 8] [--no-peer]
+ *        [--batch-connections 8] [--no-peer] [--client raw|autocannon] [--name ingest]
  */
 
 const HAND_WRITTEN = fileURLToPath(new URL('./hand-written-ingest.js', import.meta.url));
@@ -45,8 +69,6 @@ const SETTLE_MS = 2000;
 /** The same load, not measured, before each measured run: JIT and pools warm on both sides. */
 const WARMUP_S = 3;
 const TIMEOUT_S = 10;
-const SOURCES = ['card-pos', 'ach', 'wire', 'mobile', 'atm', 'p2p'];
-const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY'];
 /** The event-loop monitor rolls a 10 s window: a run this long has one wholly inside it. */
 const LOOP_WINDOW_S = 10;
 
@@ -77,19 +99,22 @@ const HEADLINE_BARS = {
 const batchSizes = list('--batch-sizes', '100,1000');
 const batchConnections = num('--batch-connections', 8);
 const withPeer = !args.includes('--no-peer');
+const str = (name: string, d: string) => {
+  const i = args.indexOf(name);
+  return i === -1 ? d : args[i + 1]!;
+};
+const client = str('--client', 'raw') as LoadClient;
+if (client !== 'raw' && client !== 'autocannon')
+  throw new TypeError(`--client must be raw or autocannon (got ${client})`);
+/** The result file: bench/results/<name>.json (another name keeps a trial off the report). */
+const resultName = str('--name', 'ingest');
+const load: (o: LoadOptions) => Promise<LoadResult> =
+  client === 'autocannon' ? runAutocannonLoad : runHttpLoad;
 
 type Target = 'pulseboard' | 'hand-written';
 const runTag = Date.now().toString(36);
-let seq = 0;
-
-function item(): { ref: string; json: string } {
-  const n = seq++;
-  const ref = `${runTag}-${n}`;
-  return {
-    ref,
-    json: `{"ref":"${ref}","source":"${SOURCES[n % SOURCES.length]}","account":"acct-${n % 5000}","amount":${100 + (n % 100_000)},"currency":"${CURRENCIES[n % CURRENCIES.length]}"}`,
-  };
-}
+/** Numbers each run: its database, and its refs' prefix with the load's. */
+let runNo = 0;
 
 interface Row {
   target: Target;
@@ -101,6 +126,8 @@ interface Row {
   non2xx: number;
   errors: number;
   timeouts: number;
+  /** Connections the server closed during the span (the lean client reopens them). */
+  closedByServer: number;
   committedRequestsPerSec: number;
   committedItemsPerSec: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
@@ -116,6 +143,8 @@ interface Row {
   serverCpuCores: number;
   dbCpuCores: number | null;
   loadGeneratorCpuCores: number;
+  /** The load generator's CPU per answered request, µs: what the client costs the box. */
+  loadGeneratorCpuUsPerRequest: number;
   machineBusyCores: number;
   /** (server + database CPU) per committed item, µs. */
   cpuUsPerItem: { server: number; db: number | null };
@@ -156,67 +185,54 @@ async function run(
   itemsPerRequest: number,
   dbPid: number | null,
 ): Promise<Row> {
-  const database = `pb_bench_ingest_${runTag}_${seq}`;
+  const n = runNo++;
+  const database = `pb_bench_ingest_${runTag}_${n}`;
   progress(
-    `ingest #${repeat}: ${target}, ${connections} connections, ${itemsPerRequest} item(s) per request, ${seconds} s`,
+    `ingest #${repeat}: ${target}, ${connections} connections, ${itemsPerRequest} item(s) per request, ${seconds} s, client ${client}`,
   );
   const s = await start(target, database);
   const acked = new Set<string>();
   let serverCpuCores = 0;
   let dbCpuCores: number | null = null;
-  let loadCpu = 0;
   let busy = 0;
   let loop: number | null = null;
-  let r: autocannon.Result;
-  const load = (url: string, duration: number) =>
-    autocannon({
-      url,
-      connections,
-      pipelining: 1,
-      duration,
-      timeout: TIMEOUT_S,
-      requests: [
-        {
-          method: 'POST',
-          path: '/api/transactions',
-          headers: { 'content-type': 'application/json' },
-          setupRequest(req, context) {
-            const refs: string[] = [];
-            const bodies: string[] = [];
-            for (let i = 0; i < itemsPerRequest; i++) {
-              const it = item();
-              refs.push(it.ref);
-              bodies.push(it.json);
-            }
-            (context as { refs?: string[] }).refs = refs;
-            return {
-              ...req,
-              body: itemsPerRequest === 1 ? bodies[0]! : `[${bodies.join(',')}]`,
-            };
-          },
-          onResponse(status, _body, context) {
-            if (status < 200 || status >= 300) return;
-            for (const ref of (context as { refs?: string[] }).refs ?? []) acked.add(ref);
-          },
-        },
-      ],
-    });
+  let r: LoadResult;
+  const options = (duration: number, phase: string): LoadOptions => ({
+    url: s.url,
+    connections,
+    seconds: duration,
+    itemsPerRequest,
+    refPrefix: `${runTag}-${n}${phase}-`,
+    timeoutS: TIMEOUT_S,
+  });
   try {
     await sleep(SETTLE_MS);
-    await load(s.url, WARMUP_S);
-    const p0 = sampleProc(s.pid);
-    const m0 = sampleMachine();
-    const c0 = process.cpuUsage();
-    const d0 = procCpuSeconds(dbPid);
-    r = await load(s.url, seconds);
-    const p1 = sampleProc(s.pid);
-    const m1 = sampleMachine();
-    const c = process.cpuUsage(c0);
-    const d1 = procCpuSeconds(dbPid);
+    const warm = await load(options(WARMUP_S, 'w'));
+    for (const ref of warm.ackedRefs()) acked.add(ref);
+    // The span is the client's own (after its connections are open, before its drain).
+    let p0!: ProcSample;
+    let m0!: MachineSample;
+    let d0: number | null = null;
+    let p1!: ProcSample;
+    let m1!: MachineSample;
+    let d1: number | null = null;
+    r = await load({
+      ...options(seconds, 'm'),
+      onSpanStart() {
+        p0 = sampleProc(s.pid);
+        m0 = sampleMachine();
+        d0 = procCpuSeconds(dbPid);
+      },
+      onSpanEnd() {
+        p1 = sampleProc(s.pid);
+        m1 = sampleMachine();
+        d1 = procCpuSeconds(dbPid);
+      },
+    });
+    for (const ref of r.ackedRefs()) acked.add(ref);
     const span = (p1.at - p0.at) / 1000;
     serverCpuCores = cpuShare(p0, p1);
     dbCpuCores = d0 === null || d1 === null ? null : (d1 - d0) / span;
-    loadCpu = (c.user + c.system) / 1e6 / span;
     busy = machineBusyCores(m0, m1);
     if (target === 'pulseboard') {
       const m = (await (await fetch(`${s.url}/api/metrics`)).json()) as MetricsSnapshot;
@@ -241,22 +257,23 @@ async function run(
   let missing = 0;
   for (const ref of acked) if (!inDb.has(ref)) missing++;
   const notAcked = rowsInDb - duplicateRows - (acked.size - missing);
-  const duration = r.duration;
+  const duration = r.seconds;
   // Items of the measured span (the warm-up's are in `acked` too, for the table check).
-  const items = r['2xx'] * itemsPerRequest;
+  const items = r.requests2xx * itemsPerRequest;
   const row: Row = {
     target,
     repeat,
     connections,
     itemsPerRequest,
     seconds: round(duration, 1),
-    requests2xx: r['2xx'],
+    requests2xx: r.requests2xx,
     non2xx: r.non2xx,
     errors: r.errors,
     timeouts: r.timeouts,
-    committedRequestsPerSec: Math.round(r['2xx'] / duration),
+    closedByServer: r.closedByServer,
+    committedRequestsPerSec: Math.round(r.requests2xx / duration),
     committedItemsPerSec: Math.round(items / duration),
-    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max },
+    latencyMs: r.latencyMs,
     acknowledged: acked.size,
     acknowledgedMissing: missing,
     duplicateRows,
@@ -267,7 +284,8 @@ async function run(
       missing === 0 && duplicateRows === 0 && notAcked <= 2 * connections * itemsPerRequest,
     serverCpuCores: round(serverCpuCores, 3),
     dbCpuCores: dbCpuCores === null ? null : round(dbCpuCores, 3),
-    loadGeneratorCpuCores: round(loadCpu, 3),
+    loadGeneratorCpuCores: round(r.cpuCores, 3),
+    loadGeneratorCpuUsPerRequest: cpuUsPerRequest(r),
     machineBusyCores: round(busy, 3),
     cpuUsPerItem: {
       server: items > 0 ? round((serverCpuCores * duration * 1e6) / items, 2) : 0,
@@ -303,6 +321,7 @@ function summary(rows: Row[]) {
     serverCpuCores: spread(rows.map((x) => x.serverCpuCores)),
     dbCpuCores: spread(rows.map((x) => x.dbCpuCores).filter((v): v is number => v !== null)),
     loadGeneratorCpuCores: spread(rows.map((x) => x.loadGeneratorCpuCores)),
+    loadGeneratorCpuUsPerRequest: spread(rows.map((x) => x.loadGeneratorCpuUsPerRequest)),
     machineBusyCores: spread(rows.map((x) => x.machineBusyCores)),
   };
 }
@@ -375,11 +394,17 @@ const batched = batchSizes.map((b) => ({
   connections: batchConnections,
   pulseboard: summary(pick('pulseboard', batchConnections, b)),
 }));
+const clientCost = `its CPU per answered request at ${headlineConnections} connections, from /proc: ${median(top.pulseboard.loadGeneratorCpuUsPerRequest)} µs against Pulseboard, ${median(top.handWritten?.loadGeneratorCpuUsPerRequest)} µs against the peer (median)`;
+const clientText =
+  client === 'raw'
+    ? `the bench's lean HTTP/1.1 client (bench/ingest/http-load-client.ts: raw net sockets in one child process on the same machine, a pre-serialised request per connection with only the ref digits written, a minimal response reader; chosen over autocannon, whose CPU per request capped what this box could show — compare with --client autocannon; ${clientCost}; requests still in flight when a load stops are awaited and acknowledged, not counted in the span)`
+    : `autocannon (one thread in the bench process, on the same machine; ${clientCost})`;
 writeResult(
-  'ingest',
-  `node dist/bench/ingest/http-ingest.js --connections ${connectionCounts.join(',')} --seconds ${seconds} --repeats ${repeats} --headline-repeats ${headlineRepeats} --batch-sizes ${batchSizes.join(',')} --batch-connections ${batchConnections}${withPeer ? '' : ' --no-peer'}`,
-  `POST /api/transactions from autocannon (one thread in the bench process, on the same machine) over ${connectionCounts.join(' / ')} keep-alive connections, pipelining 1, ${seconds} s measured after ${WARMUP_S} s of the same load, a new unique ref per item; Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run (loopback producers are not rate-limited: --ingest-rate-loopback false), answering after the COMMIT; hand-written peer: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of ${HAND_WRITTEN_POOL}, answered after it, fresh database per run; ${repeats} repeat(s), ${headlineRepeats} at ${headlineConnections} connections, Pulseboard and the peer interleaved; batched: ${batchSizes.join(' / ')} items per request (JSON array) over ${batchConnections} connections, Pulseboard only; after each run every acknowledged ref is looked up in MySQL (rows match = each exactly once, and unacknowledged rows ≤ one request per connection at each of the two stops); event-loop p99 = the primary's last complete ${LOOP_WINDOW_S} s window at the end of the load`,
+  resultName,
+  `node dist/bench/ingest/http-ingest.js --connections ${connectionCounts.join(',')} --seconds ${seconds} --repeats ${repeats} --headline-repeats ${headlineRepeats} --batch-sizes ${batchSizes.join(',')} --batch-connections ${batchConnections}${withPeer ? '' : ' --no-peer'}${client === 'raw' ? '' : ` --client ${client}`}`,
+  `POST /api/transactions from ${clientText} over ${connectionCounts.join(' / ')} keep-alive connections, pipelining 1, ${seconds} s measured after ${WARMUP_S} s of the same load, a new unique ref per item; Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run (loopback producers are not rate-limited: --ingest-rate-loopback false), answering after the COMMIT; hand-written peer: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of ${HAND_WRITTEN_POOL}, answered after it, fresh database per run; ${repeats} repeat(s), ${headlineRepeats} at ${headlineConnections} connections, Pulseboard and the peer interleaved; batched: ${batchSizes.join(' / ')} items per request (JSON array) over ${batchConnections} connections, Pulseboard only; after each run every acknowledged ref is looked up in MySQL (rows match = each exactly once, and unacknowledged rows ≤ one request per connection at each of the two stops); event-loop p99 = the primary's last complete ${LOOP_WINDOW_S} s window at the end of the load`,
   {
+    client,
     seconds,
     repeats,
     handWrittenPool: HAND_WRITTEN_POOL,
@@ -389,4 +414,4 @@ writeResult(
     batched,
   },
 );
-progress('wrote bench/results/ingest.json');
+progress(`wrote bench/results/${resultName}.json`);

@@ -60,6 +60,8 @@ function sp(x: SpreadLike, digits = 0, unit = ''): string {
 }
 /** `x` ≥ goal, or null when not measured. */
 const atLeast = (x: number | null, goal: number) => (x === null ? null : x >= goal);
+/** Which client loaded the ingest runs: results from before `client` was recorded used autocannon. */
+const ingestClient = (ingest: any) => (ingest?.client === 'raw' ? 'load client' : 'autocannon');
 
 function source(d: ResultDoc | undefined, fallback: string): string {
   if (!d) return `not run yet: \`${fallback}\``;
@@ -347,7 +349,7 @@ export function render(docs: Map<string, ResultDoc>): string {
       '',
       source(R('ingest'), ''),
       '',
-      '| server | repeat | connections | items per request | committed requests/s | committed items/s | p50 | p99 | non-2xx + errors | acknowledged = in MySQL once | server CPU (cores) | database CPU (cores) | autocannon CPU (cores) | machine busy (cores) | event-loop p99 |',
+      `| server | repeat | connections | items per request | committed requests/s | committed items/s | p50 | p99 | non-2xx + errors | acknowledged = in MySQL once | server CPU (cores) | database CPU (cores) | ${ingestClient(ingest)} CPU (cores) | machine busy (cores) | event-loop p99 |`,
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const r of ingest.runs)
@@ -675,7 +677,7 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
         (x: any) => x.target === 'pulseboard' && x.connections === 256 && x.itemsPerRequest === 1,
       );
       out.push(
-        `- **Single-item ingest at 256 connections (${sp(o.committedRequestsPerSec, 0, ' req/s')}, p99 ${sp(o.p99Ms, 0, ' ms')}${i256.ratio ? `, ${sp(i256.ratio, 2, '×')} the hand-written endpoint` : ''}).** During the run: Pulseboard ${sp(o.serverCpuCores, 2)} cores, the database ${sp(o.dbCpuCores, 2)}, autocannon ${sp(o.loadGeneratorCpuCores, 2)}, the machine ${sp(o.machineBusyCores, 2)} cores busy; CPU per committed item: Pulseboard ${sp(looseSpread(run.map((x: any) => x.cpuUsPerItem?.server)), 1, ' µs')}, the database ${sp(looseSpread(run.map((x: any) => x.cpuUsPerItem?.db)), 1, ' µs')}.`,
+        `- **Single-item ingest at 256 connections (${sp(o.committedRequestsPerSec, 0, ' req/s')}, p99 ${sp(o.p99Ms, 0, ' ms')}${i256.ratio ? `, ${sp(i256.ratio, 2, '×')} the hand-written endpoint` : ''}).** During the run: Pulseboard ${sp(o.serverCpuCores, 2)} cores, the database ${sp(o.dbCpuCores, 2)}, ${ingestClient(r('ingest'))} ${sp(o.loadGeneratorCpuCores, 2)}${o.loadGeneratorCpuUsPerRequest ? ` (${sp(o.loadGeneratorCpuUsPerRequest, 1, ' µs')} per request)` : ''}, the machine ${sp(o.machineBusyCores, 2)} cores busy; CPU per committed item: Pulseboard ${sp(looseSpread(run.map((x: any) => x.cpuUsPerItem?.server)), 1, ' µs')}, the database ${sp(looseSpread(run.map((x: any) => x.cpuUsPerItem?.db)), 1, ' µs')}.`,
       );
     }
   }
