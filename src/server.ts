@@ -259,7 +259,7 @@ export async function startServer(
   let port: number;
   try {
     ({ socket: listenSocket, port } = await listenExclusive(app, options.host, options.port));
-    await fanout?.start();
+    await fanout?.start(port);
   } catch (err) {
     // Started threads would keep the process alive: stop them (nothing is acknowledged yet).
     if (listenSocket!) uWS.us_listen_socket_close(listenSocket);

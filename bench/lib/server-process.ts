@@ -31,6 +31,8 @@ export interface TestServer {
   url: string;
   wsUrl: string;
   port: number;
+  /** Where /ws is: `port`, or WS_PORT with WS_THREADS > 1. */
+  wsPort: number;
   proc: ChildProcess;
   /** Every JSON log line so far. */
   logs: Record<string, unknown>[];
@@ -114,6 +116,7 @@ export async function startServer(
     url,
     wsUrl: `ws://127.0.0.1:${wsPort ?? port}/ws`,
     port,
+    wsPort: wsPort ?? port,
     proc,
     logs,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {

@@ -40,6 +40,7 @@ interface FanoutThread {
 export class FanoutPool implements FrameSink {
   private readonly threads: FanoutThread[] = [];
   private stopping = false;
+  private pagePort = 0;
   readonly busy = false;
 
   constructor(
@@ -52,7 +53,9 @@ export class FanoutPool implements FrameSink {
     private readonly supervision: Supervision,
   ) {}
 
-  async start(): Promise<void> {
+  /** `pagePort`: PORT as listened on (the dashboard's origin). */
+  async start(pagePort: number): Promise<void> {
+    this.pagePort = pagePort;
     const ready: Promise<void>[] = [];
     for (let index = 0; index < this.options.wsThreads; index++) {
       const t: FanoutThread = { index, worker: undefined as unknown as Worker, stopping: false };
@@ -100,6 +103,7 @@ export class FanoutPool implements FrameSink {
       sharedSab: this.shared.i32.buffer as SharedArrayBuffer,
       options: this.options,
       port: this.port,
+      pagePort: this.pagePort,
       ...(this.supervision.faults.fanout ? { fault: this.supervision.faults.fanout } : {}),
     };
     const worker = new Worker(FANOUT_SCRIPT, {

@@ -19,6 +19,8 @@ export interface FanoutInit {
   options: Options;
   /** WS_PORT, already chosen by the primary (shared with SO_REUSEPORT). */
   port: number;
+  /** PORT, where the dashboard's page is: its Origin is this server's own. */
+  pagePort: number;
   fault?: FaultSpec;
 }
 

@@ -9,6 +9,7 @@ import { type ErrorCode, PulseboardError } from '../errors.js';
 import { type AccessControl, bearerToken, refusalHeaders, remoteAddress } from '../http/auth.js';
 import { sendError, track } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
+import { hostName } from '../security/host-origin-policy.js';
 import { SlowConsumerSweep } from '../security/slow-consumers.js';
 import type { ConnectionSlots } from './connection-slots.js';
 import { envelope } from './envelope.js';
@@ -62,6 +63,18 @@ export interface WsStats {
 export interface WsShared {
   readonly slots: ConnectionSlots;
   readonly counters: ThreadCounters;
+  /**
+   * A fan-out thread's: the dashboard's page is on PORT, its socket on WS_PORT, so an
+   * Origin naming this Host's name on PORT is our own page too. null on the primary.
+   */
+  readonly pagePort?: number | null;
+}
+
+/** `host` (a Host header) with its port replaced by `port`; both forms for 80 and 443. */
+function onPort(host: string, port: number): string[] {
+  const name = hostName(host);
+  if (name === '') return [];
+  return port === 80 || port === 443 ? [`${name}:${port}`, name] : [`${name}:${port}`];
 }
 
 type Reply =
@@ -139,7 +152,12 @@ export function registerWsRoute(
     const host = req.getHeader('host');
     const badHost = access!.checkHost(host);
     if (badHost) return badHost;
-    if (!access!.originAllowed(req.getHeader('origin'), host)) {
+    const origin = req.getHeader('origin');
+    const pagePort = shared.pagePort ?? null;
+    if (
+      !access!.originAllowed(origin, host) &&
+      !(pagePort !== null && onPort(host, pagePort).some((h) => access!.originAllowed(origin, h)))
+    ) {
       access!.counters.originRejected++;
       return new PulseboardError(
         'PB_ERR_AUTH_ORIGIN',

@@ -56,6 +56,7 @@ registerWsRoute(
   {
     slots,
     counters,
+    pagePort: init.pagePort,
   },
   access,
 );
