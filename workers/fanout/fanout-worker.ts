@@ -93,7 +93,8 @@ process.on('uncaughtException', (err) => {
 port.on('message', (m: ToFanout) => {
   if (m.type === 'frames') {
     if (closed) return;
-    fault.count(1);
+    // Test fault: counts ticks published to someone, so the thread that throws had clients.
+    if (counters.get('open') > 0) fault.count(1);
     publisher.publish(m.frames);
   } else if (m.type === 'stop') {
     closeApp();
