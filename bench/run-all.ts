@@ -78,7 +78,9 @@ const STEPS: Step[] = [
     script: 'ws-swarm/fanout.js',
     args: [
       '--clients',
-      '100,1000,10000',
+      '100,1000,10000,20000',
+      '--ws-threads',
+      '1,2',
       '--tps',
       '10000',
       '--seconds',

@@ -1,12 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { freePort } from './helpers/free-port.js';
+import { HAPROXY, haproxyInstalled, startHaproxy } from './helpers/haproxy.js';
 import { rawExchange } from './helpers/raw-exchange.js';
 import { startServer, type TestServer } from './helpers/server.js';
-import { waitFor } from './helpers/wait-for.js';
 import { TestClient } from './helpers/ws-client.js';
 
 /**
@@ -22,8 +18,6 @@ import { TestClient } from './helpers/ws-client.js';
  *    pass through it.
  */
 
-const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
-const CONFIG = fileURLToPath(new URL('../../deploy/haproxy.cfg', import.meta.url));
 const TOKEN = 'framing-ingest-token-0123456789abcdef';
 
 let db: TestDatabase;
@@ -85,36 +79,12 @@ t.test('directly: conflicting lengths close the connection before any request ru
 
 t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', async (t) => {
   t.ok(
-    existsSync(HAPROXY),
+    haproxyInstalled(),
     `HAProxy at ${HAPROXY} (npm test installs it: scripts/provision-tests.sh; or set HAPROXY_PATH)`,
   );
-  const port = await freePort();
-  let stderr = '';
-  const proxy: ChildProcess = spawn(HAPROXY, ['-db', '-f', CONFIG], {
-    env: {
-      ...process.env,
-      PB_PROXY_BIND: `127.0.0.1:${port}`,
-      PB_BACKEND: `127.0.0.1:${server.port}`,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  proxy.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  t.teardown(() => {
-    proxy.kill('SIGKILL');
-  });
-  const via = `http://127.0.0.1:${port}`;
-  await waitFor(
-    `HAProxy up with the server healthy (${stderr.slice(-200)})`,
-    async () => {
-      const r = await fetch(`${via}/healthz`).catch(() => null);
-      await r?.arrayBuffer();
-      return r?.status === 200;
-    },
-    30_000,
-    200,
-  );
+  const proxy = await startHaproxy({ PB_BACKEND: `127.0.0.1:${server.port}` });
+  t.teardown(() => proxy.stop());
+  const { port, url: via } = proxy;
 
   const cases: [string, string][] = [
     ...AMBIGUOUS,
@@ -166,4 +136,31 @@ t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', asy
   await ws.until((c) => c.of('metrics').length >= 2, 10_000, 'two metrics frames');
   const seqs = ws.of('metrics').map((f) => f.seq);
   t.equal(seqs[1], seqs[0]! + 1, 'a WebSocket through the proxy gets the live frames in order');
+});
+
+// WS_THREADS > 1 (issue 14 §1): /ws is on WS_PORT; the proxy routes it there, so the
+// browser still sees one origin, and WS_PUBLIC_URL=/ws tells the dashboard to use it.
+t.test('behind deploy/haproxy.cfg with WS_THREADS=2: one origin for the API and /ws', async (t) => {
+  // /readyz (HAProxy's health check, which pulseboard_ws follows) wants a database: its own.
+  const fannedDb = await createTestDatabase();
+  t.teardown(() => fannedDb.drop());
+  const fanned = await startServer(
+    ['--ws-threads', '2', '--ws-public-url', '/ws', '--sim-tps', '20', '--shards', '1'],
+    { MYSQL_URL: fannedDb.url, PERSISTENCE: 'required' },
+  );
+  t.teardown(() => fanned.stop());
+  const proxy = await startHaproxy({
+    PB_BACKEND: `127.0.0.1:${fanned.port}`,
+    PB_WS_BACKEND: `127.0.0.1:${fanned.wsPort}`,
+  });
+  t.teardown(() => proxy.stop());
+  const where = await (await fetch(`${proxy.url}/api/ws-endpoint`)).json();
+  t.same(where, { url: '/ws', port: null }, 'the dashboard is told: /ws on its own origin');
+  const ws = await TestClient.connect(`ws://127.0.0.1:${proxy.port}/ws?topics=metrics`);
+  t.teardown(() => ws.socket.close());
+  await ws.until((c) => c.of('metrics').length >= 2, 10_000, 'two metrics frames');
+  const seqs = ws.of('metrics').map((f) => f.seq);
+  t.equal(seqs[1], seqs[0]! + 1, 'frames from a fan-out thread through the proxy, in order');
+  const snap = (await (await fetch(`${proxy.url}/api/metrics`)).json()) as { clients: number };
+  t.equal(snap.clients, 1, 'counted by the node');
 });

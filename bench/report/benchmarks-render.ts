@@ -61,6 +61,9 @@ function sp(x: SpreadLike, digits = 0, unit = ''): string {
 /** `x` ≥ goal, or null when not measured. */
 const atLeast = (x: number | null, goal: number) => (x === null ? null : x >= goal);
 
+/** A fan-out row of one publishing thread (results from before WS_THREADS have no field). */
+const oneThread = (r: any): boolean => (r.wsThreads ?? 1) === 1;
+
 function source(d: ResultDoc | undefined, fallback: string): string {
   if (!d) return `not run yet: \`${fallback}\``;
   return `\`${d.command}\` — ${d.conditions}; ${d.machine.cores} cores (${d.machine.cpu}), Node ${d.machine.node}, ${d.at.slice(0, 16).replace('T', ' ')} UTC`;
@@ -107,7 +110,7 @@ export function render(docs: Map<string, ResultDoc>): string {
   const off = R('pipeline-off')?.result;
   const persisted = R('persisted')?.result;
   const fan = R('fanout')?.result;
-  const fanRun = (c: number) => fan?.runs?.find((r: any) => r.clients === c);
+  const fanRun = (c: number) => fan?.runs?.find((r: any) => r.clients === c && oneThread(r));
   const peers = R('peers')?.result;
   const mem = R('memory')?.result;
   const soak = R('soak')?.result;
@@ -395,18 +398,18 @@ export function render(docs: Map<string, ResultDoc>): string {
     lines.push(
       '## Fan-out by client count',
       '',
-      'One pass per client count: the shape of the curve. The fan-out bar is measured against the bare uWS publisher over repeats in the peers run below.',
+      'One pass per WS_THREADS value and client count: the shape of the curve. With WS_THREADS > 1 the fan-out threads publish and the primary only serialises (its main-thread CPU and event-loop delay show what it kept). On this 2-core machine the swarm shares the cores with every server thread, so more threads cannot add cores here; ARCHITECTURE.md §3.12 says what to expect, and how to measure, with idle cores. The fan-out bar is measured against the bare uWS publisher over repeats in the peers run below.',
       '',
       source(R('fanout'), ''),
       '',
       '![delivery latency vs clients](docs/charts/latency-vs-clients.svg)',
       '',
-      '| clients | connected | messages/s | gaps | p50 | p95 | p99 | max | server CPU (cores) | server main thread (cores) | swarm CPU (cores) | machine busy (cores) | server RSS | event-loop p99 |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| WS threads | clients | connected | messages/s | gaps | p50 | p95 | p99 | max | server CPU (cores) | CPU µs / message | server main thread (cores) | swarm CPU (cores) | machine busy (cores) | server RSS | event-loop p99 (primary) |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const r of fan.runs) {
       lines.push(
-        `| ${n(r.clients)} | ${n(r.connected)} | ${n(r.messagesPerSec)} | ${n(r.gaps)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p95)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${n(r.server?.cpuCores, 2)} | ${n(r.server?.mainThreadCpuCores, 2)} | ${n(r.swarm?.cpuCores, 2)} | ${n(r.machine?.busyCores, 2)} | ${mib(r.server?.rssBytes)} | ${ms(r.eventLoopDelayP99Ms)} |`,
+        `| ${n(r.wsThreads ?? 1)} | ${n(r.clients)} | ${n(r.connected)} | ${n(r.messagesPerSec)} | ${n(r.gaps)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p95)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${n(r.server?.cpuCores, 2)} | ${n(r.cpuUsPerMessage, 2)} | ${n(r.server?.mainThreadCpuCores, 2)} | ${n(r.swarm?.cpuCores, 2)} | ${n(r.machine?.busyCores, 2)} | ${mib(r.server?.rssBytes)} | ${ms(r.eventLoopDelayP99Ms)} |`,
       );
     }
     lines.push('');
@@ -656,7 +659,7 @@ export function charts(docs: Map<string, ResultDoc>): void {
   const fan = docs.get('fanout')?.result;
   if (fan?.runs?.length) {
     const pts = (f: 'p50' | 'p95' | 'p99') =>
-      fan.runs.map((r: any) => [r.clients, r.latencyMs[f]] as [number, number]);
+      fan.runs.filter(oneThread).map((r: any) => [r.clients, r.latencyMs[f]] as [number, number]);
     writeFileSync(
       `${CHARTS}latency-vs-clients.svg`,
       lineChart({
@@ -714,7 +717,8 @@ export function charts(docs: Map<string, ResultDoc>): void {
  */
 export function figures(docs: Map<string, ResultDoc>): Record<string, string> {
   const r = (k: string) => docs.get(k)?.result;
-  const fanRun = (c: number) => r('fanout')?.runs?.find((x: any) => x.clients === c);
+  const fanRun = (c: number) =>
+    r('fanout')?.runs?.find((x: any) => x.clients === c && oneThread(x));
   const peers = r('peers');
   const vs = (k: string, f: string) => med(peers?.ratios?.vsPeers?.[k]?.[f]);
   const snapshotUs = r('micro')?.rows?.find((x: any) => x.task.startsWith('snapshot'))?.meanUs;

@@ -1,0 +1,54 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { freePort } from './free-port.js';
+import { waitFor } from './wait-for.js';
+
+/**
+ * A real HAProxy running deploy/haproxy.cfg in front of a test server, on a free port,
+ * started once its backend answers /healthz through it. `env` sets the config's
+ * variables (PB_BACKEND, PB_WS_BACKEND); PB_PROXY_BIND is chosen here.
+ */
+
+export const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
+const CONFIG = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
+
+export interface RunningProxy {
+  port: number;
+  url: string;
+  stop(): void;
+}
+
+export function haproxyInstalled(): boolean {
+  return existsSync(HAPROXY);
+}
+
+export async function startHaproxy(env: Record<string, string>): Promise<RunningProxy> {
+  const port = await freePort();
+  let stderr = '';
+  const proxy: ChildProcess = spawn(HAPROXY, ['-db', '-f', CONFIG], {
+    env: { ...process.env, PB_PROXY_BIND: `127.0.0.1:${port}`, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proxy.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => proxy.kill('SIGKILL');
+  try {
+    await waitFor(
+      'HAProxy up with the server healthy',
+      async () => {
+        const r = await fetch(`${url}/healthz`).catch(() => null);
+        await r?.arrayBuffer();
+        return r?.status === 200;
+      },
+      30_000,
+      200,
+    );
+  } catch (err) {
+    stop();
+    throw new Error(`${(err as Error).message}: ${stderr.slice(-400)}`);
+  }
+  return { port, url, stop };
+}
