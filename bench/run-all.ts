@@ -89,6 +89,7 @@ const STEPS: Step[] = [
       '10000',
     ],
   },
+  { name: 'fanout-handoff', script: 'micro/fanout-handoff.js', args: ['--ticks', '2000'] },
   {
     name: 'peers',
     script: 'peers/run-peers.js',

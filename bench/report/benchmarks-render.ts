@@ -64,6 +64,10 @@ const atLeast = (x: number | null, goal: number) => (x === null ? null : x >= go
 /** A fan-out row of one publishing thread (results from before WS_THREADS have no field). */
 const oneThread = (r: any): boolean => (r.wsThreads ?? 1) === 1;
 
+/** Server CPU (all threads) per delivered message of a fan-out row, µs. */
+const cpuUsPerMessage = (r: any): number | undefined =>
+  r?.server && r.messagesPerSec > 0 ? (r.server.cpuCores / r.messagesPerSec) * 1e6 : undefined;
+
 function source(d: ResultDoc | undefined, fallback: string): string {
   if (!d) return `not run yet: \`${fallback}\``;
   return `\`${d.command}\` — ${d.conditions}; ${d.machine.cores} cores (${d.machine.cpu}), Node ${d.machine.node}, ${d.at.slice(0, 16).replace('T', ' ')} UTC`;
@@ -409,7 +413,7 @@ export function render(docs: Map<string, ResultDoc>): string {
     );
     for (const r of fan.runs) {
       lines.push(
-        `| ${n(r.wsThreads ?? 1)} | ${n(r.clients)} | ${n(r.connected)} | ${n(r.messagesPerSec)} | ${n(r.gaps)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p95)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${n(r.server?.cpuCores, 2)} | ${n(r.cpuUsPerMessage, 2)} | ${n(r.server?.mainThreadCpuCores, 2)} | ${n(r.swarm?.cpuCores, 2)} | ${n(r.machine?.busyCores, 2)} | ${mib(r.server?.rssBytes)} | ${ms(r.eventLoopDelayP99Ms)} |`,
+        `| ${n(r.wsThreads ?? 1)} | ${n(r.clients)} | ${n(r.connected)} | ${n(r.messagesPerSec)} | ${n(r.gaps)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p95)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${n(r.server?.cpuCores, 2)} | ${n(cpuUsPerMessage(r), 1)} | ${n(r.server?.mainThreadCpuCores, 2)} | ${n(r.swarm?.cpuCores, 2)} | ${n(r.machine?.busyCores, 2)} | ${mib(r.server?.rssBytes)} | ${ms(r.eventLoopDelayP99Ms)} |`,
       );
     }
     lines.push('');
@@ -729,7 +733,24 @@ export function figures(docs: Map<string, ResultDoc>): Record<string, string> {
   const ingest = r('ingest');
   const single = (c: number) => ingest?.single?.find((x: any) => x.connections === c);
   const batched = (b: number) => ingest?.batched?.find((x: any) => x.itemsPerRequest === b);
+  // Fan-out by WS_THREADS (bench/ws-swarm/fanout.ts --ws-threads 1,2).
+  const fanK: Record<string, string> = {};
+  for (const k of [1, 2]) {
+    for (const c of [1000, 10000, 20000]) {
+      const row = r('fanout')?.runs?.find((x: any) => x.clients === c && (x.wsThreads ?? 1) === k);
+      fanK[`fanout-k${k}-${c}-p99`] = ms(row?.latencyMs?.p99);
+      fanK[`fanout-k${k}-${c}-cpu`] = unit(cpuUsPerMessage(row), 'µs', 1);
+      fanK[`fanout-k${k}-${c}-loop`] = ms(row?.eventLoopDelayP99Ms);
+    }
+  }
+  const handoff = (mode: string) => r('fanout-handoff')?.runs?.find((x: any) => x.mode === mode);
   return {
+    ...fanK,
+    'uws-floor-p99-1000': ms(med(peers?.summary?.[1000]?.uws?.p99Ms)),
+    'handoff-post-primary': unit(handoff('post')?.primaryUsPerTick?.p50, 'µs', 1),
+    'handoff-post-delivery': unit(handoff('post')?.deliveryUs?.p50, 'µs', 1),
+    'handoff-sab-primary': unit(handoff('sab')?.primaryUsPerTick?.p50, 'µs', 1),
+    'handoff-sab-delivery': unit(handoff('sab')?.deliveryUs?.p50, 'µs', 1),
     'pipeline-off': unit(r('pipeline-off')?.txPerSec, 'tx/s'),
     persisted: unit(med(r('persisted')?.committedPerSec), 'tx/s'),
     'persisted-of-ceiling': unit(med(r('persisted')?.ofCeiling), '×', 2),

@@ -19,7 +19,7 @@ import { runSwarm } from './swarm.js';
  *
  *   node dist/bench/ws-swarm/fanout.js [--clients 100,1000,10000] [--ws-threads 1,2]
  *        [--tps 10000] [--seconds 20] [--idle-clients 10000] [--name fanout]
- *        [--server-url http://host:8080 --ws-url ws://host:8081/ws]
+ *        [--server-url http://host:8080 --ws-url ws://host:8081/ws?token=T --read-token T]
  *
  * With --server-url (and --ws-url when WS_THREADS > 1 there) the swarm drives a server
  * started elsewhere — on a machine with idle cores, the swarm on another one — instead of
@@ -46,6 +46,9 @@ async function main(): Promise<void> {
   const counts = arg('--clients', '100,1000,10000').split(',').map(Number);
   const threadCounts = arg('--ws-threads', '1').split(',').map(Number);
   const remote = arg('--server-url', '');
+  // A server reachable from another machine has a READ_TOKEN: /api/metrics needs it.
+  const readToken = arg('--read-token', '');
+  const headers: Record<string, string> = readToken ? { authorization: `Bearer ${readToken}` } : {};
   const tps = Number(arg('--tps', '10000'));
   const seconds = Number(arg('--seconds', '20'));
   const idleClients = Number(arg('--idle-clients', '10000'));
@@ -76,7 +79,8 @@ async function main(): Promise<void> {
         );
         let eventLoopDelayP99Ms: number | null = null;
         const r = await runSwarm({
-          url: `${server.wsUrl}?topics=metrics`,
+          // --ws-url may carry ?token= (READ_TOKEN on a server reachable from elsewhere).
+          url: `${server.wsUrl}${server.wsUrl.includes('?') ? '&' : '?'}topics=metrics`,
           clients,
           processes: Math.max(1, Math.ceil(clients / 5000)),
           rampPerSecond: RAMP_PER_SECOND,
@@ -84,7 +88,9 @@ async function main(): Promise<void> {
           ...(server.pid ? { pid: server.pid } : {}),
           quiet: true,
           async duringRun() {
-            const m = (await (await fetch(`${server.url}/api/metrics`)).json()) as MetricsSnapshot;
+            const m = (await (
+              await fetch(`${server.url}/api/metrics`, { headers })
+            ).json()) as MetricsSnapshot;
             eventLoopDelayP99Ms = m.pipeline.eventLoopDelayP99Ms;
           },
         });
