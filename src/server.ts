@@ -174,7 +174,8 @@ export async function startServer(
       },
     });
   }
-  const subscribers = (topic: string) => wsStats.subscribers(topicNames.indexOf(topic));
+  const topicIndex = new Map(topicNames.map((t, i) => [t, i]));
+  const subscribers = (topic: string) => wsStats.subscribers(topicIndex.get(topic)!);
   const snapshots = new SnapshotService(pool, options.sources, {
     clients: () => wsStats.open,
     persistence: () => persistence.figures(),
@@ -255,14 +256,14 @@ export async function startServer(
     );
   });
 
-  let listenSocket: uWS.us_listen_socket;
+  let listenSocket: uWS.us_listen_socket | undefined;
   let port: number;
   try {
     ({ socket: listenSocket, port } = await listenExclusive(app, options.host, options.port));
     await fanout?.start(port);
   } catch (err) {
     // Started threads would keep the process alive: stop them (nothing is acknowledged yet).
-    if (listenSocket!) uWS.us_listen_socket_close(listenSocket);
+    if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
     (app as unknown as { close(): void }).close();
     await pool.stop();
     await persistence.close(1000);
@@ -288,7 +289,7 @@ export async function startServer(
   function close(reason: string): Promise<void> {
     closing ??= (async () => {
       log.info({ reason }, 'shutting down');
-      uWS.us_listen_socket_close(listenSocket);
+      uWS.us_listen_socket_close(listenSocket!);
       runner.close();
       stats.stop();
       publisher!.stop();

@@ -57,10 +57,8 @@ export class ConnectionSlots {
       if (i32[OPEN_TOTAL]! >= this.maxTotal) return 'total';
       if (key !== '') {
         const slot = this.findOrInsert(key);
-        if (this.sum(slot) >= this.maxPerAddress) {
-          if (this.sum(slot) === 0) this.remove(slot);
-          return 'address';
-        }
+        // keyOf gives a key only when maxPerAddress ≥ 1: a new entry (0 open) always fits.
+        if (this.sum(slot) >= this.maxPerAddress) return 'address';
         i32[this.shared.layout.entry(slot) + 2 + this.thread]!++;
       }
       i32[OPEN_TOTAL]!++;

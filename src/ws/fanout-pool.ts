@@ -85,12 +85,15 @@ export class FanoutPool implements FrameSink {
       this.threads.map(async (t) => {
         t.stopping = true;
         if (t.worker.threadId === -1) return; // already gone
-        const exited = new Promise((r) => t.worker.once('exit', r));
+        let timer: NodeJS.Timeout | undefined;
+        const exited = new Promise<boolean>((r) => t.worker.once('exit', () => r(true)));
+        const late = new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), STOP_TIMEOUT_MS);
+        });
         t.worker.postMessage({ type: 'stop' } satisfies ToFanout);
-        // A thread that does not end is left for the process exit, never terminate()d: a
+        // A thread that does not end is left to the process exit, never terminate()d: a
         // terminated thread with a live App aborts the process.
-        const timer = setTimeout(() => t.worker.unref(), STOP_TIMEOUT_MS);
-        await Promise.race([exited, new Promise((r) => setTimeout(r, STOP_TIMEOUT_MS + 100))]);
+        if (!(await Promise.race([exited, late]))) t.worker.unref();
         clearTimeout(timer);
       }),
     );
