@@ -412,6 +412,12 @@ export function render(docs: Map<string, ResultDoc>): string {
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const r of fan.runs) {
+      if (r.skipped) {
+        lines.push(
+          `| ${n(r.wsThreads ?? 1)} | ${n(r.clients)} | skipped: ${r.skipped} |${' — |'.repeat(13)}`,
+        );
+        continue;
+      }
       lines.push(
         `| ${n(r.wsThreads ?? 1)} | ${n(r.clients)} | ${n(r.connected)} | ${n(r.messagesPerSec)} | ${n(r.gaps)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p95)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${n(r.server?.cpuCores, 2)} | ${n(cpuUsPerMessage(r), 1)} | ${n(r.server?.mainThreadCpuCores, 2)} | ${n(r.swarm?.cpuCores, 2)} | ${n(r.machine?.busyCores, 2)} | ${mib(r.server?.rssBytes)} | ${ms(r.eventLoopDelayP99Ms)} |`,
       );
@@ -663,7 +669,9 @@ export function charts(docs: Map<string, ResultDoc>): void {
   const fan = docs.get('fanout')?.result;
   if (fan?.runs?.length) {
     const pts = (f: 'p50' | 'p95' | 'p99') =>
-      fan.runs.filter(oneThread).map((r: any) => [r.clients, r.latencyMs[f]] as [number, number]);
+      fan.runs
+        .filter((r: any) => oneThread(r) && r.latencyMs)
+        .map((r: any) => [r.clients, r.latencyMs[f]] as [number, number]);
     writeFileSync(
       `${CHARTS}latency-vs-clients.svg`,
       lineChart({

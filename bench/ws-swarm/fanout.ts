@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { GC_NODE_ARGS, startServer } from '../lib/server-process.js';
@@ -56,6 +57,16 @@ async function main(): Promise<void> {
   const rows = [];
   for (const wsThreads of remote ? [0] : threadCounts) {
     for (const clients of counts) {
+      // The server holds one descriptor per client (the swarm processes 5,000 each): past
+      // the limit its accepts fail and the ramp would wait for ever.
+      const fds = openFilesLimit();
+      if (!remote && fds !== null && clients + FD_MARGIN > fds) {
+        progress(
+          `fan-out: ${clients} clients skipped: the open-files limit is ${fds} (raise ulimit -n above ${clients + FD_MARGIN})`,
+        );
+        rows.push({ clients, wsThreads, skipped: `open-files limit ${fds}` });
+        continue;
+      }
       const server: SwarmTarget = remote
         ? remoteServer(remote, arg('--ws-url', `${remote.replace(/^http/, 'ws')}/ws`))
         : await startServer([
@@ -169,6 +180,19 @@ async function main(): Promise<void> {
     `metrics topic every ${TICK_MS} ms; pipeline at ${tps} tx/s (persistence off), --ws-max-backpressure ${MAX_BACKPRESSURE}; one pass per WS_THREADS value and client count, a fresh server each; server CPU per delivered message = server CPU (all threads) / messages delivered per second; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured after the ramp; event-loop p99 = the primary's last 10 s window at the span's end; idle connections: ${idleClients} sockets with no topic on an idle server (SIM_TPS=0), memory = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the sockets open − the same before, read once it held still (5 readings 1 s apart within 512 KB, after at least ${IDLE_SETTLE_MS / 1000} s, at most ${(3 * IDLE_SETTLE_MS) / 1000} s) with a forced GC every second) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers)`,
     { runs: rows, idle },
   );
+}
+
+/** Descriptors a server needs besides its clients (database, threads, listen sockets). */
+const FD_MARGIN = 1000;
+
+/** The soft open-files limit this process (and the server it starts) runs under. */
+function openFilesLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
 }
 
 interface SwarmTarget {
