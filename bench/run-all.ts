@@ -72,6 +72,12 @@ const STEPS: Step[] = [
       '8',
     ],
   },
+  {
+    // Writes bench/results/stream.json itself; needs NATS on 127.0.0.1:4222 (scripts/ensure-nats.sh).
+    name: 'stream',
+    script: 'ingest/stream-ingest.js',
+    args: ['--messages', '300000', '--items', '1,100', '--repeats', '1'],
+  },
   { name: 'ramp', script: 'pipeline/ramp.js', args: ['--stage-seconds', '8'] },
   {
     name: 'fanout',

@@ -9,10 +9,15 @@
 #   alertmanager  /usr/bin/prometheus-alertmanager (ALERTMANAGER_PATH)    prometheus-alertmanager
 #                                                                          alert delivery tests
 #
-# A MySQL/MariaDB server is found (or started privately) by test/helpers/database.ts.
+# A MySQL/MariaDB server is found (or started privately) by test/helpers/database.ts; a NATS
+# server with JetStream on 127.0.0.1:4222 by scripts/ensure-nats.sh (installed and started as
+# root, else one line saying how), which also puts nats-server where the tests that kill a
+# private one (test/helpers/nats.ts) find it.
 # Missing tools are installed with apt-get when this runs as root on Debian/Ubuntu;
 # otherwise it stops with one line saying what to install. Nothing is skipped silently.
 set -eu
+
+sh "$(dirname "$0")/ensure-nats.sh"
 
 missing=""
 need() { # need <path> <override-var-value> <package>

@@ -32,6 +32,11 @@ export const ERROR_STATUS = {
   PB_ERR_DB_MIGRATION: 0,
   PB_ERR_DB_WRITER: 0,
   PB_ERR_DB_DRAIN_TIMEOUT: 0,
+  /** Log codes of the JetStream door (src/ingest/stream/; /readyz names them too). */
+  PB_ERR_STREAM_CONFIG: 0,
+  PB_ERR_STREAM_UNREACHABLE: 0,
+  PB_ERR_STREAM_DEAD_LETTER: 0,
+  PB_ERR_STREAM_FAILED: 0,
   /** Log code: a simulator row the database refused for good went to the quarantine. */
   PB_ERR_DB_QUARANTINED: 0,
   PB_ERR_DB_UNAVAILABLE: 503,
@@ -39,6 +44,8 @@ export const ERROR_STATUS = {
   PB_ERR_READ_BUSY: 503,
   PB_ERR_NOT_READY: 503,
   PB_ERR_INGEST_INVALID: 400,
+  /** Log code: a source name past SOURCES_MAX; it counts under `other` (nothing refused). */
+  PB_ERR_SOURCE_OVERFLOW: 0,
   PB_ERR_INGEST_EMPTY: 400,
   PB_ERR_INGEST_TOO_MANY: 413,
   PB_ERR_INGEST_BACKPRESSURE: 503,

@@ -22,6 +22,7 @@ import { registerTransactionsRoute } from './http/transactions-route.js';
 import { registerIngestRoute } from './ingest/ingest-route.js';
 import { IngestService } from './ingest/ingest-service.js';
 import { IngestQueueBudget, ingestQueueBytes } from './ingest/queue-budget.js';
+import { registerStreamMetrics } from './ingest/stream/stream-metrics.js';
 import type { Logger } from './log/logger.js';
 import { EventLoopMonitor } from './metrics/event-loop-monitor.js';
 import { SnapshotService } from './metrics/snapshot-service.js';
@@ -31,6 +32,7 @@ import { skipAlerts } from './pipeline/live-feed.js';
 import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
 import { faultSwitchFromEnv } from './shared/fault-switch.js';
+import { SourceRegistry } from './shared/source-registry.js';
 import { StatsLine } from './stats-line.js';
 import { type Supervision, Supervisor } from './supervise/supervisor.js';
 import { ThreadHealth } from './supervise/thread-health.js';
@@ -96,17 +98,32 @@ export async function startServer(
   const supervisor = new Supervisor(log, health);
   const supervision: Supervision = { supervisor, health, faults: faultSwitchFromEnv(process.env) };
   // Before the shards: the writers must hold their ring slots before the first completion.
-  const persistence = await Persistence.open(options, log, supervision);
+  // Source name → window-row slot, shared by every thread: the simulator's SOURCES first,
+  // then the names of the last hour's rollups (Persistence.open), then what producers send.
+  const sources = SourceRegistry.create(options.sourcesMax, options.sources);
+  const persistence = await Persistence.open(options, log, sources, supervision);
   const pool = new ShardPool(options, supervision);
   await pool.start(persistence.beforeShard);
   persistence.start();
   // Durable ingest needs the database: without it POST /api/transactions answers 503.
   const ingest = persistence.on
-    ? await IngestService.start(options, persistence.db!, pool.shards.length, log, supervision)
+    ? await IngestService.start(
+        options,
+        persistence.db!,
+        pool.shards.length,
+        sources,
+        log,
+        supervision,
+      )
     : undefined;
   if (ingest) {
     pool.adopt(ingest.shard);
     persistence.attachIngest(() => ingest.commitStatus());
+  } else if (options.ingestStream !== '') {
+    log.error(
+      { code: 'PB_ERR_INGEST_OFF' },
+      'INGEST_STREAM is set but persistence is off: the JetStream door needs the database to acknowledge messages, so it is not started',
+    );
   }
 
   // Conflicting length headers close the connection before any route runs (request
@@ -122,7 +139,7 @@ export async function startServer(
       'closed a connection whose request had conflicting Content-Length / Transfer-Encoding headers',
     );
   });
-  const catalog = new TopicCatalog(options.sources);
+  const catalog = new TopicCatalog(sources);
   const loop = new EventLoopMonitor();
   let publisher: TickPublisher | undefined;
   // Host, Origin, content type, tokens, rate and connection limits (src/http/guard-routes.ts).
@@ -136,11 +153,11 @@ export async function startServer(
     options.ingestRateLoopback || options.loopbackLimits,
   );
   // /ws: on this thread (WS_THREADS=1) or on the fan-out threads; either way every thread
-  // serving it counts in one shared block (src/ws/fanout-layout.ts).
-  const topicNames = catalog.list();
+  // serving it counts in one shared block (src/ws/fanout-layout.ts), sized once for every
+  // topic there can be: a column per registry slot, taken or not (topics.ts).
   const fanoutShared = createFanoutShared({
     threads: options.wsThreads,
-    topics: topicNames.length,
+    topics: catalog.columns,
     maxConnections: options.wsMaxConnections,
   });
   const wsStats = new FanoutTotals(fanoutShared);
@@ -160,7 +177,15 @@ export async function startServer(
     sink = new PartitionedPublisher(app, partitions);
   } else {
     const wsPort = await sharedPort(options.host, options.wsPort);
-    fanout = new FanoutPool(options, fanoutShared, wsStats, primarySlots, wsPort, supervision);
+    fanout = new FanoutPool(
+      options,
+      fanoutShared,
+      wsStats,
+      primarySlots,
+      sources,
+      wsPort,
+      supervision,
+    );
     sink = fanout;
     app.ws('/ws', {
       upgrade: (res) => {
@@ -174,19 +199,23 @@ export async function startServer(
       },
     });
   }
-  const topicIndex = new Map(topicNames.map((t, i) => [t, i]));
-  const subscribers = (topic: string) => wsStats.subscribers(topicIndex.get(topic)!);
-  const snapshots = new SnapshotService(pool, options.sources, {
+  // The tick asks for known topics (fixed, tracked sources, `other`): each has a column.
+  const subscribers = (topic: string) => {
+    const column = catalog.column(topic);
+    return column === -1 ? 0 : wsStats.subscribers(column);
+  };
+  const snapshots = new SnapshotService(pool, sources, {
     clients: () => wsStats.open,
     persistence: () => persistence.figures(),
     eventLoopDelayP99Ms: () => loop.p99Ms,
     publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
     security: () => wsStats.security(access.counters),
     feedOmitted: () => publisher?.feedOmitted() ?? 0,
+    stream: () => ingest?.streamFigures() ?? null,
   });
   // Alert rules: evaluated every tick right after the snapshot (src/alerts/alerting.ts).
   const alerting = new Alerting(snapshots, options, persistence.on ? persistence.db! : null, log);
-  await alerting.load(extras.rulesFile ?? null, options.sources);
+  await alerting.load(extras.rulesFile ?? null);
   publisher = new TickPublisher(sink, subscribers, pool, snapshots, options, alerting);
   const runner = new ScenarioRunner(pool, options, log);
 
@@ -214,26 +243,25 @@ export async function startServer(
   registerHistoryRoute(guarded, snapshots, {
     pool: reads,
     db: readDb,
-    sourceNames: options.sources,
+    sources,
     maxRangeS: options.historyMaxRangeH * 3600,
   });
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
   registerLoadTestRoutes(guarded, runner, options.sources, reset);
   const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
-  registerRulesRoutes(guarded, alerting, options.sources);
-  registerAlertingMetrics(
-    registerPrometheusRoute(guarded, snapshots, wsStats, health, {
-      ingestBackpressure: () => ingestBudget.backpressureAnswers,
-      ingestQueuedBytes: () => ingestBudget.usedBytes,
-      readsRefused: () => reads.gateStats().refused,
-      framingRefused: () => framingRefused,
-    }),
-    alerting,
-  );
+  registerRulesRoutes(guarded, alerting, sources);
+  const registry = registerPrometheusRoute(guarded, snapshots, wsStats, health, {
+    ingestBackpressure: () => ingestBudget.backpressureAnswers,
+    ingestQueuedBytes: () => ingestBudget.usedBytes,
+    readsRefused: () => reads.gateStats().refused,
+    framingRefused: () => framingRefused,
+  });
+  registerAlertingMetrics(registry, alerting);
+  if (ingest?.streamFigures()) registerStreamMetrics(registry, () => ingest.streamFigures());
   // Alertmanager trouble shows in the detail; it does not make this node unready for traffic.
   registerReadyzRoute(
     app,
-    () => health.notReady() ?? persistence.notReadyReason(),
+    () => health.notReady() ?? persistence.notReadyReason() ?? ingest?.streamNotReady() ?? null,
     () => ({
       alertmanager: alerting.alertmanager
         ? { ...alerting.alertmanager.status, problem: alerting.alertmanagerProblem() }

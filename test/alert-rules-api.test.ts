@@ -38,7 +38,7 @@ const CASES: [Record<string, unknown>, string, RegExp][] = [
     /instantaneous/,
   ],
   [{ ...ok, alert: 'P99Source', metric: 'p99Ms', source: 'ach' }, 'source', /not held per source/],
-  [{ ...ok, alert: 'Source', source: 'nowhere' }, 'source', /configured source/],
+  [{ ...ok, alert: 'Source', source: 'No Where' }, 'source', /a source name, 1–32 characters/],
   [{ ...ok, alert: 'Op', op: '=>' }, 'op', /must be one of >/],
   [{ ...ok, alert: 'Threshold', threshold: '5' }, 'threshold', /finite number/],
   [{ ...ok, alert: 'For', for: '5 minutes' }, 'for', /duration/],

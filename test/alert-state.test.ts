@@ -3,6 +3,8 @@ import { AlertSeries } from '../src/alerts/alert-state.js';
 import { ALL, type MetricReader, MetricSlots } from '../src/alerts/metric-reader.js';
 import { RuleEvaluator } from '../src/alerts/rule-evaluator.js';
 import { type AlertRule, validateRule } from '../src/alerts/rule-schema.js';
+import { SourceRegistry } from '../src/shared/source-registry.js';
+import { SOURCE_SLOTS } from '../src/shared/window-row.js';
 
 /**
  * The alert state machine, tick by tick, as Prometheus defines it (rules/alerting.go):
@@ -25,6 +27,7 @@ function reader(): MetricReader & { slots: MetricSlots } {
   return {
     slots,
     sources: SOURCES,
+    slotOf: (name) => SOURCES.indexOf(name),
     values: slots.values,
     slot: (m, w, s) => slots.slot(m, w, s),
   };
@@ -200,5 +203,60 @@ t.test(
       ['pending→inactive'],
     );
     t.equal(ev.size, 0);
+  },
+);
+
+t.test(
+  'evaluator: "*" follows sources that appear later; a named new source is tracked',
+  async (t) => {
+    // The slots of a real source registry (source-registry.ts), as SnapshotMetricReader reads them.
+    const registry = SourceRegistry.create(8, SOURCES);
+    const slots = new MetricSlots(registry.names(), SOURCE_SLOTS);
+    const r: MetricReader = {
+      get sources() {
+        return registry.names();
+      },
+      slotOf: (name) => registry.slotOf(name),
+      values: slots.values,
+      slot: (m, w, s) => slots.slot(m, w, s),
+    };
+    const ev = new RuleEvaluator(r);
+    ev.set(
+      rule({ alert: 'Every', metric: 'count', window: '1m', op: '>', threshold: 5, source: '*' }),
+    );
+    ev.set(
+      rule({
+        alert: 'Shop',
+        metric: 'count',
+        window: '1m',
+        op: '>',
+        threshold: 5,
+        source: 'shop-web',
+      }),
+    );
+    t.equal(registry.find('shop-web'), 2, 'a rule naming a new source tracks it');
+    const count = (name: string, v: number) => {
+      slots.values[slots.slot('count', '1m', registry.find(name))] = v;
+    };
+    count('ach', 9);
+    count('shop-web', 9);
+    t.same(
+      ev.evaluate(0).map((e) => `${e.rule}/${e.source}:${e.state}`),
+      ['Every/ach:firing', 'Every/shop-web:firing', 'Shop/shop-web:firing'],
+      'the "*" rule has a series for shop-web (tracked when Shop was set)',
+    );
+    // A producer's new name appears between ticks: the "*" rule gets its series; ach keeps its state.
+    registry.slotOf('pos-2');
+    count('pos-2', 7);
+    t.same(
+      ev.evaluate(TICK).map((e) => `${e.rule}/${e.source}:${e.state}`),
+      ['Every/pos-2:firing'],
+      'only the new source changes state',
+    );
+    const every = ev.status().find((s) => s.rule.alert === 'Every')!;
+    t.same(
+      every.series.map((s) => s.source),
+      ['card-pos', 'ach', 'shop-web', 'pos-2'],
+    );
   },
 );

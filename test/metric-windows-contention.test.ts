@@ -3,14 +3,9 @@ import { parseOptions } from '../src/config/parse-options.js';
 import { SnapshotService } from '../src/metrics/snapshot-service.js';
 import { ShardPool, type SimulatorParams } from '../src/pipeline/shard-pool.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
-import {
-  B_COUNT,
-  B_FAILED,
-  B_VOLUME,
-  BUCKET_STRIDE,
-  G_COMPLETED,
-  G_FAILED,
-} from '../src/shared/metric-buckets.js';
+import { G_COMPLETED, G_FAILED } from '../src/shared/metric-buckets.js';
+import { SourceRegistry } from '../src/shared/source-registry.js';
+import { B_COUNT, B_FAILED, B_VOLUME, ROW_STRIDE } from '../src/shared/window-row.js';
 
 /**
  * Windows are exact under contention (issue 10, part 1). Real shard threads run at max
@@ -50,12 +45,16 @@ t.test('snapshots are exact or marked partial, and the final 1 h window adds up'
   t.teardown(async () => {
     if (!stopped) await pool.stop();
   });
-  const snapshots = new SnapshotService(pool, options.sources, {
-    clients: () => 0,
-    persistence: () => ({ on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 }),
-    eventLoopDelayP99Ms: () => 0,
-    publishCostMs: () => 0,
-  });
+  const snapshots = new SnapshotService(
+    pool,
+    SourceRegistry.create(options.sourcesMax, options.sources),
+    {
+      clients: () => 0,
+      persistence: () => ({ on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 }),
+      eventLoopDelayP99Ms: () => 0,
+      publishCostMs: () => 0,
+    },
+  );
   const completed = () => pool.shards.reduce((n, s) => n + s.metrics.gauges[G_COMPLETED]!, 0);
 
   const seen = { snapshots: 0, exact: 0, partial: 0, duringReset: 0, resets: 0, scenarios: 0 };
@@ -108,11 +107,11 @@ t.test('snapshots are exact or marked partial, and the final 1 h window adds up'
   t.ok(seen.exact > seen.partial, 'most snapshots are exact (partial ones are the exception)');
 
   // The shards' own counters, read after they stopped.
-  const totals = new Float64Array(BUCKET_STRIDE);
+  const totals = new Float64Array(ROW_STRIDE);
   let ownCompleted = 0;
   let ownFailed = 0;
   for (const s of pool.shards) {
-    for (let i = 1; i < BUCKET_STRIDE; i++) totals[i]! += s.metrics.totals[i]!;
+    for (let i = 1; i < ROW_STRIDE; i++) totals[i]! += s.metrics.totals[i]!;
     ownCompleted += s.metrics.gauges[G_COMPLETED]!;
     ownFailed += s.metrics.gauges[G_FAILED]!;
   }

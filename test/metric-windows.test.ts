@@ -4,7 +4,9 @@ import { WINDOW_NAMES, WINDOW_SECONDS } from '../src/metrics/snapshot-types.js';
 import { OPEN_SECONDS, WindowAccumulator } from '../src/metrics/window-accumulator.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
 import { HISTOGRAM_RELATIVE_ERROR } from '../src/shared/latency-histogram.js';
-import { BUCKET_STRIDE, C_RESET, C_RESET_ACK, ShardMetrics } from '../src/shared/metric-buckets.js';
+import { ShardMetrics } from '../src/shared/metric-buckets.js';
+import { C_RESET, C_RESET_ACK } from '../src/shared/shard-protocol.js';
+import { ROW_STRIDE } from '../src/shared/window-row.js';
 import { WindowWriter } from '../workers/shard/window-writer.js';
 import { mulberry32 } from './helpers/rng.js';
 
@@ -38,7 +40,7 @@ t.test('windows match a brute-force oracle over random streams', async (t) => {
   const t0 = 1_800_000_000; // epoch seconds
   const acc = new WindowAccumulator(shards, t0);
   const records: Rec[] = [];
-  const out = new Float64Array(BUCKET_STRIDE);
+  const out = new Float64Array(ROW_STRIDE);
   let mismatches = 0;
   let checks = 0;
 
@@ -159,7 +161,7 @@ t.test('a reset clears the windows; seconds written after it count again', async
   w.add(false, false, 10, 0, 100, 100, 0);
   w.end();
   acc.advance(t0 + 5);
-  const out = new Float64Array(BUCKET_STRIDE);
+  const out = new Float64Array(ROW_STRIDE);
   acc.window('1m', acc.readOpen(t0 + 5), out);
   t.equal(windowMetrics(out, 0, 60).count, 1);
   Atomics.store(shard.control, C_RESET, 1); // what ShardPool.reset() asks

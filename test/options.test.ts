@@ -41,6 +41,13 @@ t.test('invalid values name the option, where it came from, and the accepted ran
     [['--persistence', 'maybe'], {}, /options\.persistence .* must be auto, required or off/],
     [['--ring-capacity', '1000'], {}, /options\.ringCapacity .* must be a power of two/],
     [['--sources', 'a,a'], {}, /options\.sources .* names must be unique/],
+    [['--sources', 'ach,other'], {}, /options\.sources .* "other" is reserved/],
+    [[], { SOURCES_MAX: '257' }, /options\.sourcesMax \(SOURCES_MAX\) must be between 1 and 256/],
+    [
+      ['--sources', 'a,b,c', '--sources-max', '2'],
+      {},
+      /options\.sourcesMax \(SOURCES_MAX\) must be at least the number of SOURCES \(3\)/,
+    ],
     [
       ['--proc-min-ms', '500', '--proc-median-ms', '100'],
       {},

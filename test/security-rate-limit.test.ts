@@ -4,6 +4,7 @@ import { parseOptions } from '../src/config/parse-options.js';
 import { AccessControl, accessFor, bearerToken } from '../src/http/auth.js';
 import { RateLimiter } from '../src/http/rate-limit.js';
 import { HostOriginPolicy } from '../src/security/host-origin-policy.js';
+import { SourceRegistry } from '../src/shared/source-registry.js';
 import { ConnectionSlots } from '../src/ws/connection-slots.js';
 import { createFanoutShared } from '../src/ws/fanout-layout.js';
 import { MAX_TOPICS_QUERY_CHARS, planInitialTopics } from '../src/ws/initial-topics.js';
@@ -211,7 +212,7 @@ t.test('WebSocket connection slots: per address and in total, across threads', a
 });
 
 t.test('the ?topics= of an upgrade: bounded, and only what is granted is kept', async (t) => {
-  const catalog = new TopicCatalog(['ach', 'wire']);
+  const catalog = new TopicCatalog(SourceRegistry.create(4, ['ach', 'wire']));
   t.same(planInitialTopics('', catalog, 16), { topics: [], error: null });
   t.same(planInitialTopics('metrics,tx,metrics', catalog, 16), {
     topics: ['metrics', 'tx'],

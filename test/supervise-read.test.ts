@@ -5,7 +5,8 @@ import type { PulseboardError } from '../src/errors.js';
 import { ReadPool } from '../src/history/read-pool.js';
 import type { HistoryTask } from '../src/history/read-tasks.js';
 import { faultSwitchFromEnv } from '../src/shared/fault-switch.js';
-import { BUCKET_COUNT, BUCKET_STRIDE } from '../src/shared/metric-buckets.js';
+import { BUCKET_COUNT } from '../src/shared/metric-buckets.js';
+import { ROW_STRIDE } from '../src/shared/window-row.js';
 import { Supervisor } from '../src/supervise/supervisor.js';
 import { type NotReady, ThreadHealth } from '../src/supervise/thread-health.js';
 import { createTestDatabase } from './helpers/database.js';
@@ -97,7 +98,8 @@ t.test('the pool reports the read role down until piscina’s replacement is rea
     kind: 'history',
     db: null,
     sourceNames: ['ach'],
-    closed: new SharedArrayBuffer(BUCKET_COUNT * BUCKET_STRIDE * 8),
+    sourceSlot: null,
+    closed: new SharedArrayBuffer(BUCKET_COUNT * ROW_STRIDE * 8),
     memFirst: 0,
     closedThrough: 0,
     fromMs: 0,

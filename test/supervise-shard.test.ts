@@ -4,13 +4,8 @@ import t from 'tap';
 import { parseOptions } from '../src/config/parse-options.js';
 import { ShardPool } from '../src/pipeline/shard-pool.js';
 import { faultSwitchFromEnv } from '../src/shared/fault-switch.js';
-import {
-  C_SEQ,
-  G_COMPLETED,
-  G_ID_MS,
-  G_PENDING,
-  G_PROCESSING,
-} from '../src/shared/metric-buckets.js';
+import { G_COMPLETED, G_ID_MS, G_PENDING, G_PROCESSING } from '../src/shared/metric-buckets.js';
+import { C_SEQ } from '../src/shared/shard-protocol.js';
 import { TX_ID_SEQUENCE_BITS, TX_ID_WORKER_BITS } from '../src/shared/tx-id.js';
 import { Supervisor } from '../src/supervise/supervisor.js';
 import { type NotReady, ThreadHealth } from '../src/supervise/thread-health.js';

@@ -2,7 +2,8 @@ import t from 'tap';
 import { windowMetrics } from '../src/metrics/bucket-row.js';
 import { WindowAccumulator } from '../src/metrics/window-accumulator.js';
 import { CURRENCIES } from '../src/shared/catalog.js';
-import { BUCKET_STRIDE, ShardMetrics } from '../src/shared/metric-buckets.js';
+import { ShardMetrics } from '../src/shared/metric-buckets.js';
+import { ROW_STRIDE } from '../src/shared/window-row.js';
 import { WindowWriter } from '../workers/shard/window-writer.js';
 
 /**
@@ -23,7 +24,7 @@ t.test('window volume stays exact past 2^53 and after huge seconds leave', async
   const writers = shards.map((m) => new WindowWriter(m));
   const t0 = 1_800_000_000;
   const acc = new WindowAccumulator(shards, t0);
-  const out = new Float64Array(BUCKET_STRIDE);
+  const out = new Float64Array(ROW_STRIDE);
   const added: { second: number; currency: number; amount: bigint }[] = [];
   let checks = 0;
   let sawHuge = false;

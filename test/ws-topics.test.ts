@@ -1,4 +1,6 @@
 import t from 'tap';
+import { SourceRegistry } from '../src/shared/source-registry.js';
+import { TopicCatalog, topicColumns } from '../src/ws/topics.js';
 import { rawExchange } from './helpers/raw-exchange.js';
 import { startServer } from './helpers/server.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -197,3 +199,28 @@ for (const threads of WS_THREAD_COUNTS)
       t.ok(snap.clients >= 8, `clients counted over every thread (${snap.clients})`);
     });
   });
+
+// The shared subscriber counts were indexed by the topic list at startup: a source that
+// appeared later had no column. Columns now come from the registry slot.
+t.test('topic columns: one per registry slot, fixed before the sources appear', async (t) => {
+  const sources = SourceRegistry.create(4, ['ach', 'wire']);
+  const catalog = new TopicCatalog(sources);
+  t.equal(catalog.columns, topicColumns(4), 'sized for SOURCES_MAX at startup');
+  t.equal(catalog.columns, 3 + 4 + 1);
+  t.same(
+    ['metrics', 'tx', 'alerts', 'source/ach', 'source/wire'].map((x) => catalog.column(x)),
+    [0, 1, 2, 3, 4],
+  );
+  t.equal(catalog.column('source/other'), 7, 'the overflow is the last column');
+  t.equal(catalog.column('source/late'), -1, 'not a topic before the name is sent');
+  t.equal(catalog.column('nope'), -1);
+  // Another thread registers a name: this catalog sees it, in the column of its slot.
+  new SourceRegistry(sources.sab).slotOf('late');
+  t.equal(catalog.column('source/late'), 5);
+  t.ok(catalog.isKnown('source/late'));
+  t.equal(catalog.column('source/wire'), 4, 'earlier columns never move');
+  sources.slotOf('late-2');
+  sources.slotOf('late-3');
+  t.equal(catalog.column('source/late-3'), -1, 'past SOURCES_MAX a name is not a topic…');
+  t.equal(catalog.column('source/other'), 7, '…it counts in source/other');
+});

@@ -11,6 +11,7 @@ const { rules, sources } = workerData as { rules: number; sources: string[] };
 const slots = new MetricSlots(sources);
 const evaluator = new RuleEvaluator({
   sources,
+  slotOf: (name) => sources.indexOf(name),
   values: slots.values,
   slot: (m, w, s) => slots.slot(m, w, s),
 });

@@ -9,6 +9,8 @@ import { SnapshotService } from '../../src/metrics/snapshot-service.js';
 import type { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { DEFAULT_SOURCES } from '../../src/shared/catalog.js';
 import { ShardMetrics } from '../../src/shared/metric-buckets.js';
+import { SourceRegistry } from '../../src/shared/source-registry.js';
+import { SOURCES_LIMIT } from '../../src/shared/window-row.js';
 import { WindowWriter } from '../../workers/shard/window-writer.js';
 import { progress, writeResult } from '../lib/results.js';
 import { benchRules } from './rule-set.js';
@@ -46,7 +48,7 @@ const pool = {
   simulatorShards: 1,
   reset: async () => undefined,
 } as unknown as ShardPool;
-const snapshots = new SnapshotService(pool, sources, {
+const snapshots = new SnapshotService(pool, SourceRegistry.create(SOURCES_LIMIT, sources), {
   clients: () => 0,
   persistence: () => ({ on: false, dbRowsPerSec: 0, writerLag: 0, ringFill: 0 }),
   eventLoopDelayP99Ms: () => 0,
@@ -55,7 +57,7 @@ const snapshots = new SnapshotService(pool, sources, {
 // The first snapshot folds the whole hour (3,600 closed seconds, once at start); the tick's
 // steady state has zero or one closed second per snapshot.
 snapshots.refresh();
-const reader = new SnapshotMetricReader(snapshots, sources);
+const reader = new SnapshotMetricReader(snapshots);
 const evaluator = new RuleEvaluator(reader);
 const rules = benchRules(RULES, sources);
 for (const r of rules) evaluator.set(r);
@@ -65,6 +67,7 @@ const series = evaluator.status().reduce((n, r) => n + r.series.length, 0);
 const flipSlots = new MetricSlots(sources);
 const flipper = new RuleEvaluator({
   sources,
+  slotOf: (name) => (sources as readonly string[]).indexOf(name),
   values: flipSlots.values,
   slot: (m, w, s) => flipSlots.slot(m, w, s),
 });

@@ -4,8 +4,9 @@ import { WINDOW_NAMES } from '../../src/metrics/snapshot-types.js';
 import { WindowAccumulator } from '../../src/metrics/window-accumulator.js';
 import { HostOriginPolicy } from '../../src/security/host-origin-policy.js';
 import { DEFAULT_SOURCES } from '../../src/shared/catalog.js';
-import { BUCKET_STRIDE, ShardMetrics } from '../../src/shared/metric-buckets.js';
+import { ShardMetrics } from '../../src/shared/metric-buckets.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
+import { ROW_STRIDE } from '../../src/shared/window-row.js';
 import { envelope } from '../../src/ws/envelope.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
 import { WindowWriter } from '../../workers/shard/window-writer.js';
@@ -50,7 +51,7 @@ for (let s = nowSecond - 3600; s <= nowSecond; s++) {
 }
 const acc = new WindowAccumulator([shard], nowSecond);
 acc.advance(nowSecond);
-const row = new Float64Array(BUCKET_STRIDE);
+const row = new Float64Array(ROW_STRIDE);
 const snapshotJson = (() => {
   const open = acc.readOpen(nowSecond);
   const windows: Record<string, unknown> = {};

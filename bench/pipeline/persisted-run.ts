@@ -9,6 +9,7 @@ import {
   G_PROCESSING,
   G_THROTTLED,
 } from '../../src/shared/metric-buckets.js';
+import { SourceRegistry } from '../../src/shared/source-registry.js';
 import { dbServerPid, procCpuSeconds } from '../lib/db-proc.js';
 import { machineBusyCores, sampleMachine } from '../ws-swarm/proc-stats.js';
 
@@ -65,7 +66,11 @@ export async function runPersisted(
     },
   );
   const logger = createLogger(options);
-  const persistence = await Persistence.open(options, logger);
+  const persistence = await Persistence.open(
+    options,
+    logger,
+    SourceRegistry.create(options.sourcesMax, options.sources),
+  );
   const db = persistence.db!;
   if (!['127.0.0.1', 'localhost', '::1'].includes(db.host))
     throw new Error(`bench targets loopback only (got ${db.host})`);

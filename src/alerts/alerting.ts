@@ -66,7 +66,7 @@ export class Alerting {
     db: DbConfig | null,
     private readonly log: Logger,
   ) {
-    this.reader = new SnapshotMetricReader(snapshots, options.sources);
+    this.reader = new SnapshotMetricReader(snapshots);
     this.evaluator = new RuleEvaluator(this.reader);
     this.events = new AlertEventLog(db, log, options.rollupRetentionDays);
     this.store = new RulesStore(db, log);
@@ -79,8 +79,8 @@ export class Alerting {
   }
 
   /** Loads the rules (database and/or file, rules-store.ts) into the evaluator. */
-  async load(file: RulesFile | null, sources: readonly string[]): Promise<void> {
-    const rules = await this.store.load(file, { sources });
+  async load(file: RulesFile | null): Promise<void> {
+    const rules = await this.store.load(file, { sources: this.reader.sources });
     for (const r of rules) this.evaluator.set(r);
     this.log.info(
       { rules: rules.length, file: file?.path ?? null, persistent: this.store.persistent },

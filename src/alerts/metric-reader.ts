@@ -13,7 +13,10 @@ import {
  * knows where values come from: a cluster-wide view or dynamic sources change that file,
  * not the rules.
  *
- *   values: [ metric ][ window: none | 1m | 5m | 1h ][ source: all | 0 … S-1 ]
+ *   values: [ metric ][ window: none | 1m | 5m | 1h ][ source: all | slot 0 … S-1 ]
+ *
+ * A source is its window-row slot (source-registry.ts): slots never change meaning, so a
+ * compiled rule stays valid while sources are added.
  *
  * `secondsSinceLast` (per source or all) backs absence rules: seconds since the last
  * finished transaction.
@@ -26,7 +29,10 @@ export const READER_METRICS: readonly ReaderMetric[] = [...RULE_METRIC_NAMES, 's
 export const ALL = -1;
 
 export interface MetricReader {
+  /** Tracked source names by slot (may grow between ticks). */
   readonly sources: readonly string[];
+  /** The slot of source `name`, tracking it from now on if it is new. */
+  slotOf(name: string): number;
   /** Values of the last refresh; NaN where there is none. */
   readonly values: Float64Array;
   /** The slot of (metric, window or null, source index or ALL); stable for the reader's life. */
@@ -41,8 +47,12 @@ export class MetricSlots {
   );
   private readonly perWindow: number;
 
-  constructor(readonly sources: readonly string[]) {
-    this.perWindow = sources.length + 1;
+  /** `sourceSlots` source slots (default: one per name; SOURCE_SLOTS for a growing registry). */
+  constructor(
+    readonly sources: readonly string[],
+    readonly sourceSlots = sources.length,
+  ) {
+    this.perWindow = sourceSlots + 1;
     this.values = new Float64Array(
       READER_METRICS.length * (RULE_WINDOWS.length + 1) * this.perWindow,
     );
@@ -53,7 +63,7 @@ export class MetricSlots {
     const m = this.metricIndex.get(metric);
     if (m === undefined) throw new Error(`unknown metric ${metric}`);
     const w = window === null ? 0 : RULE_WINDOWS.indexOf(window) + 1;
-    if (source < ALL || source >= this.sources.length) throw new Error(`bad source ${source}`);
+    if (source < ALL || source >= this.sourceSlots) throw new Error(`bad source ${source}`);
     return (m * (RULE_WINDOWS.length + 1) + w) * this.perWindow + source + 1;
   }
 

@@ -97,6 +97,9 @@ export class RuleEvaluator {
     return this.byName.get(name);
   }
 
+  /** Sources the `source: "*"` rules were compiled for (they are recompiled as it grows). */
+  private everySourceCount = 0;
+
   /** Adds or replaces a rule (a replaced rule's alerts end; its state starts afresh). */
   set(rule: AlertRule, ts = Date.now()): void {
     const old = this.byName.get(rule.alert);
@@ -123,11 +126,29 @@ export class RuleEvaluator {
     }
   }
 
-  private compile(rule: AlertRule): CompiledRule {
+  /**
+   * Sources appeared since the `source: "*"` rules were compiled: recompiles them with a
+   * series for each new source; the series of the sources they had keep their state.
+   */
+  private followNewSources(): void {
+    const n = this.reader.sources.length;
+    if (n === this.everySourceCount) return;
+    this.everySourceCount = n;
+    this.compiled = this.compiled.map((old) => {
+      if (old.rule.source !== EVERY_SOURCE) return old;
+      const c = this.compile(old.rule, old.series);
+      this.byName.set(old.rule.alert, c);
+      return c;
+    });
+  }
+
+  private compile(rule: AlertRule, keep: readonly AlertSeries[] = []): CompiledRule {
     const r = this.reader;
     const sources: (string | null)[] =
       rule.source === EVERY_SOURCE ? [...r.sources] : [rule.source];
-    const index = (s: string | null) => (s === null ? ALL : r.sources.indexOf(s));
+    // Slots of the registry (a named source not seen yet is tracked from now on).
+    const index = (s: string | null) => (s === null ? ALL : r.slotOf(s));
+    const kept = new Map(keep.map((s) => [s.source, s]));
     const slots = new Int32Array(sources.length);
     let base: Int32Array | null = null;
     let counts: Int32Array | null = null;
@@ -174,12 +195,13 @@ export class RuleEvaluator {
       counts,
       minCount,
       templated: Object.values(rule.annotations).some((a) => a.includes('{{')),
-      series: sources.map((s) => new AlertSeries(s)),
+      series: sources.map((s) => kept.get(s) ?? new AlertSeries(s)),
     };
   }
 
   /** One evaluation of every rule at `ts` (the snapshot's time): the state changes. */
   evaluate(ts: number): RuleEvent[] {
+    this.followNewSources();
     const out = this.queued.splice(0);
     const v = this.reader.values;
     const list = this.compiled;

@@ -18,10 +18,12 @@
  * window (for a change, the baseline window) holds fewer transactions, so a rate over three
  * transactions does not page anyone.
  *
- * `source`: omitted = all sources together; a name = that source; "*" = every configured
- * source, each evaluated (and alerting) separately, with a `source` label.
+ * `source`: omitted = all sources together; a name = that source (any valid name: it is
+ * tracked from then on); "*" = every tracked source, those that appear later included, each
+ * evaluated (and alerting) separately, with a `source` label.
  */
 
+import { SOURCE_NAME, SOURCE_NAME_RULE } from '../shared/source-name.js';
 import {
   isRuleMetric,
   PER_SOURCE_METRICS,
@@ -86,7 +88,7 @@ export interface RuleProblem {
 export type RuleValidation = { ok: true; rule: AlertRule } | { ok: false; problems: RuleProblem[] };
 
 export interface RuleContext {
-  /** Configured source names (SOURCES). */
+  /** The sources tracked now (named in the message for a bad `source`). */
   sources: readonly string[];
 }
 
@@ -215,8 +217,14 @@ export function validateRule(raw: unknown, ctx: RuleContext): RuleValidation {
   let source: string | null = null;
   if (r.source !== undefined) {
     if (r.source === EVERY_SOURCE) source = EVERY_SOURCE;
-    else if (typeof r.source === 'string' && ctx.sources.includes(r.source)) source = r.source;
-    else bad('source', `must be "*" (every source) or a configured source: ${list(ctx.sources)}`);
+    // Any valid name: a source producers have not sent yet is tracked once they do (or
+    // when the rule is set, source-registry.ts), and reads 0 until then.
+    else if (typeof r.source === 'string' && SOURCE_NAME.test(r.source)) source = r.source;
+    else
+      bad(
+        'source',
+        `must be "*" (every source) or a source name, ${SOURCE_NAME_RULE} (tracked now: ${list(ctx.sources)})`,
+      );
   }
 
   let metric: RuleMetric | null = null;

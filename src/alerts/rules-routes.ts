@@ -3,6 +3,7 @@ import { PulseboardError } from '../errors.js';
 import { methodNotAllowed } from '../http/api-routes.js';
 import { readJson } from '../http/read-body.js';
 import { sendError, sendJson, type Tracked, track } from '../http/respond.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { ALERT_STATES, type AlertStateName } from './alert-state.js';
 import type { Alerting } from './alerting.js';
 import { type AlertRule, describeProblem, validateRule } from './rule-schema.js';
@@ -78,7 +79,7 @@ function timeParam(raw: string | undefined, field: string, dflt: number): number
 export function registerRulesRoutes(
   app: TemplatedApp,
   alerting: Alerting,
-  sources: readonly string[],
+  sources: SourceRegistry,
 ): void {
   const ruleJson = (name: string) => {
     const s = alerting.evaluator.status().find((x) => x.rule.alert === name);
@@ -86,15 +87,20 @@ export function registerRulesRoutes(
   };
 
   app.get('/api/rules', (res) => {
-    // `sources`: what a rule's `source` may name (the dashboard's form offers them).
-    sendJson(track(res), 200, JSON.stringify({ rules: alerting.evaluator.status(), sources }));
+    // `sources`: the tracked sources, which the dashboard's form offers (any valid name is
+    // accepted: a rule on a source not seen yet tracks it).
+    sendJson(
+      track(res),
+      200,
+      JSON.stringify({ rules: alerting.evaluator.status(), sources: sources.names() }),
+    );
   });
 
   app.post('/api/rules', async (res, req) => {
     const t = track(res);
     try {
       requireJson(req);
-      const rule = validateBody(await readJson(t, BODY_LIMIT), sources);
+      const rule = validateBody(await readJson(t, BODY_LIMIT), sources.names());
       if (alerting.evaluator.get(rule.alert)) {
         throw new PulseboardError(
           'PB_ERR_RULES_EXISTS',
@@ -128,7 +134,7 @@ export function registerRulesRoutes(
         typeof body === 'object' && body !== null && !Array.isArray(body)
           ? { alert: name, ...(body as Record<string, unknown>) }
           : body;
-      const rule = validateBody(withName, sources);
+      const rule = validateBody(withName, sources.names());
       if (rule.alert !== name) {
         throw new PulseboardError(
           'PB_ERR_RULES_INVALID',

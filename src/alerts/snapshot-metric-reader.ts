@@ -1,44 +1,61 @@
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import { WINDOW_SECONDS } from '../metrics/snapshot-types.js';
-import { B_COUNT, B_SOURCE_COUNT } from '../shared/metric-buckets.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
+import {
+  B_COUNT,
+  OVERFLOW_SLOT,
+  S_COUNT,
+  SOURCE_SLOTS,
+  sourceField,
+} from '../shared/window-row.js';
 import { ALL, type MetricReader, MetricSlots, type ReaderMetric } from './metric-reader.js';
 import { RULE_WINDOWS, type RuleWindow } from './rule-metrics.js';
 
 /**
  * The MetricReader over the snapshot the tick already builds (SnapshotService.latest):
- * whole-window metrics from `windows`, per-source ones from `topSources` (count, failed,
+ * whole-window metrics from `windows`, per-source ones from `sourcesByWindow` (count, failed,
  * volume; tps and failure rate derived), gauges from `inFlight` and `pipeline`. Its cost
  * per tick is O(windows × sources), whatever the transaction rate.
  *
  * Absence needs one thing the snapshot does not say: when a source last finished a
  * transaction. That is kept here, from the per-source counts of the open seconds of each
  * read and of each second as it closes (so a tick longer than a second misses nothing), at
- * one-second precision; at start it is found in the reloaded hour, or is the start time.
+ * one-second precision; at start it is found in the reloaded hour, or is the start time
+ * (for a source first tracked later: the start time too, so an absence rule on a source
+ * that never sent anything fires once absentFor has passed since start).
  *
  * `ingestStreamLag` reads 0: the JetStream ingest that will report it does not exist yet.
  */
 export class SnapshotMetricReader implements MetricReader {
   private readonly slots: MetricSlots;
-  /** Epoch ms of the last transaction per source slot; index S is "any source". */
+  /** Epoch ms of the last transaction per source slot; index SOURCE_SLOTS is "any source". */
   private readonly lastSeen: Float64Array;
-  private readonly index: Map<string, number>;
+  private readonly registry: SourceRegistry;
 
   constructor(
     private readonly snapshots: SnapshotService,
-    readonly sources: readonly string[],
     startedAt = Date.now(),
   ) {
-    this.slots = new MetricSlots(sources);
-    this.index = new Map(sources.map((s, i) => [s, i]));
-    this.lastSeen = new Float64Array(sources.length + 1).fill(startedAt);
+    this.registry = snapshots.sourceRegistry;
+    this.slots = new MetricSlots(this.registry.names(), SOURCE_SLOTS);
+    this.lastSeen = new Float64Array(SOURCE_SLOTS + 1).fill(startedAt);
     // Reloaded history (a restart): the last second of the hour each source was seen in.
     const now = Math.floor(startedAt / 1000);
     for (let s = now - WINDOW_SECONDS['1h']; s < now; s++) this.seeClosed(s);
     this.refresh();
   }
 
+  /** Tracked names by slot: the registry's list, which grows as sources appear. */
+  get sources(): readonly string[] {
+    return this.registry.names();
+  }
+
   get values(): Float64Array {
     return this.slots.values;
+  }
+
+  slotOf(name: string): number {
+    return this.registry.slotOf(name);
   }
 
   slot(metric: ReaderMetric, window: RuleWindow | null, source: number): number {
@@ -49,14 +66,15 @@ export class SnapshotMetricReader implements MetricReader {
     const acc = this.snapshots.accumulator;
     const end = (s + 1) * 1000;
     let any = false;
-    for (let i = 0; i < this.sources.length; i++) {
+    const see = (i: number) => {
       if (acc.closedSourceCount(s, i) > 0) {
         any = true;
         if (end > this.lastSeen[i]!) this.lastSeen[i] = end;
       }
-    }
-    const S = this.sources.length;
-    if (any && end > this.lastSeen[S]!) this.lastSeen[S] = end;
+    };
+    for (let i = 0; i < this.registry.count; i++) see(i);
+    see(OVERFLOW_SLOT);
+    if (any && end > this.lastSeen[SOURCE_SLOTS]!) this.lastSeen[SOURCE_SLOTS] = end;
   }
 
   /** Reads the latest snapshot into the values (once per tick, after the snapshot). */
@@ -66,8 +84,10 @@ export class SnapshotMetricReader implements MetricReader {
     const slots = this.slots;
     const v = slots.values;
     const nowSecond = Math.floor(snap.ts / 1000);
-    const S = this.sources.length;
-    // Slot of (metric, window, all sources); source i is at +1+i (metric-reader.ts).
+    const S = SOURCE_SLOTS;
+    const registry = this.registry;
+    const named = registry.names().length;
+    // Slot of (metric, window, all sources); source slot i is at +1+i (metric-reader.ts).
     const at = (m: ReaderMetric, w: RuleWindow) => slots.slot(m, w, ALL);
     for (const w of RULE_WINDOWS) {
       const m = snap.windows[w];
@@ -88,9 +108,9 @@ export class SnapshotMetricReader implements MetricReader {
       const usd = at('volumeUsd', w) + 1;
       for (const off of [count, failed, tps, rate, usd]) v.fill(0, off, off + S);
       const covered = acc.coveredSeconds(w, nowSecond);
-      for (const src of snap.topSources[w]) {
-        const i = this.index.get(src.source);
-        if (i === undefined) continue;
+      for (const src of this.snapshots.sourcesByWindow[w] ?? []) {
+        const i = registry.find(src.source);
+        if (i === -1) continue;
         v[count + i] = src.count;
         v[failed + i] = src.failed;
         v[tps + i] = Math.round((src.count / covered) * 1000) / 1000;
@@ -104,10 +124,14 @@ export class SnapshotMetricReader implements MetricReader {
 
     for (const p of snap.seconds) this.seeClosed(Math.floor(p.t / 1000));
     const open = acc.lastOpen.sum;
-    for (let i = 0; i < S; i++) if (open[B_SOURCE_COUNT + i]! > 0) this.lastSeen[i] = snap.ts;
+    const since = (i: number) => Math.max(0, (snap.ts - this.lastSeen[i]!) / 1000);
+    const tracked = (i: number) => {
+      if (open[sourceField(i, S_COUNT)]! > 0) this.lastSeen[i] = snap.ts;
+      slots.set('secondsSinceLast', null, i, since(i));
+    };
+    for (let i = 0; i < named; i++) tracked(i);
+    tracked(OVERFLOW_SLOT);
     if (open[B_COUNT]! > 0) this.lastSeen[S] = snap.ts;
-    for (let i = 0; i < S; i++)
-      slots.set('secondsSinceLast', null, i, Math.max(0, (snap.ts - this.lastSeen[i]!) / 1000));
-    slots.set('secondsSinceLast', null, ALL, Math.max(0, (snap.ts - this.lastSeen[S]!) / 1000));
+    slots.set('secondsSinceLast', null, ALL, since(S));
   }
 }

@@ -1,7 +1,10 @@
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { parseStreamUrl } from '../ingest/stream/stream-url.js';
 import { DEFAULT_SOURCES, MAX_SOURCES } from '../shared/catalog.js';
+import { OVERFLOW_SOURCE, SOURCE_NAME } from '../shared/source-name.js';
 import { MAX_SIMULATOR_SHARDS } from '../shared/tx-id.js';
+import { ROW_BYTES, SOURCE_FIELDS, SOURCES_LIMIT } from '../shared/window-row.js';
 import { MAX_FANOUT_THREADS } from '../ws/fanout-layout.js';
 
 /**
@@ -22,8 +25,6 @@ const ratio = z.coerce
   .number({ error: 'must be a number' })
   .min(0, { error: 'must be between 0 and 1' })
   .max(1, { error: 'must be between 0 and 1' });
-
-const sourceName = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 
 const bool = z
   .enum(['true', 'false'], { error: 'must be true or false' })
@@ -109,7 +110,7 @@ export const OPTION_SPECS = {
   sources: {
     env: 'SOURCES',
     default: DEFAULT_SOURCES.join(','),
-    doc: `Comma-separated source names (at most ${MAX_SOURCES}; lowercase letters, digits, - _ .).`,
+    doc: `The simulator's source names, comma-separated (at most ${MAX_SOURCES}; lowercase letters, digits, - _ .; not "${OVERFLOW_SOURCE}"). Producers may send other names (see SOURCES_MAX).`,
     schema: z
       .string()
       .transform((s) => s.split(',').map((x) => x.trim()))
@@ -118,12 +119,21 @@ export const OPTION_SPECS = {
           .array(
             z
               .string()
-              .regex(sourceName, { error: 'each name: lowercase letters, digits, - _ . (1–32)' }),
+              .regex(SOURCE_NAME, { error: 'each name: lowercase letters, digits, - _ . (1–32)' })
+              .refine((n) => n !== OVERFLOW_SOURCE, {
+                error: `"${OVERFLOW_SOURCE}" is reserved for the sources past SOURCES_MAX`,
+              }),
           )
           .min(1, { error: 'needs at least one source' })
           .max(MAX_SOURCES, { error: `at most ${MAX_SOURCES} sources` })
           .refine((a) => new Set(a).size === a.length, { error: 'names must be unique' }),
       ),
+  },
+  sourcesMax: {
+    env: 'SOURCES_MAX',
+    default: String(SOURCES_LIMIT),
+    doc: `Sources tracked by name (SOURCES and every name producers send, first come), at most ${SOURCES_LIMIT}; later names count as "${OVERFLOW_SOURCE}" in the live windows (stored with their name). ${SOURCES_LIMIT} is what a window row reserves: ${SOURCE_FIELDS} × 8 B per source, ${ROW_BYTES.toLocaleString('en-US')} B per second, ${((ROW_BYTES * 4096) / 1e6).toFixed(1)} MB of address space per writer thread's hour.`,
+    schema: int(1, SOURCES_LIMIT),
   },
   failureRate: {
     env: 'FAILURE_RATE',
@@ -407,6 +417,51 @@ export const OPTION_SPECS = {
     default: '10000',
     doc: 'Most transactions in one POST /api/transactions body (413 above).',
     schema: int(1, 1_000_000),
+  },
+  ingestStream: {
+    env: 'INGEST_STREAM',
+    default: '',
+    doc: 'Consume transactions from NATS JetStream: nats://[user:pass@]host[:port]/<subject>, e.g. nats://127.0.0.1:4222/pulseboard.tx (README "From a NATS JetStream stream"). Each message is one item or an array, as POST /api/transactions; acknowledged after its COMMIT. Needs persistence. Empty = off.',
+    schema: z.string().refine((s) => s === '' || typeof parseStreamUrl(s) !== 'string', {
+      error: (issue) => `${parseStreamUrl(String(issue.input)) as string}, or empty`,
+    }),
+    secret: true,
+  },
+  ingestStreamName: {
+    env: 'INGEST_STREAM_NAME',
+    default: 'PULSEBOARD_TX',
+    doc: 'JetStream stream that captures the INGEST_STREAM subject: created if missing (file storage, limits retention, 7 days, one replica), else checked to capture the subject.',
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+      error: 'must be 1 to 64 letters, digits, _ or -',
+    }),
+  },
+  ingestStreamConsumer: {
+    env: 'INGEST_STREAM_CONSUMER',
+    default: 'pulseboard-ingest',
+    doc: "Durable pull consumer the server reads with (created if missing, checked if present). Every node with the same name shares it, so the stream's messages spread over them.",
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, {
+      error: 'must be 1 to 64 letters, digits, _ or -',
+    }),
+  },
+  ingestStreamDeadSubject: {
+    env: 'INGEST_STREAM_DEAD_SUBJECT',
+    default: '',
+    doc: 'Subject poison messages (invalid JSON, invalid items, items the database refuses) are published to, with the original payload and the reason in headers; stored in the stream <INGEST_STREAM_NAME>_DEAD (created if no stream captures it). Empty = <subject>.dead.',
+    schema: z.string().regex(/^([A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*)?$/, {
+      error: 'must be empty or dot-separated tokens of letters, digits, _ and -',
+    }),
+  },
+  ingestStreamMaxAckPending: {
+    env: 'INGEST_STREAM_MAX_ACK_PENDING',
+    default: '20000',
+    doc: "Messages delivered and not yet acknowledged at most (the consumer's max_ack_pending, and what this node holds): when the database is slow or down, consumption pauses here. Pulls are sized to the group commit (5,000).",
+    schema: int(1, 1_000_000),
+  },
+  ingestStreamAckWaitS: {
+    env: 'INGEST_STREAM_ACK_WAIT_S',
+    default: '30',
+    doc: "The consumer's ack_wait, s: a message not acknowledged within it is redelivered (to any node). Messages waiting for their COMMIT are kept alive with in-progress acks, so only a dead node's messages are redelivered.",
+    schema: int(5, 3600),
   },
   shutdownTimeoutMs: {
     env: 'SHUTDOWN_TIMEOUT_MS',

@@ -113,6 +113,11 @@ function crossCheck(o: Options, problems: string[]): void {
       `options.wsPort (WS_PORT) must differ from PORT with WS_THREADS > 1: the fan-out threads share it, the HTTP API may not (got ${o.wsPort})`,
     );
   }
+  if (o.sources.length > o.sourcesMax) {
+    problems.push(
+      `options.sourcesMax (SOURCES_MAX) must be at least the number of SOURCES (${o.sources.length}): the simulator's sources are always tracked (got ${o.sourcesMax})`,
+    );
+  }
   if (!(o.procMinMs <= o.procMedianMs && o.procMedianMs <= o.procMaxMs)) {
     problems.push(
       `options.procMinMs ≤ procMedianMs ≤ procMaxMs must hold (got ${o.procMinMs}, ${o.procMedianMs}, ${o.procMaxMs})`,

@@ -1,8 +1,9 @@
 import { accountName } from '../pipeline/tx-item.js';
 import { CURRENCIES, FAILURE_REASONS, FLAG_RULES, STATUS, TX_TYPES } from '../shared/catalog.js';
 import { ExactSum } from '../shared/exact-sum.js';
-import { histogramBucket } from '../shared/latency-histogram.js';
+import { HISTOGRAM_BUCKETS, histogramBucket } from '../shared/latency-histogram.js';
 import type { RecordViews } from '../shared/tx-ring.js';
+import { addItemToCell, type RollupCellSums } from '../shared/window-row.js';
 
 /**
  * Turns ring records into what one batch sends: the rows (as the tab-separated text of a
@@ -103,19 +104,10 @@ export function formatRow(r: RowValues, format: RowFormat): string {
   return format === 'load' ? `${f.join('\t')}\n` : `(${f.join(',')})`;
 }
 
-export interface RollupCell {
+export interface RollupCell extends RollupCellSums {
   second: number;
   source: number;
   currency: number;
-  count: number;
-  failed: number;
-  flagged: number;
-  /** Exact: a batch of maximal ingested amounts passes 2^53 (exact-sum.ts). */
-  amount: ExactSum;
-  /** Amount of the completed (not failed) ones: the volume the windows show. */
-  volume: ExactSum;
-  /** ≤ 5,000 rows × 86,400,000 ms per batch: far below 2^53, a float64 is exact. */
-  processingMs: number;
 }
 
 /**
@@ -126,9 +118,10 @@ export interface RollupCell {
  */
 export class RollupAccumulator {
   readonly cells = new Map<number, RollupCell>();
-  /** (second * 128 + bucket) → count */
+  /** (second * HISTOGRAM_BUCKETS + bucket) → count */
   readonly latency = new Map<number, number>();
 
+  /** Adds one finished transaction (window-row.ts: addItemToCell, the rules of addItem). */
   add(
     second: number,
     source: number,
@@ -138,7 +131,8 @@ export class RollupAccumulator {
     amount: number,
     ms: number,
   ): void {
-    const key = second * 4096 + source * 64 + currency;
+    // < 2^53: second < 2^33, source < 2^14 (a batch numbers at most 5,000 names), currency < 64.
+    const key = second * 2 ** 20 + source * 64 + currency;
     let c = this.cells.get(key);
     if (c === undefined) {
       c = {
@@ -154,13 +148,8 @@ export class RollupAccumulator {
       };
       this.cells.set(key, c);
     }
-    c.count++;
-    if (failed) c.failed++;
-    else c.volume.add(amount);
-    if (flagged) c.flagged++;
-    c.amount.add(amount);
-    c.processingMs += ms;
-    const h = second * 128 + histogramBucket(ms);
+    addItemToCell(c, failed, flagged, amount, ms);
+    const h = second * HISTOGRAM_BUCKETS + histogramBucket(ms);
     this.latency.set(h, (this.latency.get(h) ?? 0) + 1);
   }
 
@@ -178,7 +167,10 @@ export class RollupAccumulator {
     });
     const lat = [...this.latency.keys()]
       .sort((a, b) => a - b)
-      .map((k) => `(${Math.floor(k / 128)},${writer},${k % 128},${this.latency.get(k)})`);
+      .map(
+        (k) =>
+          `(${Math.floor(k / HISTOGRAM_BUCKETS)},${writer},${k % HISTOGRAM_BUCKETS},${this.latency.get(k)})`,
+      );
     return (
       'INSERT INTO rollup_seconds (second, source, currency, writer, count, failed, flagged, amount, volume, processing_ms) VALUES ' +
       rows.join(',') +

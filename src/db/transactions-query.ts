@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { PulseboardError } from '../errors.js';
 import { MAX_AMOUNT } from '../ingest/validate-item.js';
+import { SOURCE_NAME } from '../shared/source-name.js';
 import { firstIdAt } from './tx-id-time.js';
 
 /**
@@ -27,7 +28,6 @@ import { firstIdAt } from './tx-id-time.js';
 export const SCAN_LIMIT = 20_000;
 const DEFAULT_LIMIT = 100;
 const MAX_MS = 8_640_000_000_000;
-const SOURCE = /^[a-z0-9][a-z0-9_.-]{0,31}$/;
 const ISO_8601 = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/;
 
 export interface TxQuery {
@@ -108,7 +108,7 @@ export function parseTxQuery(params: URLSearchParams, pageMax: number): TxQuery 
   const q: TxQuery = { limit: DEFAULT_LIMIT };
   const source = get('source');
   if (source !== undefined) {
-    if (!SOURCE.test(source)) throw bad('source', 'not a source name');
+    if (!SOURCE_NAME.test(source)) throw bad('source', 'not a source name');
     q.source = source;
   }
   const status = get('status');

@@ -18,6 +18,8 @@ export interface HistoryTask {
   /** null when persistence is off: only the in-memory hour is served. */
   db: DbConfig | null;
   sourceNames: string[];
+  /** `source=`: the window-row slot whose series to return (HISTORY_SOURCE_METRICS only). */
+  sourceSlot: number | null;
   /** The primary's merged closed seconds (WindowAccumulator.closed), shared, read-only here. */
   closed: SharedArrayBuffer;
   /** Seconds >= memFirst come from `closed`, older ones from the rollup table. */

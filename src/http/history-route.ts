@@ -4,11 +4,15 @@ import { PulseboardError } from '../errors.js';
 import { type ReadPool, readRetryAfter } from '../history/read-pool.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import { HISTORY_METRICS } from '../metrics/snapshot-types.js';
+import { SOURCE_NAME, SOURCE_NAME_RULE } from '../shared/source-name.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { sendError, sendJson, track } from './respond.js';
 
 /**
- * GET /api/history?metric=tps,p99Ms&from=<epoch ms>&to=<epoch ms>&points=N
+ * GET /api/history?metric=tps,p99Ms&from=<epoch ms>&to=<epoch ms>&points=N[&source=<name>]
  * Columnar series: {from, to, t: [...], series: {tps: [...], ...}, downsampled, stepS}.
+ * With `source` (a tracked source, or `other`), the series of that source alone; a row
+ * holds tps, failed and volumeUsd per source (HISTORY_SOURCE_METRICS), not the rest.
  * The last hour comes from the in-memory per-second windows, anything older from the
  * per-second rollup table (in bins of stepS seconds when the range is long; sums become
  * per-second rates). With `points` below the number of points, LTTB picks them on the first
@@ -21,13 +25,16 @@ import { sendError, sendJson, track } from './respond.js';
 const MAX_POINTS = 100_000;
 const HOUR_MS = 3_600_000;
 const HOUR_S = 3600;
+/** The history metrics a window row holds per source (window-row.ts). */
+export const HISTORY_SOURCE_METRICS = ['tps', 'failed', 'volumeUsd'];
 const MAX_MS = 8_640_000_000_000;
 
 export interface HistoryReads {
   pool: ReadPool;
   /** null when persistence is off: only the in-memory hour is served. */
   db: DbConfig | null;
-  sourceNames: readonly string[];
+  /** Tracked sources (source-registry.ts), read at each request: the list grows. */
+  sources: SourceRegistry;
   /** Longest range read from the rollup table, seconds (HISTORY_MAX_RANGE_H). */
   maxRangeS: number;
 }
@@ -42,6 +49,25 @@ function parseIntParam(raw: string | undefined, name: string, min: number, max: 
   const n = Number(raw);
   if (n < min || n > max) throw bad(`${name} must be between ${min} and ${max}`, name);
   return n;
+}
+
+/** The slot of `source=` (null without one); refuses an untracked name or a metric not held per source. */
+function parseSource(
+  raw: string | undefined,
+  metrics: string[],
+  sources: SourceRegistry,
+): number | null {
+  if (raw === undefined || raw === '') return null;
+  const slot = SOURCE_NAME.test(raw) ? sources.find(raw) : -1;
+  if (slot === -1)
+    throw bad(`source must be a tracked source (${SOURCE_NAME_RULE}): see topSources`, 'source');
+  const other = metrics.filter((m) => !HISTORY_SOURCE_METRICS.includes(m));
+  if (other.length > 0)
+    throw bad(
+      `with source, metric may be ${HISTORY_SOURCE_METRICS.join(', ')} (what is held per source)`,
+      'metric',
+    );
+  return slot;
 }
 
 export function registerHistoryRoute(
@@ -61,6 +87,7 @@ export function registerHistoryRoute(
           'metric',
         );
       }
+      const sourceSlot = parseSource(req.getQuery('source'), metrics, reads.sources);
       const now = Date.now();
       const to = parseIntParam(req.getQuery('to'), 'to', 0, MAX_MS) ?? now;
       const from = parseIntParam(req.getQuery('from'), 'from', 0, MAX_MS) ?? to - HOUR_MS;
@@ -82,7 +109,8 @@ export function registerHistoryRoute(
       const json = await reads.pool.run({
         kind: 'history',
         db: reads.db,
-        sourceNames: [...reads.sourceNames],
+        sourceNames: [...reads.sources.names()],
+        sourceSlot,
         closed: acc.closed.buffer as SharedArrayBuffer,
         memFirst,
         closedThrough: acc.closedThrough,

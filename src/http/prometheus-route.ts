@@ -99,6 +99,18 @@ export function registerPrometheusRoute(
     'Ingested transactions whose second had already closed: stored and in history, not in live windows.',
     (s) => s.pipeline.ingestLate,
   );
+  // Sources past SOURCES_MAX (source-registry.ts): counted under `other`, nothing refused.
+  const sources = snapshots.sourceRegistry;
+  total(
+    'pulseboard_source_overflow_items_total',
+    'Transactions whose source came after SOURCES_MAX tracked sources: counted as "other" in the live windows (stored with their own name).',
+    () => sources.overflowItems,
+  );
+  total(
+    'pulseboard_source_overflow_names_total',
+    'Distinct source names met after SOURCES_MAX tracked sources (each logged once).',
+    () => sources.overflowNames,
+  );
   total(
     'pulseboard_ws_slow_consumers_dropped_total',
     'WebSocket clients dropped for passing WS_MAX_BACKPRESSURE (slow consumers).',
@@ -218,6 +230,10 @@ export function registerPrometheusRoute(
     'pulseboard_event_loop_delay_p99_seconds',
     'Event-loop delay p99 of the primary thread.',
   );
+  const sourcesTracked = gauge(
+    'pulseboard_sources_tracked',
+    "Sources tracked by name (SOURCES and producers' names), at most SOURCES_MAX.",
+  );
   const ingestQueued = gauge(
     'pulseboard_ingest_queued_bytes',
     'Bytes of ingest bodies taken in and not yet answered (bounded by INGEST_MAX_QUEUED_BYTES).',
@@ -275,6 +291,7 @@ export function registerPrometheusRoute(
     publishCost.set(s.pipeline.publishCostMs / 1000);
     loopDelay.set(s.pipeline.eventLoopDelayP99Ms / 1000);
     if (limits) ingestQueued.set(limits.ingestQueuedBytes());
+    sourcesTracked.set(sources.count);
   }
 
   app.get('/metrics', async (res) => {

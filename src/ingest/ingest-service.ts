@@ -16,12 +16,20 @@ import {
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
 } from '../shared/ingest-protocol.js';
-import { C_STOP, ShardMetrics } from '../shared/metric-buckets.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
+import { C_STOP } from '../shared/shard-protocol.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { INGEST_WORKER_SLOT, txWorkerId } from '../shared/tx-id.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
+import { streamDoorConfig } from './stream/stream-config.js';
+import {
+  createStreamStatus,
+  readStreamStatus,
+  type StreamFigures,
+} from './stream/stream-status.js';
 
 /**
  * The primary's handle on the ingest thread. It looks like one more shard to the snapshot
@@ -65,6 +73,8 @@ export class IngestService {
   private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
   private nextId = 1;
   private lastErrorCode: string | null = null;
+  /** The JetStream door's last warning or error, cleared by its next info line. */
+  private streamProblem: string | undefined;
   /** Why the thread is down (failed, restart pending), or undefined while it runs. */
   private down: string | undefined;
 
@@ -72,6 +82,7 @@ export class IngestService {
     shard: Shard,
     private readonly statusBlock: Float64Array,
     private readonly init: IngestInit,
+    private readonly sources: SourceRegistry,
     private readonly log: Logger,
     private readonly supervision?: Supervision,
   ) {
@@ -94,6 +105,7 @@ export class IngestService {
     options: Options,
     db: DbConfig,
     shardIndex: number,
+    sources: SourceRegistry,
     log: Logger,
     supervision?: Supervision,
   ): Promise<IngestService> {
@@ -112,13 +124,15 @@ export class IngestService {
       feedSize: feed.size,
       alertRingSab: alertRing.sab,
       alertRingCapacity: ALERT_RING_CAPACITY,
-      sourceNames: [...options.sources],
+      sourcesSab: sources.sab,
       maxItems: options.ingestMaxItems,
       // A body of ingestMaxItems must always fit when nothing is queued.
       maxQueued: Math.max(options.ingestMaxItems, options.ingestMaxQueued),
       fraudAmountThreshold: options.fraudAmountThreshold,
       ...(supervision?.faults.ingest ? { fault: supervision.faults.ingest } : {}),
     };
+    const stream = streamDoorConfig(options, createStreamStatus());
+    if (stream) init.stream = stream;
     const shard: Shard = {
       index: shardIndex,
       worker: undefined as unknown as Worker,
@@ -127,7 +141,14 @@ export class IngestService {
       feed,
       alertRing,
     };
-    const service = new IngestService(shard, new Float64Array(statusSab), init, log, supervision);
+    const service = new IngestService(
+      shard,
+      new Float64Array(statusSab),
+      init,
+      sources,
+      log,
+      supervision,
+    );
     await service.spawn(false).ready;
     return service;
   }
@@ -137,6 +158,8 @@ export class IngestService {
    * new one continues in the same buckets and rings and mints ids above the failed one's.
    */
   private spawn(resume: boolean): { worker: Worker; ready: Promise<void> } {
+    // A thread that died registering a source must not leave the registry locked.
+    if (resume) this.sources.releaseIfHeldBy(this.shard.worker.threadId);
     const init = resume ? { ...this.init, ...prepareResume(this.shard.metrics) } : this.init;
     const worker = new Worker(SCRIPT, { workerData: init, name: 'ingest', env: workerEnv() });
     (this.shard as { worker: Worker }).worker = worker;
@@ -188,6 +211,15 @@ export class IngestService {
         },
         'the database refused an ingest request for good; answered 422 (500 if unclassified), its group went on without it',
       );
+    } else if (m.type === 'source-overflow') {
+      // Once per name (the thread remembers): /metrics counts every item and name.
+      this.log.warn(
+        { code: 'PB_ERR_SOURCE_OVERFLOW', source: m.source, sourcesMax: m.capacity },
+        `source "${m.source}" is past SOURCES_MAX (${m.capacity} tracked sources): its transactions count under "other" in the live windows (stored with their own name)`,
+      );
+    } else if (m.type === 'stream') {
+      this.streamProblem = m.level === 'info' ? undefined : `${m.code}: ${m.message}`;
+      this.log[m.level]({ code: m.code, stream: this.init.stream?.stream }, m.message);
     } else if (m.type === 'warn') {
       this.lastErrorCode = m.code;
       this.log.warn(
@@ -204,6 +236,19 @@ export class IngestService {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
     for (const done of waiting) done(answer);
+  }
+
+  /** The JetStream door's figures (snapshot `stream`), null when INGEST_STREAM is off. */
+  streamFigures(): StreamFigures | null {
+    const sab = this.init.stream?.statusSab;
+    return sab ? readStreamStatus(new Float64Array(sab)) : null;
+  }
+
+  /** Why the JetStream door is not consuming (for /readyz), or null. */
+  streamNotReady(): string | null {
+    const f = this.streamFigures();
+    if (f === null || f.state === 'consuming') return null;
+    return `stream ingest ${f.state} since ${new Date(f.stateSince).toISOString()}${this.streamProblem ? ` (${this.streamProblem})` : ''}`;
   }
 
   /** Hands a body to the ingest thread (transferred, not copied). */

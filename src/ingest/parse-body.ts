@@ -18,7 +18,6 @@ export function parseIngestBody(
   body: Buffer,
   ndjson: boolean,
   maxItems: number,
-  sourceIndex: ReadonlyMap<string, number>,
   nowMs: number,
 ): ParsedBody {
   const text = body.toString('utf8');
@@ -65,7 +64,7 @@ export function parseIngestBody(
       rejected.push({ index: r.index, field: null, reason: r.error });
       continue;
     }
-    const v = validateItem(r.value, r.index, sourceIndex, nowMs);
+    const v = validateItem(r.value, r.index, nowMs);
     if (isRejection(v)) {
       rejected.push(v);
       continue;

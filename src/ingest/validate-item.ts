@@ -1,4 +1,5 @@
 import { CURRENCIES, TX_TYPES } from '../shared/catalog.js';
+import { SOURCE_NAME, SOURCE_NAME_RULE } from '../shared/source-name.js';
 
 /**
  * Validation of one ingest item (DESIGN §5 contract). Hand-written rather than a schema
@@ -9,7 +10,11 @@ import { CURRENCIES, TX_TYPES } from '../shared/catalog.js';
 
 export interface ValidItem {
   ref: string;
-  source: number;
+  /**
+   * Any name of the documented charset: it becomes a tracked source on first use
+   * (source-registry.ts), and is stored as sent.
+   */
+  source: string;
   account: string;
   amount: number;
   currency: number;
@@ -54,12 +59,7 @@ function kind(v: unknown): string {
 }
 
 /** Returns the valid item, or the rejection of its first problem. */
-export function validateItem(
-  raw: unknown,
-  index: number,
-  sourceIndex: ReadonlyMap<string, number>,
-  nowMs: number,
-): ValidItem | Rejection {
+export function validateItem(raw: unknown, index: number, nowMs: number): ValidItem | Rejection {
   const bad = (field: string | null, reason: string): Rejection => ({ index, field, reason });
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return bad(null, `item must be an object, got ${kind(raw)}`);
@@ -79,9 +79,7 @@ export function validateItem(
 
   if (source === undefined) return bad('source', 'required');
   if (typeof source !== 'string') return bad('source', `must be a string, got ${kind(source)}`);
-  const src = sourceIndex.get(source);
-  if (src === undefined)
-    return bad('source', `unknown source (configured: ${[...sourceIndex.keys()].join(', ')})`);
+  if (!SOURCE_NAME.test(source)) return bad('source', SOURCE_NAME_RULE);
 
   if (account === undefined) return bad('account', 'required');
   if (typeof account !== 'string') return bad('account', `must be a string, got ${kind(account)}`);
@@ -141,7 +139,7 @@ export function validateItem(
   }
   return {
     ref,
-    source: src,
+    source,
     account,
     amount,
     currency: cur,

@@ -1,37 +1,30 @@
 import { CURRENCIES } from '../shared/catalog.js';
 import { histogramQuantile } from '../shared/latency-histogram.js';
+import { OVERFLOW_SOURCE } from '../shared/source-name.js';
 import {
   B_COUNT,
   B_FAILED,
   B_FLAGGED,
   B_HISTOGRAM,
   B_PROC_SUM,
-  B_SOURCE_COUNT,
-  B_SOURCE_FAILED,
-  B_SOURCE_USD,
   B_VOLUME,
   B_VOLUME_HI,
   B_VOLUME_USD,
-  BUCKET_STRIDE,
+  OVERFLOW_SLOT,
+  S_COUNT,
+  S_FAILED,
+  S_USD,
+  sourceField,
   VOLUME_LIMB,
   volumeOf,
-} from '../shared/metric-buckets.js';
+} from '../shared/window-row.js';
 import type { SecondPoint, SourceMetrics, WindowMetrics } from './snapshot-types.js';
 
 /**
- * Arithmetic on bucket rows (see metric-buckets.ts): a second, a window and a whole node
+ * Window rows (window-row.ts) as JSON: a second, a window and a whole node
  * are all the same vector, and merging is element-wise addition. These turn a row into
  * the JSON the API and the WebSocket send.
  */
-
-export function addRow(dst: Float64Array, dOff: number, src: Float64Array, sOff: number): void {
-  // B_SECOND (index 0) is a label, not a sum: start at 1.
-  for (let i = 1; i < BUCKET_STRIDE; i++) dst[dOff + i]! += src[sOff + i]!;
-}
-
-export function subRow(dst: Float64Array, dOff: number, src: Float64Array, sOff: number): void {
-  for (let i = 1; i < BUCKET_STRIDE; i++) dst[dOff + i]! -= src[sOff + i]!;
-}
 
 function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
@@ -71,24 +64,40 @@ export function windowMetrics(row: Float64Array, off: number, seconds: number): 
   };
 }
 
+/**
+ * Per-source figures of a row, busiest first: the named slots (`names[i]` is slot i) and
+ * the overflow slot as `other` (names past SOURCES_MAX, source-registry.ts).
+ */
 export function sourceMetrics(
   row: Float64Array,
   off: number,
   names: readonly string[],
 ): SourceMetrics[] {
   const out: SourceMetrics[] = [];
-  for (let s = 0; s < names.length; s++) {
-    const count = row[off + B_SOURCE_COUNT + s]!;
+  const add = (slot: number, source: string) => {
+    const count = row[off + sourceField(slot, S_COUNT)]!;
     if (count > 0) {
       out.push({
-        source: names[s]!,
+        source,
         count,
-        failed: row[off + B_SOURCE_FAILED + s]!,
-        volumeUsd: Math.round(row[off + B_SOURCE_USD + s]!),
+        failed: row[off + sourceField(slot, S_FAILED)]!,
+        volumeUsd: Math.round(row[off + sourceField(slot, S_USD)]!),
       });
     }
-  }
+  };
+  for (let s = 0; s < names.length; s++) add(s, names[s]!);
+  add(OVERFLOW_SLOT, OVERFLOW_SOURCE);
   return out.sort((a, b) => b.count - a.count || b.volumeUsd - a.volumeUsd);
+}
+
+/**
+ * The `n` first of `all` (sourceMetrics' order: by count) and those of the `n` first by USD
+ * volume not among them (the dashboard ranks by either), in count order.
+ */
+export function busiestSources(all: SourceMetrics[], n: number): SourceMetrics[] {
+  if (all.length <= n) return all;
+  const byVolume = new Set([...all].sort((a, b) => b.volumeUsd - a.volumeUsd).slice(0, n));
+  return all.filter((s, i) => i < n || byVolume.has(s));
 }
 
 export function secondPoint(row: Float64Array, off: number, second: number): SecondPoint {
@@ -103,5 +112,28 @@ export function secondPoint(row: Float64Array, off: number, second: number): Sec
     p50Ms: w.p50Ms,
     p95Ms: w.p95Ms,
     p99Ms: w.p99Ms,
+  };
+}
+
+/**
+ * One source's second (or bin) of a row: what a row holds per source (count, failed,
+ * volumeUsd); the rest, not held per source, is 0.
+ */
+export function sourcePoint(
+  row: Float64Array,
+  off: number,
+  second: number,
+  slot: number,
+): SecondPoint {
+  return {
+    t: second * 1000,
+    count: row[off + sourceField(slot, S_COUNT)]!,
+    failed: row[off + sourceField(slot, S_FAILED)]!,
+    flagged: 0,
+    volumeUsd: Math.round(row[off + sourceField(slot, S_USD)]!),
+    avgMs: 0,
+    p50Ms: 0,
+    p95Ms: 0,
+    p99Ms: 0,
   };
 }

@@ -1,9 +1,8 @@
 import { rejectedFigures, type SecurityCounters } from '../http/auth.js';
+import type { StreamFigures } from '../ingest/stream/stream-status.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import {
-  B_COUNT,
   BUCKET_MASK,
-  BUCKET_STRIDE,
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
@@ -17,11 +16,14 @@ import {
   G_THROTTLED,
   GAUGE_COUNT,
 } from '../shared/metric-buckets.js';
-import { secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
+import { B_COUNT, ROW_STRIDE } from '../shared/window-row.js';
+import { busiestSources, secondPoint, sourceMetrics, windowMetrics } from './bucket-row.js';
 import {
   type MetricsSnapshot,
   type SecondPoint,
   type SourceMetrics,
+  TOP_SOURCES,
   WINDOW_NAMES,
   type WindowMetrics,
   type WindowName,
@@ -51,25 +53,34 @@ export interface SnapshotSources {
   security?(): SecurityCounters;
   /** Finished transactions the live feed left out since start or reset (src/pipeline/live-feed.ts). */
   feedOmitted?(): number;
+  /** The JetStream door's figures (src/ingest/stream/), null or absent when off. */
+  stream?(): StreamFigures | null;
 }
 
 const SMOOTHING_SECONDS = 10;
 
 export class SnapshotService {
   readonly accumulator: WindowAccumulator;
-  private readonly windowRow = new Float64Array(BUCKET_STRIDE);
+  private readonly windowRow = new Float64Array(ROW_STRIDE);
   private lastBusyNs: number[] = [];
   private lastBusyAt = performance.now();
   private utilisation: number[] = [];
   /** Latest snapshot (and its JSON), rebuilt by refresh(). */
   latest!: MetricsSnapshot;
   latestJson = '';
+  /**
+   * Every source with transactions in each window of the latest snapshot, busiest first
+   * (the snapshot's `topSources` is the first TOP_SOURCES of it): alert rules and the
+   * `source/<name>` topics read this.
+   */
+  sourcesByWindow = {} as Record<WindowName, SourceMetrics[]>;
   /** True while a reset is being applied: snapshots then repeat the last one from before. */
   resetting = false;
 
   constructor(
     private readonly pool: ShardPool,
-    private readonly sourceNames: readonly string[],
+    /** Source name → row slot, shared with the ingest thread (source-registry.ts). */
+    readonly sourceRegistry: SourceRegistry,
     private readonly sources: SnapshotSources,
   ) {
     const now = Date.now();
@@ -118,11 +129,15 @@ export class SnapshotService {
 
     const windows = {} as Record<WindowName, WindowMetrics>;
     const topSources = {} as Record<WindowName, SourceMetrics[]>;
+    const everySource = {} as Record<WindowName, SourceMetrics[]>;
     for (const w of WINDOW_NAMES) {
       acc.window(w, open, this.windowRow);
       windows[w] = windowMetrics(this.windowRow, 0, acc.coveredSeconds(w, nowSecond));
-      topSources[w] = sourceMetrics(this.windowRow, 0, this.sourceNames);
+      everySource[w] = sourceMetrics(this.windowRow, 0, this.sourceRegistry.names());
+      // The snapshot goes to every client each tick: the busiest only (see TOP_SOURCES).
+      topSources[w] = busiestSources(everySource[w], TOP_SOURCES);
     }
+    this.sourcesByWindow = everySource;
 
     // Last full second = open row 0 (second now-1).
     const tps = open.rows[B_COUNT]!;
@@ -131,7 +146,7 @@ export class SnapshotService {
       recent += acc.closedCount(s);
     const covered = Math.max(1, Math.min(SMOOTHING_SECONDS, nowSecond - acc.startSecond));
     const seconds: SecondPoint[] = closedSeconds.map((s) =>
-      secondPoint(acc.closed, (s & BUCKET_MASK) * BUCKET_STRIDE, s),
+      secondPoint(acc.closed, (s & BUCKET_MASK) * ROW_STRIDE, s),
     );
 
     const g = open.gauges;
@@ -173,6 +188,7 @@ export class SnapshotService {
         wsSlowConsumersDropped: security?.slowConsumersDropped ?? 0,
         rejected: rejectedFigures(security),
       },
+      stream: this.sources.stream?.() ?? null,
       seconds,
     };
     this.latestJson = JSON.stringify(this.latest);

@@ -1,3 +1,5 @@
+import type { StreamFigures } from '../ingest/stream/stream-status.js';
+
 /**
  * The shape of the metrics snapshot: the body of `GET /api/metrics` and the `data` of
  * every `metrics` WebSocket message. Field names are part of the public contract
@@ -134,7 +136,11 @@ export interface MetricsSnapshot {
   tpsSmoothed: number;
   windows: Record<WindowName, WindowMetrics>;
   inFlight: { pending: number; processing: number };
-  /** Per window, every source with traffic, by count (highest first). */
+  /**
+   * Per window, the TOP_SOURCES sources with the most transactions and the TOP_SOURCES with
+   * the most USD volume (by count, highest first; `other` is the sources past SOURCES_MAX).
+   * Every source's figures: `source/<name>`.
+   */
   topSources: Record<WindowName, SourceMetrics[]>;
   persistence: 'on' | 'off';
   clients: number;
@@ -146,11 +152,22 @@ export interface MetricsSnapshot {
    */
   partial: { shards: number[] } | null;
   pipeline: PipelineHealth;
+  /**
+   * The JetStream door (INGEST_STREAM; src/ingest/stream/): state, lag (messages not yet
+   * acknowledged: pending + ackPending), dead letters. null when off.
+   */
+  stream: StreamFigures | null;
   /** Seconds that closed since the previous snapshot (usually 0 or 1), oldest first. */
   seconds: SecondPoint[];
 }
 
 /** The series `GET /api/history?metric=…` serves (per closed second; `tps` is the count). */
+/**
+ * Sources listed per window in the snapshot. The snapshot goes to every client every tick:
+ * 256 tracked sources would add ~50 KB to each frame, for a panel that shows the first few.
+ */
+export const TOP_SOURCES = 20;
+
 export const HISTORY_METRICS = [
   'tps',
   'failed',

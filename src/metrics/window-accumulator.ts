@@ -1,15 +1,16 @@
 import { readStart, readValid, resetPending, seal } from '../shared/bucket-seqlock.js';
+import { BUCKET_COUNT, BUCKET_MASK, GAUGE_COUNT, ShardMetrics } from '../shared/metric-buckets.js';
 import {
   B_COUNT,
   B_SECOND,
-  B_SOURCE_COUNT,
-  BUCKET_COUNT,
-  BUCKET_MASK,
-  BUCKET_STRIDE,
-  GAUGE_COUNT,
-  ShardMetrics,
-} from '../shared/metric-buckets.js';
-import { addRow, subRow } from './bucket-row.js';
+  clearRow,
+  clearRows,
+  mergeRow,
+  ROW_STRIDE,
+  S_COUNT,
+  sourceField,
+  subtractRow,
+} from '../shared/window-row.js';
 import { WINDOW_NAMES, WINDOW_SECONDS, type WindowName } from './snapshot-types.js';
 
 /**
@@ -66,12 +67,12 @@ export class WindowAccumulator {
    * rewrites the slot of a second that is BUCKET_COUNT (4096) seconds old, so the rows of
    * the last hour stay stable for minutes while a reader looks at them (it checks B_SECOND).
    */
-  readonly closed = new Float64Array(new SharedArrayBuffer(BUCKET_COUNT * BUCKET_STRIDE * 8));
+  readonly closed = new Float64Array(new SharedArrayBuffer(BUCKET_COUNT * ROW_STRIDE * 8));
   /** Closed part of each window: [closedThrough - (L - OPEN_SECONDS) + 1, closedThrough]. */
   private readonly sums = new Map<WindowName, Float64Array>();
   private readonly open: OpenRead;
   /** One writer's open rows while they are copied: [second now-1, second now, all open]. */
-  private readonly scratch = new Float64Array(3 * BUCKET_STRIDE);
+  private readonly scratch = new Float64Array(3 * ROW_STRIDE);
   private readonly scratchGauges = new Float64Array(GAUGE_COUNT);
   /** Reads (open seconds of one writer, or a forced close) that left a writer out. */
   partialReads = 0;
@@ -84,10 +85,10 @@ export class WindowAccumulator {
     private readonly shards: readonly ShardMetrics[],
     nowSecond: number,
   ) {
-    for (const w of WINDOW_NAMES) this.sums.set(w, new Float64Array(BUCKET_STRIDE));
+    for (const w of WINDOW_NAMES) this.sums.set(w, new Float64Array(ROW_STRIDE));
     this.open = {
-      rows: new Float64Array(OPEN_SECONDS * BUCKET_STRIDE),
-      sum: new Float64Array(BUCKET_STRIDE),
+      rows: new Float64Array(OPEN_SECONDS * ROW_STRIDE),
+      sum: new Float64Array(ROW_STRIDE),
       gauges: new Float64Array(GAUGE_COUNT),
       shardGauges: new Float64Array(GAUGE_COUNT * shards.length),
       partial: [],
@@ -117,7 +118,7 @@ export class WindowAccumulator {
    * seconds ≥ resetSecond, which therefore stay open to be folded again.
    */
   reset(resetSecond: number): void {
-    this.closed.fill(0);
+    clearRows(this.closed);
     for (const s of this.sums.values()) s.fill(0);
     this.closedThrough = Math.max(this.closedThrough, resetSecond - 1);
     this.startSecond = resetSecond;
@@ -149,21 +150,21 @@ export class WindowAccumulator {
     // After a long stall, seconds older than the ring are gone from the shards anyway.
     if (target - s >= BUCKET_COUNT) s = target - BUCKET_COUNT + 1;
     for (; s <= target; s++) {
-      const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
-      this.closed.fill(0, off, off + BUCKET_STRIDE);
+      const off = (s & BUCKET_MASK) * ROW_STRIDE;
+      clearRow(this.closed, off);
       this.closed[off + B_SECOND] = s;
       const sOff = ShardMetrics.rowOf(s);
       for (let i = 0; i < this.shards.length; i++) {
         if (left.includes(i)) continue;
         const buckets = this.shards[i]!.buckets;
-        if (buckets[sOff + B_SECOND] === s) addRow(this.closed, off, buckets, sOff);
+        if (buckets[sOff + B_SECOND] === s) mergeRow(this.closed, off, buckets, sOff);
       }
       for (const w of WINDOW_NAMES) {
         const sum = this.sums.get(w)!;
-        addRow(sum, 0, this.closed, off);
+        mergeRow(sum, 0, this.closed, off);
         const leaving = s - (WINDOW_SECONDS[w] - OPEN_SECONDS);
-        const lOff = (leaving & BUCKET_MASK) * BUCKET_STRIDE;
-        if (this.closed[lOff + B_SECOND] === leaving) subRow(sum, 0, this.closed, lOff);
+        const lOff = (leaving & BUCKET_MASK) * ROW_STRIDE;
+        if (this.closed[lOff + B_SECOND] === leaving) subtractRow(sum, 0, this.closed, lOff);
       }
       if (this.closed[off + B_COUNT]! > 0 || s >= this.startSecond) newlyClosed.push(s);
       this.closedThrough = s;
@@ -201,17 +202,17 @@ export class WindowAccumulator {
         for (let s = first; s <= last; s++) {
           const sOff = ShardMetrics.rowOf(s);
           if (shard.buckets[sOff + B_SECOND] !== s) continue;
-          addRow(scratch, 2 * BUCKET_STRIDE, shard.buckets, sOff);
+          mergeRow(scratch, 2 * ROW_STRIDE, shard.buckets, sOff);
           const k = s - (nowSecond - 1);
-          if (k === 0 || k === 1) addRow(scratch, k * BUCKET_STRIDE, shard.buckets, sOff);
+          if (k === 0 || k === 1) mergeRow(scratch, k * ROW_STRIDE, shard.buckets, sOff);
         }
         g.set(shard.gauges);
         ok = readValid(control, start);
       }
       if (ok) {
-        addRow(rows, 0, scratch, 0);
-        addRow(rows, BUCKET_STRIDE, scratch, BUCKET_STRIDE);
-        addRow(sum, 0, scratch, 2 * BUCKET_STRIDE);
+        mergeRow(rows, 0, scratch, 0);
+        mergeRow(rows, ROW_STRIDE, scratch, ROW_STRIDE);
+        mergeRow(sum, 0, scratch, 2 * ROW_STRIDE);
         shardGauges.set(g, i * GAUGE_COUNT);
       } else {
         partial.push(i);
@@ -229,8 +230,8 @@ export class WindowAccumulator {
 
   /** Per-source count of source slot `i` in closed second `s` (0 if not held). */
   closedSourceCount(s: number, i: number): number {
-    const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
-    return this.closed[off + B_SECOND] === s ? this.closed[off + B_SOURCE_COUNT + i]! : 0;
+    const off = (s & BUCKET_MASK) * ROW_STRIDE;
+    return this.closed[off + B_SECOND] === s ? this.closed[off + sourceField(i, S_COUNT)]! : 0;
   }
 
   /**
@@ -240,11 +241,11 @@ export class WindowAccumulator {
    */
   window(w: WindowName, open: OpenRead, out: Float64Array): void {
     out.set(this.sums.get(w)!);
-    addRow(out, 0, open.sum, 0);
+    mergeRow(out, 0, open.sum, 0);
     const L = WINDOW_SECONDS[w];
     for (let s = this.closedThrough - (L - OPEN_SECONDS) + 1; s <= open.nowSecond - L; s++) {
-      const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
-      if (this.closed[off + B_SECOND] === s) subRow(out, 0, this.closed, off);
+      const off = (s & BUCKET_MASK) * ROW_STRIDE;
+      if (this.closed[off + B_SECOND] === s) subtractRow(out, 0, this.closed, off);
     }
   }
 
@@ -255,7 +256,7 @@ export class WindowAccumulator {
 
   /** Count in closed second `s`, or 0 if it is not (or no longer) held. */
   closedCount(s: number): number {
-    const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
+    const off = (s & BUCKET_MASK) * ROW_STRIDE;
     return this.closed[off + B_SECOND] === s ? this.closed[off + B_COUNT]! : 0;
   }
 }

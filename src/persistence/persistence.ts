@@ -4,13 +4,17 @@ import type { Options } from '../config/option-specs.js';
 import { connectionOptions, type DbConfig, dbConfigFrom, describeDb } from '../db/db-config.js';
 import { migrate } from '../db/migrate.js';
 import { sqlFlavor } from '../db/read-timeout.js';
+import { recentSourceNames } from '../db/recent-sources.js';
 import { runRetention } from '../db/retention.js';
 import { type RollupBins, readRollupBins } from '../db/rollup-read.js';
 import { PulseboardError } from '../errors.js';
 import type { IngestCommitStatus } from '../ingest/ingest-service.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
-import { BUCKET_STRIDE, ShardMetrics } from '../shared/metric-buckets.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
+import { SOURCE_NAME } from '../shared/source-name.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
+import { copyRows, ROW_STRIDE } from '../shared/window-row.js';
 import type { Supervision } from '../supervise/supervisor.js';
 import { WriterPool } from './writer-pool.js';
 
@@ -87,6 +91,7 @@ export class Persistence {
   static async open(
     options: Options,
     log: Logger,
+    sources: SourceRegistry,
     supervision?: Supervision,
   ): Promise<Persistence> {
     if (options.persistence === 'off') {
@@ -102,7 +107,7 @@ export class Persistence {
         'database ready',
       );
       const p = new Persistence(true, db, options, log, rowFormat, supervision);
-      await p.readRecentRollups();
+      await p.readRecentRollups(sources);
       return p;
     } catch (err) {
       const e = err as Error & { code?: string };
@@ -138,23 +143,34 @@ export class Persistence {
    * so 1 h charts and windows are continuous across a restart. The writers upsert a second's
    * rollup with every batch, so what is read is everything committed before the restart.
    */
-  private async readRecentRollups(): Promise<void> {
+  private async readRecentRollups(sources: SourceRegistry): Promise<void> {
     const nowSecond = Math.floor(Date.now() / 1000);
     let conn: mysql.Connection | undefined;
     try {
       conn = await mysql.createConnection(connectionOptions(this.db!));
       const started = performance.now();
+      const limit = { timeoutMs: this.options.readTimeoutMs, flavor: await sqlFlavor(conn) };
+      // The sources of the last hour are known again, first seen first, before the windows
+      // are read (their rows then land in their own slots, not in `other`).
+      const recent = await recentSourceNames(
+        conn,
+        nowSecond - RELOAD_SECONDS,
+        sources.capacity,
+        limit,
+      );
+      for (const name of recent) if (SOURCE_NAME.test(name)) sources.slotOf(name);
       this.reload = await readRollupBins(
         conn,
         nowSecond - RELOAD_SECONDS,
         nowSecond - 1,
         1,
-        this.options.sources,
-        { timeoutMs: this.options.readTimeoutMs, flavor: await sqlFlavor(conn) },
+        sources.names(),
+        limit,
       );
       this.log.info(
         {
           seconds: this.reload.seconds.length,
+          sources: sources.count,
           ms: Math.round(performance.now() - started),
         },
         'reloaded the last hour of per-second rollups into the windows',
@@ -324,7 +340,7 @@ export class Persistence {
 function writeBins(metrics: ShardMetrics, bins: RollupBins): void {
   for (let i = 0; i < bins.seconds.length; i++) {
     const off = ShardMetrics.rowOf(bins.seconds[i]!);
-    metrics.buckets.set(bins.rows.subarray(i * BUCKET_STRIDE, (i + 1) * BUCKET_STRIDE), off);
+    copyRows(metrics.buckets, off, bins.rows, i * ROW_STRIDE);
   }
 }
 

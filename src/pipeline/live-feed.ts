@@ -1,4 +1,5 @@
 import { readFeedSample } from '../shared/feed-sample.js';
+import type { SourceNames } from '../shared/source-name.js';
 import type { Shard } from './shard-pool.js';
 import { type TxItem, txItem } from './tx-item.js';
 
@@ -25,7 +26,7 @@ export class LiveFeed {
   constructor(
     private readonly shards: readonly Shard[],
     private readonly max: number,
-    private readonly sourceNames: readonly string[],
+    private readonly sources: SourceNames,
     private readonly random: () => number = Math.random,
   ) {
     this.pick = new Int32Array(Math.max(1, max));
@@ -66,7 +67,7 @@ export class LiveFeed {
         const x = k + Math.floor(this.random() * (r.count - k));
         const idx = pick[x]!;
         pick[x] = pick[k]!;
-        chosen.push(txItem(shard.feed.f, r.base + idx, this.sourceNames));
+        chosen.push(txItem(shard.feed.f, r.base + idx, this.sources));
       }
       // A thread that flushed again meanwhile may have rewritten these records.
       if (shard.feed.flushes === r.flush) items.push(...chosen);
@@ -119,11 +120,7 @@ export function allocateSample(
 }
 
 /** Drains up to `max` alerts, round-robin over threads so one cannot crowd out the rest. */
-export function drainAlerts(
-  shards: readonly Shard[],
-  max: number,
-  sourceNames: readonly string[],
-): TxItem[] {
+export function drainAlerts(shards: readonly Shard[], max: number, sources: SourceNames): TxItem[] {
   const items: TxItem[] = [];
   const per = Math.max(1, Math.ceil(max / Math.max(1, shards.length)));
   for (const shard of shards) {
@@ -133,7 +130,7 @@ export function drainAlerts(
     let pos = r.readPos(0);
     const take = Math.min(available, per, max - items.length);
     for (let n = 0; n < take; n++) {
-      items.push(txItem(r.f, pos & r.mask, sourceNames));
+      items.push(txItem(r.f, pos & r.mask, sources));
       pos = (pos + 1) | 0;
     }
     r.release(0, pos);

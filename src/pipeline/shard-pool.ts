@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/option-specs.js';
 import { PulseboardError } from '../errors.js';
 import { FeedSampleBuffer } from '../shared/feed-sample.js';
+import { ShardMetrics } from '../shared/metric-buckets.js';
 import {
   C_RESET,
   C_RESET_ACK,
@@ -13,9 +14,9 @@ import {
   G_FAILURE_RATE,
   G_PAIRING_RATE,
   G_RATE,
-  ShardMetrics,
-} from '../shared/metric-buckets.js';
-import type { ShardInit, ShardMessage } from '../shared/shard-protocol.js';
+  type ShardInit,
+  type ShardMessage,
+} from '../shared/shard-protocol.js';
 import { TxRing } from '../shared/tx-ring.js';
 import { workerEnv } from '../shared/worker-env.js';
 import { prepareResume } from '../supervise/resume-state.js';

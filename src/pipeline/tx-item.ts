@@ -5,6 +5,7 @@ import {
   STATUS_NAMES,
   TX_TYPES,
 } from '../shared/catalog.js';
+import type { SourceNames } from '../shared/source-name.js';
 import { txIdToString } from '../shared/tx-id.js';
 import type { RecordViews } from '../shared/tx-ring.js';
 
@@ -33,13 +34,13 @@ export function accountName(account: number): string {
 }
 
 /** Encodes record `i` of a ring. Only sampled records get here, never the full stream. */
-export function txItem(f: RecordViews, i: number, sourceNames: readonly string[]): TxItem {
+export function txItem(f: RecordViews, i: number, sources: SourceNames): TxItem {
   const flag = f.flagRule[i]!;
   const reason = f.failureReason[i]!;
   return {
     id: txIdToString(f.idHi[i]!, f.idLo[i]!),
     ref: null,
-    source: sourceNames[f.source[i]!] ?? 'unknown',
+    source: sources.nameOf(f.source[i]!),
     account: accountName(f.account[i]!),
     type: TX_TYPES[f.type[i]!] ?? 'purchase',
     amount: f.amount[i]!,

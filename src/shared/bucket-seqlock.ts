@@ -38,7 +38,7 @@
  * SECOND_BASE (2020-09-13; good until 2088).
  */
 
-import { C_RESET, C_RESET_ACK, C_SEALED, C_SEQ, SECOND_BASE } from './metric-buckets.js';
+import { C_RESET, C_RESET_ACK, C_SEALED, C_SEQ, SECOND_BASE } from './shard-protocol.js';
 
 /** Writer: opens a publish (SEQ odd). */
 export function beginWrite(control: Int32Array): void {

@@ -5,7 +5,10 @@
  * encodes a sampled record for a client.
  */
 
-/** Upper bound on configured sources: the per-second metric buckets reserve this many slots. */
+/**
+ * Upper bound on the simulator's sources (SOURCES): C_SOURCE_MASK (shard-protocol.ts) has a
+ * bit per source. Producers' sources are not in this list (source-registry.ts).
+ */
 export const MAX_SOURCES = 32;
 
 export const DEFAULT_SOURCES = ['card-pos', 'ach', 'wire', 'mobile', 'atm', 'p2p'] as const;

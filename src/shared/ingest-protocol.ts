@@ -1,4 +1,5 @@
 import type { DbConfig } from '../db/db-config.js';
+import type { StreamDoorConfig } from '../ingest/stream/stream-config.js';
 import type { FaultSpec } from './fault-switch.js';
 
 /**
@@ -37,13 +38,16 @@ export interface IngestInit {
   feedSize: number;
   alertRingSab: SharedArrayBuffer;
   alertRingCapacity: number;
-  sourceNames: string[];
+  /** The source registry (source-registry.ts): producers' names become slots here. */
+  sourcesSab: SharedArrayBuffer;
   maxItems: number;
   /** Items waiting for commit above which new requests get 503 + Retry-After. */
   maxQueued: number;
   fraudAmountThreshold: number;
   /** Set for a restarted thread: mint ids only above this ms (G_ID_MS of the failed one). */
   idAfterMs?: number;
+  /** The JetStream door (INGEST_STREAM), run by this thread; absent when off. */
+  stream?: StreamDoorConfig;
   /** Test-only fault switch (src/shared/fault-switch.ts); absent in production. */
   fault?: FaultSpec;
 }
@@ -62,7 +66,14 @@ export type IngestMessage =
   | { type: 'result'; reqId: number; status: number; json: string; retryAfterS?: number }
   | { type: 'warn'; code: string; message: string; attempt: number }
   /** A request the database refused for good (logged at error level once per cause). */
-  | { type: 'refused'; code: string; message: string; items: number; groupRequests: number };
+  | { type: 'refused'; code: string; message: string; items: number; groupRequests: number }
+  /**
+   * A source name first met with the registry full: it counts under `other` (logged once
+   * per name; the first OVERFLOW_NAMES_LOGGED names only, the counters count them all).
+   */
+  | { type: 'source-overflow'; source: string; capacity: number }
+  /** The JetStream door's state changes (one line per outage, setup, misconfiguration). */
+  | { type: 'stream'; level: 'info' | 'warn' | 'error'; code: string; message: string };
 
 /** Rollup `writer` column of rows the ingest thread writes (simulator writers are 0..N). */
 export const INGEST_ROLLUP_WRITER = 1000;

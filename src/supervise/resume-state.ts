@@ -1,4 +1,5 @@
-import { C_SEQ, G_ID_MS, type ShardMetrics } from '../shared/metric-buckets.js';
+import { G_ID_MS, type ShardMetrics } from '../shared/metric-buckets.js';
+import { C_SEQ } from '../shared/shard-protocol.js';
 
 /**
  * What a restarted producer thread (a simulator shard or the ingest thread) takes over from

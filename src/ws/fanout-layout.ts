@@ -6,8 +6,14 @@
  *   [0]              LOCK          0 = free, else the holder's id + 1 (connection-slots.ts)
  *   [1]              OPEN_TOTAL    connections reserved or open, all threads (WS_MAX_CONNECTIONS)
  *   [2 …)            per thread t: STAT_FIELDS counters      (written by thread t only)
- *   […)              per thread t: one subscriber count per topic (subscriber-counts.ts)
+ *   […)              per thread t: one subscriber count per topic column (fanout-counters.ts)
  *   […)              address table: `capacity` entries of [hashA, hashB, open[0 … K-1]]
+ *
+ * Topic columns are fixed at startup although sources appear while the server runs: one
+ * per fixed topic, one per registry slot (SOURCES_MAX of them, taken or not) and one for
+ * `source/other`, so a topic's column comes from its registry slot (topics.ts `column`)
+ * and the buffer is never resized. That is threads × (3 + SOURCES_MAX + 1) Int32s: at the
+ * maxima, K = 16 and SOURCES_MAX = 256, 16 × 260 × 4 B = 16,640 B, a price paid once.
  *
  * Everything a thread holds is in its own column (its open count, its share of each
  * address and topic), so when a fan-out thread dies the primary can take exactly its
@@ -40,6 +46,7 @@ export const STAT: Readonly<Record<StatField, number>> = Object.fromEntries(
 
 export interface FanoutLayoutInit {
   threads: number;
+  /** Topic columns per thread: topicColumns(SOURCES_MAX) (topics.ts). */
   topics: number;
   /** WS_MAX_CONNECTIONS: the address table holds at most that many addresses. */
   maxConnections: number;

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/option-specs.js';
 import { PulseboardError } from '../errors.js';
+import type { SourceRegistry } from '../shared/source-registry.js';
 import { workerEnv } from '../shared/worker-env.js';
 import type { Supervision } from '../supervise/supervisor.js';
 import type { ConnectionSlots } from './connection-slots.js';
@@ -49,6 +50,8 @@ export class FanoutPool implements FrameSink {
     private readonly totals: FanoutTotals,
     /** The primary's view of the slots, for taking a dead thread's share out. */
     private readonly slots: ConnectionSlots,
+    /** Its buffer goes to every thread: they check `source/<name>` subscriptions against it. */
+    private readonly sources: SourceRegistry,
     readonly port: number,
     private readonly supervision: Supervision,
   ) {}
@@ -104,6 +107,7 @@ export class FanoutPool implements FrameSink {
       thread: t.index,
       layout: this.shared.layout.init,
       sharedSab: this.shared.i32.buffer as SharedArrayBuffer,
+      sourcesSab: this.sources.sab,
       options: this.options,
       port: this.port,
       pagePort: this.pagePort,

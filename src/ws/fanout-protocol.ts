@@ -15,6 +15,12 @@ export interface FanoutInit {
   thread: number;
   layout: FanoutLayoutInit;
   sharedSab: SharedArrayBuffer;
+  /**
+   * The source registry's buffer (source-registry.ts): sources appear while the server
+   * runs, and a thread must know them to accept `source/<name>` and find its column. The
+   * thread only reads it (find, never slotOf), so it never holds the registry's lock.
+   */
+  sourcesSab: SharedArrayBuffer;
   /** The resolved options (tokens, limits, Host and Origin policy, partitions). */
   options: Options;
   /** WS_PORT, already chosen by the primary (shared with SO_REUSEPORT). */

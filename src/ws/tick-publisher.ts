@@ -4,6 +4,7 @@ import { drainAlerts, LiveFeed } from '../pipeline/live-feed.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import type { TxItem } from '../pipeline/tx-item.js';
 import { G_ALERTS_DROPPED } from '../shared/metric-buckets.js';
+import { OVERFLOW_SOURCE } from '../shared/source-name.js';
 import { TopicSequencer } from './envelope.js';
 import type { FrameSink } from './partitioned-publisher.js';
 import { sourceTopic } from './topics.js';
@@ -58,7 +59,7 @@ export class TickPublisher {
     private readonly options: Options,
     private readonly rules?: TickRules,
   ) {
-    this.feed = new LiveFeed(pool.shards, options.feedPerTick, options.sources);
+    this.feed = new LiveFeed(pool.shards, options.feedPerTick, snapshots.sourceRegistry);
   }
 
   /** Frames of the current tick, built here and then handed to the sink. */
@@ -88,7 +89,6 @@ export class TickPublisher {
   tick(): void {
     if (this.stopped || this.sink.busy) return; // the previous tick is still being handed out
     const t0 = performance.now();
-    const names = this.options.sources;
     const snapshot = this.snapshots.refresh();
     // The sample of the tick that just ended, then the new tick: threads hand over their
     // next sample only when they see it, so this read and their writes never overlap.
@@ -102,7 +102,11 @@ export class TickPublisher {
       this.publish('tx', JSON.stringify({ items: feed, omitted }), now);
     }
 
-    const alerts = drainAlerts(this.pool.shards, this.options.alertsPerTick, names);
+    const alerts = drainAlerts(
+      this.pool.shards,
+      this.options.alertsPerTick,
+      this.snapshots.sourceRegistry,
+    );
     const droppedTotal = this.pool.shards.reduce(
       (n, s) => n + s.metrics.gauges[G_ALERTS_DROPPED]!,
       0,
@@ -137,13 +141,13 @@ export class TickPublisher {
     windows: ReturnType<SnapshotService['refresh']>['windows'],
     now: number,
   ): void {
-    const snapshot = this.snapshots.latest;
-    for (const source of this.options.sources) {
+    // Every tracked source (names producers sent appear here as they are registered).
+    for (const source of [...this.snapshots.sourceRegistry.names(), OVERFLOW_SOURCE]) {
       const topic = sourceTopic(source);
       if (this.subscribers(topic) === 0) continue;
       const perWindow: Record<string, { count: number; volumeUsd: number }> = {};
       for (const w of Object.keys(windows) as (keyof typeof windows)[]) {
-        const m = snapshot.topSources[w].find((x) => x.source === source);
+        const m = this.snapshots.sourcesByWindow[w]?.find((x) => x.source === source);
         perWindow[w] = { count: m?.count ?? 0, volumeUsd: m?.volumeUsd ?? 0 };
       }
       const items = feed.filter((t) => t.source === source);

@@ -91,7 +91,6 @@ export function registerWsRoute(
   access?: AccessControl,
 ): void {
   const { slots, counters } = shared;
-  const topicIndex = new Map(catalog.list().map((t, i) => [t, i]));
   // Slow consumers: uWS skips them past WS_MAX_BACKPRESSURE; the sweep drops and counts them.
   const slow = new SlowConsumerSweep<SocketData>(options.wsMaxBackpressure, (_ws, buffered) => {
     if (access) access.counters.slowConsumersDropped++;
@@ -119,14 +118,14 @@ export function registerWsRoute(
     if (data.topics.has(topic)) return;
     data.topics.add(topic);
     ws.subscribe(partitions.internal(topic, data.partition));
-    counters.subscribers(topicIndex.get(topic)!, 1);
+    counters.subscribers(catalog.column(topic), 1);
   }
 
   function leave(ws: WebSocket<SocketData>, topic: string): void {
     const data = ws.getUserData();
     if (!data.topics.delete(topic)) return;
     ws.unsubscribe(partitions.internal(topic, data.partition));
-    counters.subscribers(topicIndex.get(topic)!, -1);
+    counters.subscribers(catalog.column(topic), -1);
   }
 
   /** Validates a topic list; returns the unknown ones. */
@@ -339,7 +338,7 @@ export function registerWsRoute(
       const data = ws.getUserData();
       data.closed = true;
       slots.close(data.addressKey);
-      for (const t of data.topics) counters.subscribers(topicIndex.get(t)!, -1);
+      for (const t of data.topics) counters.subscribers(catalog.column(t), -1);
       slow.delete(ws);
       counters.add('open', -1);
       if (code !== 1000 && code !== 1001 && code !== 1005) log.debug({ code }, 'websocket closed');

@@ -6,6 +6,7 @@ import { guardFraming } from '../../src/http/request-framing.js';
 import { sendError, track } from '../../src/http/respond.js';
 import { createLogger } from '../../src/log/logger.js';
 import { FaultTrigger } from '../../src/shared/fault-switch.js';
+import { SourceRegistry } from '../../src/shared/source-registry.js';
 import { ConnectionSlots } from '../../src/ws/connection-slots.js';
 import { ThreadCounters } from '../../src/ws/fanout-counters.js';
 import { openFanoutShared } from '../../src/ws/fanout-layout.js';
@@ -49,7 +50,7 @@ const partitions = new TopicPartitions(options.wsPublishPartitions);
 const app = guardFraming(uWS.App(), () => {});
 registerWsRoute(
   app,
-  new TopicCatalog(options.sources),
+  new TopicCatalog(new SourceRegistry(init.sourcesSab)),
   options,
   log,
   partitions,

@@ -45,9 +45,9 @@ export async function commitGroup(
   conn: mysql.Connection,
   group: PendingItem[],
   attempt: number,
-  sourceNames: readonly string[],
 ): Promise<PendingItem[]> {
-  const src = (p: PendingItem) => `'${sourceNames[p.item.source]}'`;
+  // The name passed the validator's charset (SOURCE_NAME): no quote can be in it.
+  const src = (p: PendingItem) => `'${p.item.source}'`;
   const keys = group.map((p) => `(${src(p)},'${p.item.ref}')`);
   const refRows = group.map((p) => `(${src(p)},'${p.item.ref}',${p.id},${p.receivedAt})`);
   const [res] = await conn.query(
@@ -61,7 +61,7 @@ export async function commitGroup(
   }
   const fresh: PendingItem[] = [];
   for (const p of group) {
-    const id = stored.get(`${sourceNames[p.item.source]}\u0000${p.item.ref}`) ?? p.id;
+    const id = stored.get(`${p.item.source}\u0000${p.item.ref}`) ?? p.id;
     p.storedId = id;
     p.duplicate = id !== p.id;
     if (!p.duplicate) fresh.push(p);
@@ -77,11 +77,22 @@ export async function commitGroup(
   let sql = '';
   if (toInsert.length > 0) {
     const rollup = new RollupAccumulator();
+    // Rollup cells key on the source's real name (never `other`): numbered per group here.
+    const names: string[] = [];
+    const numbers = new Map<string, number>();
+    const numberOf = (name: string) => {
+      let n = numbers.get(name);
+      if (n === undefined) {
+        n = names.push(name) - 1;
+        numbers.set(name, n);
+      }
+      return n;
+    };
     const rows = toInsert.map((p) => {
       const it = p.item;
       rollup.add(
         Math.floor(p.completedAt / 1000),
-        it.source,
+        numberOf(it.source),
         it.currency,
         it.failed,
         p.flagRule !== 0,
@@ -91,7 +102,7 @@ export async function commitGroup(
       return `(${p.id},'${it.ref}',${src(p)},'${it.account}',${TYPE_SQL[it.type]},${it.amount},${CURRENCY_SQL[it.currency]},${it.failed ? "'failed'" : "'completed'"},NULL,${it.createdAt},${p.completedAt},${it.processingMs},${RULE_SQL[p.flagRule]},0)`;
     });
     sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${rows.join(',')} ON DUPLICATE KEY UPDATE id = id;`;
-    sql += rollup.sql(INGEST_ROLLUP_WRITER, sourceNames);
+    sql += rollup.sql(INGEST_ROLLUP_WRITER, names);
   }
   await conn.query(`${sql}COMMIT`);
   // Metrics count what is new to the store, including rows a lost-reply attempt committed.

@@ -43,7 +43,6 @@ export class GroupCommitter {
 
   constructor(
     private readonly db: DbConfig,
-    private readonly sourceNames: readonly string[],
     /** IS_COUNT float64 slots shared with the primary (ingest-protocol.ts). */
     private readonly status: Float64Array,
     private readonly warn: (code: string, message: string, attempt: number) => void,
@@ -95,12 +94,7 @@ export class GroupCommitter {
     for (let attempt = 0; ; attempt++) {
       try {
         const conn = await this.connection();
-        return await commitGroup(
-          conn,
-          items,
-          failedBefore || attempt > 0 ? 1 : 0,
-          this.sourceNames,
-        );
+        return await commitGroup(conn, items, failedBefore || attempt > 0 ? 1 : 0);
       } catch (err) {
         // After a failed multi-statement batch the server-side transaction state is unknown;
         // a fresh connection (the server rolls the old one back) is the only clean state.

@@ -20,8 +20,6 @@ import {
   IS_REFUSED_REQUESTS,
 } from '../../src/shared/ingest-protocol.js';
 import {
-  C_STOP,
-  C_TICK,
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
@@ -31,12 +29,17 @@ import {
   G_INGEST_LATE,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
+import { C_STOP, C_TICK } from '../../src/shared/shard-protocol.js';
+import { OVERFLOW_SOURCE } from '../../src/shared/source-name.js';
+import { SourceRegistry } from '../../src/shared/source-registry.js';
 import { type RecordViews, TxRing } from '../../src/shared/tx-ring.js';
+import { OVERFLOW_SLOT } from '../../src/shared/window-row.js';
 import { WindowWriter } from '../shard/window-writer.js';
 import { sleep } from '../writer/backoff.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
+import { type StreamAnswer, StreamDoor } from './stream/stream-door.js';
 
 /**
  * The ingest thread: parses and validates POST /api/transactions bodies off the primary
@@ -67,7 +70,11 @@ const alertRing = new TxRing(init.alertRingSab, init.alertRingCapacity);
 const ids = new IdSource(init.idWorker, init.idAfterMs);
 /** Test-only: throws after N committed items, before their answers (fault-switch.ts). */
 const fault = new FaultTrigger(init.fault);
-const sourceIndex = new Map(init.sourceNames.map((n, i) => [n, i]));
+const sources = new SourceRegistry(init.sourcesSab);
+/** Overflowed names already reported, so each is logged once (bounded: see below). */
+const overflowSeen = new Set<string>();
+/** Past this many overflowed names, new ones are counted but no longer logged one by one. */
+const OVERFLOW_NAMES_LOGGED = 1000;
 const usdPerMinor = CURRENCIES.map((c) => c.usdPerMinor);
 const GROUP_MAX = 5000;
 const CONTROL_POLL_MS = 20;
@@ -85,7 +92,7 @@ let queuedItems = 0;
 let committing = false;
 let stopping = false;
 const status = new Float64Array(init.statusSab, 0, IS_COUNT);
-const committer = new GroupCommitter(init.db, init.sourceNames, status, (code, message, attempt) =>
+const committer = new GroupCommitter(init.db, status, (code, message, attempt) =>
   post({ type: 'warn', code, message, attempt }),
 );
 /** Causes of refused requests already logged at error level (once per cause). */
@@ -97,6 +104,12 @@ function post(m: IngestMessage): void {
 }
 
 function reply(reqId: number, status: number, body: unknown, retryAfterS?: number): void {
+  const local = streamAnswers.get(reqId);
+  if (local) {
+    streamAnswers.delete(reqId);
+    local(status, body, retryAfterS);
+    return;
+  }
   post({
     type: 'result',
     reqId,
@@ -131,7 +144,6 @@ function onRequest(req: IngestRequest): void {
       Buffer.from(req.body.buffer, req.body.byteOffset, req.body.byteLength),
       req.ndjson,
       init.maxItems,
-      sourceIndex,
       now,
     );
   } catch (err) {
@@ -192,13 +204,15 @@ async function pump(): Promise<void> {
   committing = true;
   try {
     while (queue.length > 0) {
-      const group: Waiting[] = [];
+      // One splice, not a shift per request: with thousands of one-item requests queued
+      // (stream messages), shift's O(queue) each made taking a group quadratic.
+      let k = 0;
       let n = 0;
-      while (queue.length > 0 && (n === 0 || n + queue[0]!.pending.length <= GROUP_MAX)) {
-        const w = queue.shift()!;
-        group.push(w);
-        n += w.pending.length;
+      while (k < queue.length && (n === 0 || n + queue[k]!.pending.length <= GROUP_MAX)) {
+        n += queue[k]!.pending.length;
+        k++;
       }
+      const group = queue.splice(0, k);
       const outcome = await committer.commit(group);
       // Test-only (fault-switch.ts): dies after the COMMIT, before the answers.
       fault.count(n);
@@ -278,11 +292,12 @@ function record(fresh: PendingItem[]): void {
   for (const p of fresh) {
     const it = p.item;
     const flagged = p.flagRule !== 0;
+    const slot = sourceSlot(it.source);
     if (it.failed) c[G_FAILED]!++;
     if (flagged) {
       c[G_FLAGGED]!++;
       if (alertFree > 0) {
-        writeRecord(alertRing.f, alertPos & alertRing.mask, p);
+        writeRecord(alertRing.f, alertPos & alertRing.mask, p, slot);
         alertPos = (alertPos + 1) | 0;
         alertFree--;
       } else c[G_ALERTS_DROPPED]!++;
@@ -299,10 +314,10 @@ function record(fresh: PendingItem[]): void {
       it.currency,
       it.amount,
       it.amount * usdPerMinor[it.currency]!,
-      it.source,
+      slot,
     );
     const sampled = sampler.offer();
-    if (sampled !== -1) writeRecord(feed.f, sampled, p);
+    if (sampled !== -1) writeRecord(feed.f, sampled, p, slot);
   }
   c[G_GENERATED]! += fresh.length;
   c[G_COMPLETED]! += fresh.length;
@@ -311,12 +326,28 @@ function record(fresh: PendingItem[]): void {
 }
 
 /**
+ * The window-row slot of a committed item's source: its own, registered on first use, or
+ * `other` when the registry is full (counted; the name logged once).
+ */
+function sourceSlot(name: string): number {
+  const slot = sources.slotOf(name);
+  if (slot !== OVERFLOW_SLOT || name === OVERFLOW_SOURCE) return slot;
+  sources.countOverflowItems(1);
+  if (!overflowSeen.has(name) && overflowSeen.size < OVERFLOW_NAMES_LOGGED) {
+    overflowSeen.add(name);
+    sources.countOverflowName();
+    post({ type: 'source-overflow', source: name, capacity: sources.capacity });
+  }
+  return slot;
+}
+
+/**
  * The ring layout holds numbers only, so the account string is reduced to a stable hash:
  * the live feed and alerts show an ingested transaction's account as `AC<hash mod 10^8>`,
  * not the producer's string. Deliberate (no strings in shared memory); MySQL and
  * GET /api/transactions hold the real account.
  */
-function writeRecord(f: RecordViews, i: number, p: PendingItem): void {
+function writeRecord(f: RecordViews, i: number, p: PendingItem, slot: number): void {
   const id = BigInt(p.id);
   f.idHi[i] = Number(id >> 32n);
   f.idLo[i] = Number(id & 0xffffffffn);
@@ -325,7 +356,7 @@ function writeRecord(f: RecordViews, i: number, p: PendingItem): void {
   f.amount[i] = p.item.amount;
   f.processingMs[i] = p.item.processingMs;
   f.account[i] = fnv1a(p.item.account) % 100_000_000;
-  f.source[i] = p.item.source;
+  f.source[i] = slot;
   f.currency[i] = p.item.currency;
   f.type[i] = p.item.type;
   f.status[i] = p.item.failed ? STATUS.failed : STATUS.completed;
@@ -340,7 +371,7 @@ function fnv1a(s: string): number {
   return h;
 }
 
-/** The shard control protocol: tick (hand over the feed sample), reset, stop. */
+/** The shard protocol (shard-protocol.ts): tick (hand over the feed sample), reset, stop. */
 function pollControl(): void {
   const c = metrics.control;
   const tick = Atomics.load(c, C_TICK);
@@ -352,7 +383,9 @@ function pollControl(): void {
   if (!stopping && Atomics.load(c, C_STOP) === 1) {
     stopping = true;
     void (async () => {
-      // Requests already queued are committed and answered before the thread exits.
+      // Requests already queued are committed and answered before the thread exits; the
+      // stream door takes no more messages and acknowledges the ones committed.
+      await streamDoor?.stop();
       while (committing || queue.length > 0) await sleep(5);
       await committer.close();
       process.exit(0);
@@ -360,6 +393,25 @@ function pollControl(): void {
   }
 }
 
+/**
+ * The JetStream door (workers/ingest/stream/): its messages enter onRequest like HTTP bodies,
+ * under negative request ids, and their answers come back here instead of to the primary.
+ */
+const streamAnswers = new Map<number, StreamAnswer>();
+let nextStreamReqId = -1;
+const streamDoor = init.stream
+  ? new StreamDoor(
+      init.stream,
+      (body, answer) => {
+        const reqId = nextStreamReqId--;
+        streamAnswers.set(reqId, answer);
+        onRequest({ type: 'ingest', reqId, body, ndjson: false });
+      },
+      (level, code, message) => post({ type: 'stream', level, code, message }),
+    )
+  : undefined;
+
 port.on('message', (m: IngestRequest) => onRequest(m));
 setInterval(pollControl, CONTROL_POLL_MS);
 post({ type: 'ready' });
+streamDoor?.start();

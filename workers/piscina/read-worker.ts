@@ -19,10 +19,11 @@ import type {
   TransactionsTask,
 } from '../../src/history/read-tasks.js';
 import { MAX_ROLLUP_BINS } from '../../src/history/read-tasks.js';
-import { secondPoint } from '../../src/metrics/bucket-row.js';
+import { secondPoint, sourcePoint } from '../../src/metrics/bucket-row.js';
 import type { SecondPoint } from '../../src/metrics/snapshot-types.js';
 import { type FaultSpec, FaultTrigger } from '../../src/shared/fault-switch.js';
-import { B_SECOND, BUCKET_MASK, BUCKET_STRIDE } from '../../src/shared/metric-buckets.js';
+import { BUCKET_MASK } from '../../src/shared/metric-buckets.js';
+import { B_SECOND, ROW_STRIDE } from '../../src/shared/window-row.js';
 
 /**
  * A piscina read thread: GET /api/transactions pages and GET /api/history series, computed
@@ -106,6 +107,9 @@ const FIELD: Record<string, keyof SecondPoint> = {
 const PER_SECOND: (keyof SecondPoint)[] = ['count', 'failed', 'flagged', 'volumeUsd'];
 
 async function history(task: HistoryTask & { limits: ReadLimits }): Promise<string> {
+  const slot = task.sourceSlot;
+  const point = (row: Float64Array, off: number, second: number) =>
+    slot === null ? secondPoint(row, off, second) : sourcePoint(row, off, second, slot);
   const fromS = Math.ceil(task.fromMs / 1000);
   const toS = Math.floor(task.toMs / 1000);
   let points: SecondPoint[] = [];
@@ -116,7 +120,7 @@ async function history(task: HistoryTask & { limits: ReadLimits }): Promise<stri
     const { pool, limit } = await readDb(task.db, task.limits);
     const bins = await readRollupBins(pool, fromS, dbTo, stepS, task.sourceNames, limit);
     for (let i = 0; i < bins.seconds.length; i++) {
-      const p = secondPoint(bins.rows, i * BUCKET_STRIDE, bins.seconds[i]!);
+      const p = point(bins.rows, i * ROW_STRIDE, bins.seconds[i]!);
       if (stepS > 1) for (const k of PER_SECOND) (p[k] as number) = (p[k] as number) / stepS;
       points.push(p);
     }
@@ -127,8 +131,8 @@ async function history(task: HistoryTask & { limits: ReadLimits }): Promise<stri
     task.db === null ? task.closedThrough - BUCKET_MASK : task.memFirst,
   );
   for (let s = first; s <= Math.min(toS, task.closedThrough); s++) {
-    const off = (s & BUCKET_MASK) * BUCKET_STRIDE;
-    if (closed[off + B_SECOND] === s) points.push(secondPoint(closed, off, s));
+    const off = (s & BUCKET_MASK) * ROW_STRIDE;
+    if (closed[off + B_SECOND] === s) points.push(point(closed, off, s));
   }
   let downsampled = false;
   if (task.points !== null && points.length > task.points) {

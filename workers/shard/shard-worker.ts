@@ -4,26 +4,29 @@ import { CURRENCIES, STATUS } from '../../src/shared/catalog.js';
 import { FaultTrigger } from '../../src/shared/fault-switch.js';
 import { FeedSampleBuffer, ReservoirSampler } from '../../src/shared/feed-sample.js';
 import {
-  C_SOURCE_MASK,
-  C_STOP,
-  C_TICK,
-  C_WAKE,
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
-  G_FAILURE_RATE,
   G_FLAGGED,
   G_GENERATED,
   G_ID_MS,
   G_LOOP_NS,
-  G_PAIRING_RATE,
   G_PENDING,
   G_PROCESSING,
-  G_RATE,
   G_THROTTLED,
   ShardMetrics,
 } from '../../src/shared/metric-buckets.js';
-import type { ShardInit, ShardMessage } from '../../src/shared/shard-protocol.js';
+import {
+  C_SOURCE_MASK,
+  C_STOP,
+  C_TICK,
+  C_WAKE,
+  G_FAILURE_RATE,
+  G_PAIRING_RATE,
+  G_RATE,
+  type ShardInit,
+  type ShardMessage,
+} from '../../src/shared/shard-protocol.js';
 import { copyRecord, TxRing } from '../../src/shared/tx-ring.js';
 import { LifecycleWheel } from './lifecycle-wheel.js';
 import { TokenBucket } from './token-bucket.js';

@@ -4,22 +4,7 @@ import {
   repairAfterRestart,
   sealedThrough,
 } from '../../src/shared/bucket-seqlock.js';
-import { histogramBucket } from '../../src/shared/latency-histogram.js';
 import {
-  addVolume,
-  B_COUNT,
-  B_FAILED,
-  B_FLAGGED,
-  B_HISTOGRAM,
-  B_PROC_SUM,
-  B_SECOND,
-  B_SOURCE_COUNT,
-  B_SOURCE_FAILED,
-  B_SOURCE_USD,
-  B_VOLUME_USD,
-  BUCKET_STRIDE,
-  C_RESET,
-  C_RESET_ACK,
   G_ALERTS_DROPPED,
   G_COMPLETED,
   G_FAILED,
@@ -32,6 +17,15 @@ import {
   ShardMetrics,
   WRITER_GAUGES,
 } from '../../src/shared/metric-buckets.js';
+import { C_RESET, C_RESET_ACK } from '../../src/shared/shard-protocol.js';
+import {
+  addItem,
+  B_COUNT,
+  B_SECOND,
+  clearRow,
+  clearRows,
+  ROW_STRIDE,
+} from '../../src/shared/window-row.js';
 
 /** Totals a reset sets back to zero (gauges that describe the present stay). */
 const RESET_TOTALS = [
@@ -65,7 +59,7 @@ export class WindowWriter {
   readonly counters = new Float64Array(GAUGE_COUNT);
   private readonly buckets: Float64Array;
   private readonly control: Int32Array;
-  private readonly delta = new Float64Array(MAX_BATCH_SECONDS * BUCKET_STRIDE);
+  private readonly delta = new Float64Array(MAX_BATCH_SECONDS * ROW_STRIDE);
   private readonly deltaSecond = new Float64Array(MAX_BATCH_SECONDS);
   private used = 0;
   private row = 0;
@@ -96,7 +90,7 @@ export class WindowWriter {
   selectSecond(second: number): void {
     for (let k = 0; k < this.used; k++) {
       if (this.deltaSecond[k] === second) {
-        this.row = k * BUCKET_STRIDE;
+        this.row = k * ROW_STRIDE;
         return;
       }
     }
@@ -106,9 +100,10 @@ export class WindowWriter {
     }
     const k = this.used++;
     this.deltaSecond[k] = second;
-    this.row = k * BUCKET_STRIDE;
+    this.row = k * ROW_STRIDE;
   }
 
+  /** Adds one finished transaction to the selected second (window-row.ts: addItem). */
   add(
     failed: boolean,
     flagged: boolean,
@@ -118,23 +113,17 @@ export class WindowWriter {
     amountUsd: number,
     source: number,
   ): void {
-    const b = this.delta;
-    const r = this.row;
-    b[r + B_COUNT]!++;
-    if (failed) {
-      b[r + B_FAILED]!++;
-      b[r + B_SOURCE_FAILED + source]!++;
-    }
-    if (flagged) b[r + B_FLAGGED]!++;
-    b[r + B_PROC_SUM]! += processingMs;
-    b[r + B_SOURCE_COUNT + source]!++;
-    // Volume is money that moved: failed transactions count, but add none.
-    if (!failed) {
-      addVolume(b, r, currency, amount); // exact past 2^53 (metric-buckets.ts)
-      b[r + B_VOLUME_USD]! += amountUsd;
-      b[r + B_SOURCE_USD + source]! += amountUsd;
-    }
-    b[r + B_HISTOGRAM + histogramBucket(processingMs)]!++;
+    addItem(
+      this.delta,
+      this.row,
+      failed,
+      flagged,
+      processingMs,
+      currency,
+      amount,
+      amountUsd,
+      source,
+    );
   }
 
   /** Publishes the batch and the counters under the seqlock. */
@@ -145,7 +134,7 @@ export class WindowWriter {
     beginWrite(this.control);
     const sealed = sealedThrough(this.control);
     for (let k = 0; k < this.used; k++) {
-      const dOff = k * BUCKET_STRIDE;
+      const dOff = k * ROW_STRIDE;
       if (d[dOff + B_COUNT] === 0) continue;
       let second = this.deltaSecond[k]!;
       if (second <= sealed) {
@@ -156,17 +145,17 @@ export class WindowWriter {
       }
       const off = ShardMetrics.rowOf(second);
       if (b[off + B_SECOND] !== second) {
-        b.fill(0, off, off + BUCKET_STRIDE);
+        clearRow(b, off);
         b[off + B_SECOND] = second;
       }
-      for (let i = 1; i < BUCKET_STRIDE; i++) {
+      for (let i = 1; i < ROW_STRIDE; i++) {
         const v = d[dOff + i]!;
         if (v !== 0) {
           b[off + i]! += v;
           totals[i]! += v;
         }
       }
-      d.fill(0, dOff, dOff + BUCKET_STRIDE);
+      clearRow(d, dOff);
     }
     const gauges = this.metrics.gauges;
     for (const g of WRITER_GAUGES) gauges[g] = this.counters[g]!;
@@ -185,7 +174,7 @@ export class WindowWriter {
     if (asked === Atomics.load(c, C_RESET_ACK)) return false;
     for (const g of RESET_TOTALS) this.counters[g] = 0;
     beginWrite(c);
-    this.buckets.fill(0);
+    clearRows(this.buckets); // writes only non-zero words (window-row.ts)
     this.metrics.totals.fill(0);
     const gauges = this.metrics.gauges;
     for (const g of WRITER_GAUGES) gauges[g] = this.counters[g]!;

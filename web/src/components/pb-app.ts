@@ -132,6 +132,7 @@ export class PbApp extends LitElement {
       els.kpis.snapshot = m.snapshot;
       els.sources.sources = m.snapshot.topSources[this.window] ?? [];
       els.status.latencyMs = m.latencyMs;
+      els.status.stream = m.snapshot.stream ?? null;
       waits.push(els.kpis.updateComplete, els.sources.updateComplete, els.status.updateComplete);
     }
     if (d.rules) {

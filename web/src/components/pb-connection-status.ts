@@ -1,20 +1,25 @@
 /**
  * Connection indicator: live (with the last frame's delivery latency), connecting, or
- * waiting to retry with a countdown. The countdown timer runs only while waiting.
+ * waiting to retry with a countdown. The countdown timer runs only while waiting. With
+ * INGEST_STREAM set, also the JetStream door: its lag (messages not yet acknowledged) and
+ * dead letters, red while NATS is unreachable or the stream misconfigured.
  */
 import { css, html, LitElement, type PropertyValues, type TemplateResult } from 'lit';
 import type { ConnectionStatus } from '../lib/connection.js';
+import type { MetricsSnapshot } from '../types.js';
 
 export class PbConnectionStatus extends LitElement {
   static override properties = {
     status: { attribute: false },
     latencyMs: { attribute: false },
+    stream: { attribute: false },
     now: { state: true },
   };
 
   status: ConnectionStatus | null = null;
   /** Server send → client receive of the last metrics frame (same-clock hosts only). */
   latencyMs: number | null = null;
+  stream: MetricsSnapshot['stream'] = null;
   now = Date.now();
 
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -44,7 +49,11 @@ export class PbConnectionStatus extends LitElement {
     :host([data-state='connecting']) .dot {
       background: var(--pb-flag);
     }
-    .lat {
+    .stream:not([data-state='consuming']) {
+      color: var(--pb-fail);
+    }
+    .lat,
+    .stream {
       color: var(--pb-muted);
       font-variant-numeric: tabular-nums;
     }
@@ -87,8 +96,17 @@ export class PbConnectionStatus extends LitElement {
         s?.state === 'live' && this.latencyMs !== null
           ? html`<span class="lat" title="server send → browser receive">${Math.max(0, Math.round(this.latencyMs))} ms</span>`
           : ''
-      }`;
+      }${stream(this.stream)}`;
   }
+}
+
+function stream(s: MetricsSnapshot['stream']): TemplateResult | string {
+  if (!s) return '';
+  const dead = s.deadLetters > 0 ? ` · dead ${s.deadLetters.toLocaleString('en-US')}` : '';
+  const state = s.state === 'consuming' ? '' : ` · ${s.state}`;
+  return html`<span class="stream" data-testid="stream-status" data-state=${s.state}
+    >· stream lag ${s.lag.toLocaleString('en-US')}${dead}${state}</span
+  >`;
 }
 
 customElements.define('pb-connection-status', PbConnectionStatus);
