@@ -86,7 +86,9 @@ const STEPS: Step[] = [
     script: 'ws-swarm/fanout.js',
     args: [
       '--clients',
-      '100,1000,10000',
+      '100,1000,10000,20000',
+      '--ws-threads',
+      '1,2',
       '--tps',
       '10000',
       '--seconds',
@@ -95,6 +97,7 @@ const STEPS: Step[] = [
       '10000',
     ],
   },
+  { name: 'fanout-handoff', script: 'micro/fanout-handoff.js', args: ['--ticks', '2000'] },
   {
     name: 'peers',
     script: 'peers/run-peers.js',

@@ -8,6 +8,14 @@ import { startServer } from './server.js';
 
 /** CLI entry: parse options, start, and shut down cleanly on SIGINT/SIGTERM. */
 
+function wsUrl(httpUrl: string, wsPort: number | null): string {
+  const u = new URL(httpUrl);
+  u.protocol = 'ws:';
+  if (wsPort !== null) u.port = String(wsPort);
+  u.pathname = '/ws';
+  return u.toString();
+}
+
 async function main(): Promise<void> {
   let parsed: ReturnType<typeof parseOptions>;
   try {
@@ -58,11 +66,12 @@ async function main(): Promise<void> {
     {
       port: server.port,
       url: server.url,
+      ...(server.wsPort !== null ? { wsPort: server.wsPort, wsThreads: options.wsThreads } : {}),
       shards: options.shards,
       simTps: options.simTps,
       tickMs: options.tickMs,
     },
-    `listening on ${server.url} (dashboard), ws ${server.url.replace('http', 'ws')}ws`,
+    `listening on ${server.url} (dashboard), ws ${wsUrl(server.url, server.wsPort)}`,
   );
 
   const shutdown = (signal: string) => {

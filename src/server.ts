@@ -9,7 +9,7 @@ import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
 import { registerApiRoutes } from './http/api-routes.js';
 import { AccessControl } from './http/auth.js';
-import { assertPortFree, listenExclusive } from './http/exclusive-listen.js';
+import { assertPortFree, listenExclusive, sharedPort } from './http/exclusive-listen.js';
 import { guardRoutes } from './http/guard-routes.js';
 import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
@@ -36,9 +36,15 @@ import { SourceRegistry } from './shared/source-registry.js';
 import { StatsLine } from './stats-line.js';
 import { type Supervision, Supervisor } from './supervise/supervisor.js';
 import { ThreadHealth } from './supervise/thread-health.js';
+import { ConnectionSlots } from './ws/connection-slots.js';
+import { FanoutTotals, ThreadCounters } from './ws/fanout-counters.js';
+import { createFanoutShared } from './ws/fanout-layout.js';
+import { FanoutPool } from './ws/fanout-pool.js';
+import { type FrameSink, PartitionedPublisher } from './ws/partitioned-publisher.js';
 import { TickPublisher } from './ws/tick-publisher.js';
 import { TopicPartitions } from './ws/topic-partitions.js';
 import { TopicCatalog } from './ws/topics.js';
+import { registerWsEndpointRoute } from './ws/ws-endpoint-route.js';
 import { registerWsRoute } from './ws/ws-route.js';
 
 /**
@@ -53,6 +59,8 @@ import { registerWsRoute } from './ws/ws-route.js';
 export interface RunningServer {
   readonly port: number;
   readonly url: string;
+  /** WS_THREADS > 1: the port of /ws (WS_PORT as chosen); else null (/ws is on `port`). */
+  readonly wsPort: number | null;
   readonly pool: ShardPool;
   readonly snapshots: SnapshotService;
   readonly alerting: Alerting;
@@ -144,21 +152,71 @@ export async function startServer(
     new RateLimiter(options.ingestRateLimit, options.ingestRateBurst),
     options.ingestRateLoopback || options.loopbackLimits,
   );
-  const partitions = new TopicPartitions(options.wsPublishPartitions);
-  const wsStats = registerWsRoute(app, catalog, options, log, partitions, access);
+  // /ws: on this thread (WS_THREADS=1) or on the fan-out threads; either way every thread
+  // serving it counts in one shared block (src/ws/fanout-layout.ts), sized once for every
+  // topic there can be: a column per registry slot, taken or not (topics.ts).
+  const fanoutShared = createFanoutShared({
+    threads: options.wsThreads,
+    topics: catalog.columns,
+    maxConnections: options.wsMaxConnections,
+  });
+  const wsStats = new FanoutTotals(fanoutShared);
+  const primarySlots = new ConnectionSlots(
+    fanoutShared,
+    0,
+    options.wsMaxConnections,
+    options.wsMaxConnectionsPerAddress,
+    options.loopbackLimits,
+  );
+  let sink: FrameSink;
+  let fanout: FanoutPool | undefined;
+  if (options.wsThreads === 1) {
+    const partitions = new TopicPartitions(options.wsPublishPartitions);
+    const shared = { slots: primarySlots, counters: new ThreadCounters(fanoutShared, 0) };
+    registerWsRoute(app, catalog, options, log, partitions, shared, access);
+    sink = new PartitionedPublisher(app, partitions);
+  } else {
+    const wsPort = await sharedPort(options.host, options.wsPort);
+    fanout = new FanoutPool(
+      options,
+      fanoutShared,
+      wsStats,
+      primarySlots,
+      sources,
+      wsPort,
+      supervision,
+    );
+    sink = fanout;
+    app.ws('/ws', {
+      upgrade: (res) => {
+        sendError(
+          track(res),
+          new PulseboardError(
+            'PB_ERR_WS_OTHER_PORT',
+            `WebSocket connections go to port ${wsPort} (WS_THREADS=${options.wsThreads}); GET /api/ws-endpoint says where`,
+          ),
+        );
+      },
+    });
+  }
+  // The tick asks for known topics (fixed, tracked sources, `other`): each has a column.
+  const subscribers = (topic: string) => {
+    const column = catalog.column(topic);
+    return column === -1 ? 0 : wsStats.subscribers(column);
+  };
   const snapshots = new SnapshotService(pool, sources, {
     clients: () => wsStats.open,
     persistence: () => persistence.figures(),
     eventLoopDelayP99Ms: () => loop.p99Ms,
     publishCostMs: () => Math.round((publisher?.publishCostMs ?? 0) * 1000) / 1000,
-    security: () => access.counters,
+    security: () => wsStats.security(access.counters),
     feedOmitted: () => publisher?.feedOmitted() ?? 0,
     stream: () => ingest?.streamFigures() ?? null,
   });
   // Alert rules: evaluated every tick right after the snapshot (src/alerts/alerting.ts).
   const alerting = new Alerting(snapshots, options, persistence.on ? persistence.db! : null, log);
   await alerting.load(extras.rulesFile ?? null);
-  publisher = new TickPublisher(app, pool, snapshots, options, partitions, alerting);
+  publisher = new TickPublisher(sink, subscribers, pool, snapshots, options, alerting);
   const runner = new ScenarioRunner(pool, options, log);
 
   async function reset(): Promise<void> {
@@ -169,6 +227,7 @@ export async function startServer(
   }
 
   registerApiRoutes(guarded, snapshots, startedAt);
+  registerWsEndpointRoute(guarded, options, fanout?.port ?? null);
   // Reads (history, transaction pages) run on piscina threads, off this loop.
   const reads = new ReadPool(
     {
@@ -225,12 +284,15 @@ export async function startServer(
     );
   });
 
-  let listenSocket: uWS.us_listen_socket;
+  let listenSocket: uWS.us_listen_socket | undefined;
   let port: number;
   try {
     ({ socket: listenSocket, port } = await listenExclusive(app, options.host, options.port));
+    await fanout?.start(port);
   } catch (err) {
     // Started threads would keep the process alive: stop them (nothing is acknowledged yet).
+    if (listenSocket !== undefined) uWS.us_listen_socket_close(listenSocket);
+    (app as unknown as { close(): void }).close();
     await pool.stop();
     await persistence.close(1000);
     await reads.close();
@@ -255,10 +317,13 @@ export async function startServer(
   function close(reason: string): Promise<void> {
     closing ??= (async () => {
       log.info({ reason }, 'shutting down');
-      uWS.us_listen_socket_close(listenSocket);
+      uWS.us_listen_socket_close(listenSocket!);
       runner.close();
       stats.stop();
       publisher!.stop();
+      // Fan-out threads close their Apps (and clients) before they end: never terminated live.
+      if (sink instanceof PartitionedPublisher) sink.stop();
+      await fanout?.stop();
       await alerting.close(2000);
       await pool.stop();
       log.info({ completed: snapshots.refresh().pipeline.completed }, 'shards stopped');
@@ -273,5 +338,5 @@ export async function startServer(
     return closing;
   }
 
-  return { port, url, pool, snapshots, alerting, close };
+  return { port, url, wsPort: fanout?.port ?? null, pool, snapshots, alerting, close };
 }

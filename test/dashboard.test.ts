@@ -359,4 +359,31 @@ t.test('dashboard in a real browser', async (t) => {
       'reads carry the read token',
     );
   });
+
+  // WS_THREADS > 1 (issue 14 §1): /ws moves to WS_PORT; the page learns it from the server.
+  await t.test('WS_THREADS=2: the page finds WS_PORT and goes live through it', async (t) => {
+    const fanned = await startServer(
+      ['--sim-tps', '50', '--persistence', 'off', '--ws-threads', '2'],
+      { READ_TOKEN },
+    );
+    t.teardown(() => fanned.stop());
+    t.not(fanned.wsPort, fanned.port, 'the fan-out threads listen on their own port');
+    const p4 = await browser.newPage();
+    t.teardown(() => p4.close());
+    const errors = recordErrors(p4);
+    const sockets: string[] = [];
+    p4.on('websocket', (ws) => sockets.push(ws.url()));
+    await p4.goto(`${fanned.url}/?token=${READ_TOKEN}`);
+    await waitFor('a live connection with a snapshot', async () => {
+      const s = await state(p4);
+      return s.connection === 'live' && s.snapshotTs !== null && s;
+    });
+    await framesLater(p4, 3);
+    t.ok(
+      sockets.length > 0 &&
+        sockets.every((u) => u.startsWith(`ws://127.0.0.1:${fanned.wsPort}/ws?`)),
+      `the socket went to WS_PORT (${sockets.join(', ')})`,
+    );
+    t.same(errors.errors, [], 'no console errors: the cross-port Origin is our own page');
+  });
 });

@@ -5,6 +5,7 @@ import { runSwarm, type SwarmResult } from '../bench/ws-swarm/swarm.js';
 import { startServer } from './helpers/server.js';
 import { getJson, waitFor } from './helpers/wait-for.js';
 import { TestClient } from './helpers/ws-client.js';
+import { WS_THREAD_COUNTS, wsThreadsArgs } from './helpers/ws-threads.js';
 
 /**
  * Fault (d): clients that never read. The same swarm of reading clients is measured twice,
@@ -44,92 +45,97 @@ function fmt(r: SwarmResult): string {
   return `${r.connected} readers, ${r.messagesPerSec} msg/s, ${r.gaps} gaps, p50 ${l.p50} / p95 ${l.p95} / p99 ${l.p99} / max ${l.max} ms`;
 }
 
-t.test('a client that never reads is dropped, counted, and slows no one', async (t) => {
-  const server = await startServer([
-    '--sim-tps',
-    '2000',
-    '--shards',
-    '1',
-    '--tick-ms',
-    '100',
-    '--feed-per-tick',
-    '500',
-    '--ws-max-backpressure',
-    '262144',
-  ]);
-  t.teardown(() => server.stop());
-  // One reading `tx` subscriber in both runs, so the tx feed is encoded in both.
-  const feed = await TestClient.connect(`${server.wsUrl}?topics=tx`);
-  t.teardown(() => feed.close());
-  const swarm = () =>
-    runSwarm({
-      url: `${server.wsUrl}?topics=metrics`,
-      clients: READERS,
-      processes: 1,
-      rampPerSecond: 1000,
-      seconds: SECONDS,
-      quiet: true,
-    });
+for (const threads of WS_THREAD_COUNTS)
+  t.test(
+    `a client that never reads is dropped, counted, and slows no one (WS_THREADS=${threads})`,
+    async (t) => {
+      const server = await startServer([
+        ...wsThreadsArgs(threads),
+        '--sim-tps',
+        '2000',
+        '--shards',
+        '1',
+        '--tick-ms',
+        '100',
+        '--feed-per-tick',
+        '500',
+        '--ws-max-backpressure',
+        '262144',
+      ]);
+      t.teardown(() => server.stop());
+      // One reading `tx` subscriber in both runs, so the tx feed is encoded in both.
+      const feed = await TestClient.connect(`${server.wsUrl}?topics=tx`);
+      t.teardown(() => feed.close());
+      const swarm = () =>
+        runSwarm({
+          url: `${server.wsUrl}?topics=metrics`,
+          clients: READERS,
+          processes: 1,
+          rampPerSecond: 1000,
+          seconds: SECONDS,
+          quiet: true,
+        });
 
-  const without = await swarm();
-  t.comment(`without never-readers: ${fmt(without)}`);
+      const without = await swarm();
+      t.comment(`without never-readers: ${fmt(without)}`);
 
-  const slow: Socket[] = [];
-  slow.push(await neverReader(server.port, '/ws?topics=tx,metrics,alerts'));
-  const adder = setInterval(() => {
-    void neverReader(server.port, '/ws?topics=tx,metrics,alerts').then((s) => slow.push(s));
-  }, 2000);
-  let withSlow: SwarmResult;
-  try {
-    withSlow = await swarm();
-  } finally {
-    clearInterval(adder);
-  }
-  t.comment(`with ${slow.length} never-readers: ${fmt(withSlow)}`);
+      const slow: Socket[] = [];
+      slow.push(await neverReader(server.wsPort, '/ws?topics=tx,metrics,alerts'));
+      const adder = setInterval(() => {
+        void neverReader(server.wsPort, '/ws?topics=tx,metrics,alerts').then((s) => slow.push(s));
+      }, 2000);
+      let withSlow: SwarmResult;
+      try {
+        withSlow = await swarm();
+      } finally {
+        clearInterval(adder);
+      }
+      t.comment(`with ${slow.length} never-readers: ${fmt(withSlow)}`);
 
-  const bound = without.latencyMs.p99 * 1.1 + SLACK_MS;
-  t.ok(
-    withSlow.latencyMs.p99 <= bound,
-    `readers' p99 ${withSlow.latencyMs.p99} ms ≤ ${bound.toFixed(1)} ms (110 % of ${without.latencyMs.p99} + ${SLACK_MS})`,
-  );
-  t.equal(withSlow.gaps, 0, 'the readers lost nothing');
-  t.equal(withSlow.closedDuringRun, 0, 'no reader was dropped');
+      const bound = without.latencyMs.p99 * 1.1 + SLACK_MS;
+      t.ok(
+        withSlow.latencyMs.p99 <= bound,
+        `readers' p99 ${withSlow.latencyMs.p99} ms ≤ ${bound.toFixed(1)} ms (110 % of ${without.latencyMs.p99} + ${SLACK_MS})`,
+      );
+      t.equal(withSlow.gaps, 0, 'the readers lost nothing');
+      t.equal(withSlow.closedDuringRun, 0, 'no reader was dropped');
 
-  // Every never-reader (bar one that joined in the last second) is dropped and counted.
-  const snap = await waitFor(
-    'the drops in the snapshot',
-    async () => {
-      const { body } = await getJson(`${server.url}/api/metrics`);
-      return body.pipeline.wsSlowConsumersDropped >= slow.length && body;
+      // Every never-reader (bar one that joined in the last second) is dropped and counted.
+      const snap = await waitFor(
+        'the drops in the snapshot',
+        async () => {
+          const { body } = await getJson(`${server.url}/api/metrics`);
+          return body.pipeline.wsSlowConsumersDropped >= slow.length && body;
+        },
+        10_000,
+      );
+      t.ok(
+        snap.pipeline.wsSlowConsumersDropped >= slow.length,
+        `${snap.pipeline.wsSlowConsumersDropped} dropped of ${slow.length} never-readers`,
+      );
+      const prom = await (await fetch(`${server.url}/metrics`)).text();
+      const m = /pulseboard_ws_slow_consumers_dropped_total (\d+)/.exec(prom);
+      t.ok(m && Number(m[1]) >= slow.length, '/metrics counts them too');
+
+      // The server closed them: once they read, they see the end of the stream.
+      const closed = await Promise.all(
+        slow.map(
+          (s) =>
+            new Promise<boolean>((resolve) => {
+              const timer = setTimeout(() => resolve(false), 5000);
+              s.on('close', () => {
+                clearTimeout(timer);
+                resolve(true);
+              });
+              s.resume();
+            }),
+        ),
+      );
+      t.ok(
+        closed.every(Boolean),
+        `every never-reader's socket was closed by the server (${closed.filter(Boolean).length}/${slow.length})`,
+      );
+      for (const s of slow) s.destroy();
+      t.ok(feed.closedWith === null, 'the reading tx subscriber is still connected');
     },
-    10_000,
   );
-  t.ok(
-    snap.pipeline.wsSlowConsumersDropped >= slow.length,
-    `${snap.pipeline.wsSlowConsumersDropped} dropped of ${slow.length} never-readers`,
-  );
-  const prom = await (await fetch(`${server.url}/metrics`)).text();
-  const m = /pulseboard_ws_slow_consumers_dropped_total (\d+)/.exec(prom);
-  t.ok(m && Number(m[1]) >= slow.length, '/metrics counts them too');
-
-  // The server closed them: once they read, they see the end of the stream.
-  const closed = await Promise.all(
-    slow.map(
-      (s) =>
-        new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => resolve(false), 5000);
-          s.on('close', () => {
-            clearTimeout(timer);
-            resolve(true);
-          });
-          s.resume();
-        }),
-    ),
-  );
-  t.ok(
-    closed.every(Boolean),
-    `every never-reader's socket was closed by the server (${closed.filter(Boolean).length}/${slow.length})`,
-  );
-  for (const s of slow) s.destroy();
-  t.ok(feed.closedWith === null, 'the reading tx subscriber is still connected');
-});

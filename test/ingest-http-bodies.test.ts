@@ -4,7 +4,7 @@ import { connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { startHaproxy } from './helpers/haproxy.js';
+import { startHaproxyFor } from './helpers/haproxy.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 /**
@@ -336,7 +336,7 @@ t.test('pipelined POSTs: the connection closes, no answer is misattributed', asy
  */
 t.test('pipelined POSTs behind deploy/haproxy.cfg: N answers in order, N rows', async (t) => {
   const N = 200;
-  const port = await startHaproxy(t, server.port);
+  const { port } = await startHaproxyFor(t, { PB_BACKEND: `127.0.0.1:${server.port}` });
   const refs = Array.from({ length: N }, (_, i) => `proxied-${i}`);
   const c = rawConnection(port);
   const answers = await c.send(refs.map((ref) => rawPost(item(ref))).join(''), N);

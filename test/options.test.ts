@@ -63,6 +63,13 @@ t.test('invalid values name the option, where it came from, and the accepted ran
       {},
       /ingestMaxQueuedBytes \(INGEST_MAX_QUEUED_BYTES\) must be auto or at least INGEST_BODY_LIMIT \(4096\)/,
     ],
+    [[], { WS_THREADS: '0' }, /options\.wsThreads \(WS_THREADS\) must be between 1 and 16/],
+    [
+      ['--ws-threads', '2', '--port', '9000', '--ws-port', '9000'],
+      {},
+      /options\.wsPort \(WS_PORT\) must differ from PORT with WS_THREADS > 1/,
+    ],
+    [['--ws-public-url', 'ws:/x'], {}, /options\.wsPublicUrl .* must be empty, a path/],
   ];
   for (const [argv, env, message] of cases) {
     t.throws(

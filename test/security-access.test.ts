@@ -6,6 +6,7 @@ import { parseOptions } from '../src/config/parse-options.js';
 import { bearerSubprotocol, WS_PROTOCOL } from '../src/ws/ws-subprotocol.js';
 import { startServer } from './helpers/server.js';
 import { waitFor } from './helpers/wait-for.js';
+import { startServerWith, WS_THREAD_COUNTS } from './helpers/ws-threads.js';
 
 /**
  * Access control (issue 6 §1, issue 15 §3): tokens per endpoint class with 401 (missing) /
@@ -269,72 +270,83 @@ t.test('tokens: 401 missing, 403 wrong, open probes, per-class tokens', async (t
   for (const secret of [INGEST, ADMIN, READ]) t.notOk(logged.includes(secret), 'not logged');
 });
 
-t.test('websocket upgrade: token by query or header, Origin checked', async (t) => {
-  const server = await startServer([], { READ_TOKEN: READ, ADMIN_TOKEN: ADMIN });
-  t.teardown(() => server.stop());
-  const ws = `${server.wsUrl}?topics=metrics`;
-  const host = `127.0.0.1:${server.port}`;
+for (const threads of WS_THREAD_COUNTS)
+  t.test(
+    `websocket upgrade: token by query or header, Origin checked (WS_THREADS=${threads})`,
+    async (t) => {
+      const server = await startServerWith(threads, [], { READ_TOKEN: READ, ADMIN_TOKEN: ADMIN });
+      t.teardown(() => server.stop());
+      const ws = `${server.wsUrl}?topics=metrics`;
+      const host = `127.0.0.1:${server.port}`;
 
-  const none = await upgrade(ws);
-  t.equal(none.status, 401);
-  t.equal(none.body.error.code, 'PB_ERR_AUTH_MISSING');
-  const wrong = await upgrade(`${ws}&token=wrong`);
-  t.equal(wrong.status, 403);
-  t.equal(wrong.body.error.code, 'PB_ERR_AUTH_INVALID');
-  t.equal((await upgrade(`${ws}&token=${READ}`)).status, 101, '?token=');
-  t.equal((await upgrade(ws, { authorization: `Bearer ${READ}` })).status, 101, 'header');
-  // The dashboard's way (issue 15 §3): the token in a subprotocol, out of the URL.
-  const sub = await upgrade(ws, {}, [WS_PROTOCOL, bearerSubprotocol(READ)]);
-  t.equal(sub.status, 101, 'subprotocol');
-  t.equal(sub.protocol, WS_PROTOCOL, 'the answer names pulseboard, never the token entry');
-  const subWrong = await upgrade(ws, {}, [WS_PROTOCOL, bearerSubprotocol(`${READ}x`)]);
-  t.equal(subWrong.status, 403, 'a wrong token in the subprotocol');
-  t.equal(subWrong.body.error.code, 'PB_ERR_AUTH_INVALID');
-  t.equal(
-    (await upgrade(ws, {}, [WS_PROTOCOL])).status,
-    401,
-    'the protocol alone is no credential',
-  );
-  t.equal(
-    (await upgrade(`${ws}&token=${encodeURIComponent(ADMIN)}`)).status,
-    101,
-    'admin token reads',
-  );
-  t.equal(
-    (await upgrade(`${ws}&token=${READ}`, { origin: `http://${host}` })).status,
-    101,
-    'same origin',
-  );
-  const cross = await upgrade(`${ws}&token=${READ}`, { origin: 'https://evil.example' });
-  t.equal(cross.status, 403, 'another origin is refused when READ_TOKEN is set');
-  t.equal(cross.body.error.code, 'PB_ERR_AUTH_ORIGIN');
+      const none = await upgrade(ws);
+      t.equal(none.status, 401);
+      t.equal(none.body.error.code, 'PB_ERR_AUTH_MISSING');
+      const wrong = await upgrade(`${ws}&token=wrong`);
+      t.equal(wrong.status, 403);
+      t.equal(wrong.body.error.code, 'PB_ERR_AUTH_INVALID');
+      t.equal((await upgrade(`${ws}&token=${READ}`)).status, 101, '?token=');
+      t.equal((await upgrade(ws, { authorization: `Bearer ${READ}` })).status, 101, 'header');
+      // The dashboard's way (issue 15 §3): the token in a subprotocol, out of the URL.
+      const sub = await upgrade(ws, {}, [WS_PROTOCOL, bearerSubprotocol(READ)]);
+      t.equal(sub.status, 101, 'subprotocol');
+      t.equal(sub.protocol, WS_PROTOCOL, 'the answer names pulseboard, never the token entry');
+      const subWrong = await upgrade(ws, {}, [WS_PROTOCOL, bearerSubprotocol(`${READ}x`)]);
+      t.equal(subWrong.status, 403, 'a wrong token in the subprotocol');
+      t.equal(subWrong.body.error.code, 'PB_ERR_AUTH_INVALID');
+      t.equal(
+        (await upgrade(ws, {}, [WS_PROTOCOL])).status,
+        401,
+        'the protocol alone is no credential',
+      );
+      t.equal(
+        (await upgrade(`${ws}&token=${encodeURIComponent(ADMIN)}`)).status,
+        101,
+        'admin token reads',
+      );
+      t.equal(
+        (await upgrade(`${ws}&token=${READ}`, { origin: `http://${host}` })).status,
+        101,
+        'same origin',
+      );
+      const cross = await upgrade(`${ws}&token=${READ}`, { origin: 'https://evil.example' });
+      t.equal(cross.status, 403, 'another origin is refused when READ_TOKEN is set');
+      t.equal(cross.body.error.code, 'PB_ERR_AUTH_ORIGIN');
 
-  const snap = await waitFor('the refusals in the snapshot', async () => {
-    const s = await call(`${server.url}/api/metrics`, { token: READ });
-    return s.body.pipeline.rejected.origin > 0 && s;
-  });
-  t.equal(snap.body.pipeline.rejected.origin, 1);
-  t.ok(snap.body.pipeline.rejected.auth >= 2);
-});
-
-t.test('ALLOWED_ORIGINS lists origins; loopback without tokens stays open', async (t) => {
-  const server = await startServer(['--allowed-origins', 'https://ops.example.com']);
-  t.teardown(() => server.stop());
-  t.equal((await call(`${server.url}/api/metrics`)).status, 200, 'no token needed');
-  t.equal(
-    (await call(`${server.url}/api/reset`, { method: 'POST' })).status,
-    200,
-    'admin open on loopback without ADMIN_TOKEN',
+      const snap = await waitFor('the refusals in the snapshot', async () => {
+        const s = await call(`${server.url}/api/metrics`, { token: READ });
+        return s.body.pipeline.rejected.origin > 0 && s;
+      });
+      t.equal(snap.body.pipeline.rejected.origin, 1);
+      t.ok(snap.body.pipeline.rejected.auth >= 2);
+    },
   );
-  t.equal((await upgrade(server.wsUrl)).status, 101, 'no Origin: not a browser');
-  t.equal((await upgrade(server.wsUrl, { origin: 'https://ops.example.com' })).status, 101);
-  t.equal((await upgrade(server.wsUrl, { origin: 'https://evil.example' })).status, 403);
-  const post = await fetch(`${server.url}/api/reset`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: 'https://ops.example.com' },
-  });
-  t.equal(post.status, 200, 'a listed origin may POST');
-});
+
+for (const threads of WS_THREAD_COUNTS)
+  t.test(
+    `ALLOWED_ORIGINS lists origins; loopback without tokens stays open (WS_THREADS=${threads})`,
+    async (t) => {
+      const server = await startServerWith(threads, [
+        '--allowed-origins',
+        'https://ops.example.com',
+      ]);
+      t.teardown(() => server.stop());
+      t.equal((await call(`${server.url}/api/metrics`)).status, 200, 'no token needed');
+      t.equal(
+        (await call(`${server.url}/api/reset`, { method: 'POST' })).status,
+        200,
+        'admin open on loopback without ADMIN_TOKEN',
+      );
+      t.equal((await upgrade(server.wsUrl)).status, 101, 'no Origin: not a browser');
+      t.equal((await upgrade(server.wsUrl, { origin: 'https://ops.example.com' })).status, 101);
+      t.equal((await upgrade(server.wsUrl, { origin: 'https://evil.example' })).status, 403);
+      const post = await fetch(`${server.url}/api/reset`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://ops.example.com' },
+      });
+      t.equal(post.status, 200, 'a listed origin may POST');
+    },
+  );
 
 t.test('WS_ALLOWED_ORIGINS still works, with a deprecation warning', async (t) => {
   const server = await startServer(['--ws-allowed-origins', 'https://ops.example.com']);

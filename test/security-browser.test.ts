@@ -248,3 +248,33 @@ t.test('ALLOWED_HOSTS and ALLOWED_ORIGINS open what they list', async (t) => {
     '* turns the Host check off',
   );
 });
+
+// WS_THREADS > 1 (issue 14 §1): /ws is on the fan-out threads' WS_PORT; the Host and Origin
+// checks and their counters must be those of the primary.
+t.test('WS_THREADS=2: the fan-out threads check Host and Origin, and count', async (t) => {
+  const server = await startServer(['--sim-tps', '0', '--ws-threads', '2']);
+  t.teardown(() => server.stop());
+  const ws = `ws://127.0.0.1:${server.wsPort}/ws`;
+  const foreign = await upgrade(ws, { host: `evil.example:${server.wsPort}` });
+  t.equal(foreign.status, 403, 'a foreign Host');
+  t.equal(foreign.body.error.code, 'PB_ERR_HTTP_HOST');
+  const evil = await upgrade(`${ws}?topics=tx`, { origin: 'https://evil.example' });
+  t.equal(evil.status, 403, 'a foreign Origin');
+  t.equal(evil.body.error.code, 'PB_ERR_AUTH_ORIGIN');
+  const page = `http://127.0.0.1:${server.port}`;
+  t.equal((await upgrade(ws, { origin: page })).status, 101, "the dashboard's page on PORT");
+  const otherPort = `http://127.0.0.1:${server.port + 1 === server.wsPort ? server.port + 2 : server.port + 1}`;
+  t.equal(
+    (await upgrade(ws, { origin: otherPort })).status,
+    403,
+    'another port of that host is not',
+  );
+  const snap = await waitFor('the refusals in the snapshot', async () => {
+    const s = (await send(server, 'GET', '/api/metrics')).body;
+    return s.pipeline.rejected.origin >= 2 && s;
+  });
+  t.equal(snap.pipeline.rejected.host, 1, 'Host, counted by the fan-out thread');
+  t.equal(snap.pipeline.rejected.origin, 2, 'Origin of /ws');
+  const prom = (await send(server, 'GET', '/metrics')).body as string;
+  t.match(prom, /\npulseboard_ws_origin_rejected_total 2\n/);
+});

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { startHaproxy } from './helpers/haproxy.js';
+import { startHaproxyFor } from './helpers/haproxy.js';
 import { rawExchange } from './helpers/raw-exchange.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { TestClient } from './helpers/ws-client.js';
@@ -78,8 +78,8 @@ t.test('directly: conflicting lengths close the connection before any request ru
 });
 
 t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', async (t) => {
-  const port = await startHaproxy(t, server.port);
-  const via = `http://127.0.0.1:${port}`;
+  const proxy = await startHaproxyFor(t, { PB_BACKEND: `127.0.0.1:${server.port}` });
+  const { port, url: via } = proxy;
 
   const cases: [string, string][] = [
     ...AMBIGUOUS,
@@ -131,4 +131,30 @@ t.test('behind deploy/haproxy.cfg: ambiguous requests get 400 at the proxy', asy
   await ws.until((c) => c.of('metrics').length >= 2, 10_000, 'two metrics frames');
   const seqs = ws.of('metrics').map((f) => f.seq);
   t.equal(seqs[1], seqs[0]! + 1, 'a WebSocket through the proxy gets the live frames in order');
+});
+
+// WS_THREADS > 1 (issue 14 §1): /ws is on WS_PORT; the proxy routes it there, so the
+// browser still sees one origin, and WS_PUBLIC_URL=/ws tells the dashboard to use it.
+t.test('behind deploy/haproxy.cfg with WS_THREADS=2: one origin for the API and /ws', async (t) => {
+  // /readyz (HAProxy's health check, which pulseboard_ws follows) wants a database: its own.
+  const fannedDb = await createTestDatabase();
+  t.teardown(() => fannedDb.drop());
+  const fanned = await startServer(
+    ['--ws-threads', '2', '--ws-public-url', '/ws', '--sim-tps', '20', '--shards', '1'],
+    { MYSQL_URL: fannedDb.url, PERSISTENCE: 'required' },
+  );
+  t.teardown(() => fanned.stop());
+  const proxy = await startHaproxyFor(t, {
+    PB_BACKEND: `127.0.0.1:${fanned.port}`,
+    PB_WS_BACKEND: `127.0.0.1:${fanned.wsPort}`,
+  });
+  const where = await (await fetch(`${proxy.url}/api/ws-endpoint`)).json();
+  t.same(where, { url: '/ws', port: null }, 'the dashboard is told: /ws on its own origin');
+  const ws = await TestClient.connect(`ws://127.0.0.1:${proxy.port}/ws?topics=metrics`);
+  t.teardown(() => ws.socket.close());
+  await ws.until((c) => c.of('metrics').length >= 2, 10_000, 'two metrics frames');
+  const seqs = ws.of('metrics').map((f) => f.seq);
+  t.equal(seqs[1], seqs[0]! + 1, 'frames from a fan-out thread through the proxy, in order');
+  const snap = (await (await fetch(`${proxy.url}/api/metrics`)).json()) as { clients: number };
+  t.equal(snap.clients, 1, 'counted by the node');
 });

@@ -3,9 +3,10 @@ import type { Options } from '../src/config/option-specs.js';
 import { parseOptions } from '../src/config/parse-options.js';
 import { AccessControl, accessFor, bearerToken } from '../src/http/auth.js';
 import { RateLimiter } from '../src/http/rate-limit.js';
-import { AddressSlots } from '../src/security/address-slots.js';
 import { HostOriginPolicy } from '../src/security/host-origin-policy.js';
 import { SourceRegistry } from '../src/shared/source-registry.js';
+import { ConnectionSlots } from '../src/ws/connection-slots.js';
+import { createFanoutShared } from '../src/ws/fanout-layout.js';
 import { MAX_TOPICS_QUERY_CHARS, planInitialTopics } from '../src/ws/initial-topics.js';
 import { MAX_TOPICS_PER_REQUEST, TopicCatalog } from '../src/ws/topics.js';
 import { bearerSubprotocol, offeredProtocols, WS_PROTOCOL } from '../src/ws/ws-subprotocol.js';
@@ -176,22 +177,38 @@ t.test('allowed origins: same origin, ALLOWED_ORIGINS, Sec-Fetch-Site', async (t
   t.ok(any.originAllowed('https://evil.example', 'h'), '* = any');
 });
 
-t.test('per-address WebSocket slots', async (t) => {
-  const slots = new AddressSlots(2, false);
-  const a = slots.keyOf('203.0.113.7');
-  t.equal(slots.keyOf('127.0.0.1'), '', 'loopback is not counted by default');
-  t.equal(slots.keyOf('::ffff:127.0.0.1'), '');
-  t.equal(new AddressSlots(2, true).keyOf('127.0.0.1'), '127.0.0.1', 'LOOPBACK_LIMITS');
-  t.equal(new AddressSlots(0, true).keyOf('203.0.113.7'), '', '0 = no cap');
-  slots.add(a);
-  t.notOk(slots.full(a));
-  slots.add(a);
-  t.ok(slots.full(a), 'full at the cap');
-  slots.remove(a);
-  t.notOk(slots.full(a), 'a close frees a slot');
-  slots.remove(a);
-  t.equal(slots.addresses, 0, 'an address with nothing open is forgotten');
-  t.notOk(slots.full(''), 'uncounted keys are never full');
+t.test('WebSocket connection slots: per address and in total, across threads', async (t) => {
+  const shared = createFanoutShared({ threads: 2, topics: 3, maxConnections: 64 });
+  const slots = (thread: number, perAddress = 2, loopback = false) =>
+    new ConnectionSlots(shared, thread, 64, perAddress, loopback);
+  const [s0, s1] = [slots(0), slots(1)];
+  const a = s0.keyOf('203.0.113.7');
+  t.equal(s0.keyOf('127.0.0.1'), '', 'loopback is not counted by default');
+  t.equal(s0.keyOf('::ffff:127.0.0.1'), '');
+  t.equal(slots(0, 2, true).keyOf('127.0.0.1'), '127.0.0.1', 'LOOPBACK_LIMITS');
+  t.equal(slots(0, 0, true).keyOf('203.0.113.7'), '', '0 = no cap');
+  t.equal(s0.tryOpen(a), null);
+  t.equal(s1.tryOpen(a), null, 'the second one on another thread');
+  t.equal(s0.tryOpen(a), 'address', 'full at the cap, whichever thread holds the sockets');
+  s1.close(a);
+  t.equal(s0.tryOpen(a), null, 'a close on one thread frees a slot for another');
+  s0.close(a);
+  s0.close(a);
+  t.equal(s0.addresses, 0, 'an address with nothing open is forgotten');
+  // Many addresses (probe runs, backward-shift deletion), then a thread dies holding some.
+  const keys = Array.from({ length: 60 }, (_, i) => `198.51.100.${i}`);
+  for (const [i, k] of keys.entries()) t.equal((i % 2 ? s1 : s0).tryOpen(k), null);
+  t.equal(s0.tryOpen(''), null, 'an uncounted key still takes a slot in the total');
+  t.equal(s0.tryOpen(''), null);
+  t.equal(s0.tryOpen(''), null);
+  t.equal(s0.tryOpen(''), null);
+  t.equal(s0.tryOpen(''), 'total', 'WS_MAX_CONNECTIONS holds across threads');
+  for (const k of keys.slice(0, 20)) (keys.indexOf(k) % 2 ? s1 : s0).close(k);
+  t.equal(s0.addresses, 40);
+  s0.releaseThread(1, 20);
+  t.equal(s0.addresses, 20, "a dead thread's share is taken out of every address");
+  for (const k of keys.slice(20).filter((_, i) => i % 2 === 0)) t.equal(s0.tryOpen(k), null);
+  t.equal(s0.addresses, 20, 'the survivors are still found after the rebuild');
 });
 
 t.test('the ?topics= of an upgrade: bounded, and only what is granted is kept', async (t) => {

@@ -4,6 +4,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startServer, type TestServer } from './helpers/server.js';
 import { getJson, waitFor } from './helpers/wait-for.js';
 import { TestClient } from './helpers/ws-client.js';
+import { startServerWith } from './helpers/ws-threads.js';
 
 /**
  * Sources are whatever producers send (issue 12 §1). Tried as a new user would, the
@@ -109,6 +110,55 @@ t.test("the README's ingest example works against a default server", async (t) =
   const i = (h.body.t as number[]).indexOf(lateSecond);
   t.ok(i !== -1, 'history of shop-web has the late item’s second');
   t.equal(h.body.series.failed[i], 1, 'counted as failed there');
+});
+
+// A fan-out thread once indexed its subscriber counts by the topic list taken at startup:
+// a source first sent later had no column, so the tick saw nobody subscribed and sent
+// nothing, and the thread's catalog (SOURCES only) refused the topic outright.
+t.test('WS_THREADS=2: a source first sent after startup reaches its subscribers', async (t) => {
+  const db = await createTestDatabase('pb_src_fanout');
+  const server = await startServerWith(2, ['--sim-tps', '0', '--tick-ms', '200'], {
+    MYSQL_URL: db.url,
+    PERSISTENCE: 'required',
+  });
+  t.teardown(async () => {
+    await server.stop();
+    await db.drop();
+  });
+  t.not(server.wsPort, server.port, '/ws is served by the fan-out threads');
+
+  const before = await subscribeAck(server.wsUrl, 'source/late-shop');
+  before.c.close();
+  t.equal(before.ack.ok, false, 'unknown on the fan-out thread before anyone sent it');
+
+  const item = (ref: string) =>
+    JSON.stringify({ ref, source: 'late-shop', account: 'C-1', amount: 100, currency: 'USD' });
+  t.equal((await post(server.url, item('late-1'))).status, 200);
+
+  // Two sockets: the kernel spreads them over the threads, each counts in its own column.
+  const subs = [
+    await subscribeAck(server.wsUrl, 'source/late-shop'),
+    await subscribeAck(server.wsUrl, 'source/late-shop'),
+  ];
+  t.teardown(() => {
+    for (const { c } of subs) c.close();
+  });
+  for (const { ack } of subs)
+    t.same(ack, { ok: true, op: 'subscribe', topics: ['source/late-shop'] }, 'known now');
+  for (const { c } of subs) {
+    await c.until((x) => x.of('source/late-shop').length >= 1, 3000, 'a source/late-shop frame');
+    t.equal(c.of('source/late-shop')[0]!.data.source, 'late-shop');
+  }
+
+  // Sent while subscribed: the topic's next frames count it.
+  t.equal((await post(server.url, item('late-2'))).status, 200);
+  for (const { c } of subs) {
+    await c.until(
+      (x) => x.of('source/late-shop').some((f) => f.data.windows['1m'].count === 2),
+      3000,
+      'late-2 counted in a source/late-shop frame',
+    );
+  }
 });
 
 t.test(

@@ -31,6 +31,8 @@ export interface TestServer {
   url: string;
   wsUrl: string;
   port: number;
+  /** Where /ws is: `port`, or WS_PORT with WS_THREADS > 1. */
+  wsPort: number;
   proc: ChildProcess;
   /** Every JSON log line so far. */
   logs: Record<string, unknown>[];
@@ -65,6 +67,7 @@ export async function startServer(
   proc.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
+  let wsPort: number | undefined;
   const listening = new Promise<number>((resolve, reject) => {
     let buffered = '';
     proc.stdout!.on('data', (d: Buffer) => {
@@ -77,7 +80,11 @@ export async function startServer(
         try {
           const entry = JSON.parse(line) as Record<string, unknown>;
           logs.push(entry);
-          if (typeof entry.port === 'number' && typeof entry.url === 'string') resolve(entry.port);
+          if (typeof entry.port === 'number' && typeof entry.url === 'string') {
+            // WS_THREADS > 1: /ws is on the fan-out threads' port.
+            if (typeof entry.wsPort === 'number') wsPort = entry.wsPort;
+            resolve(entry.port);
+          }
         } catch {
           // not a JSON line: ignore
         }
@@ -107,8 +114,9 @@ export async function startServer(
   let gcToken = 0;
   return {
     url,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
+    wsUrl: `ws://127.0.0.1:${wsPort ?? port}/ws`,
     port,
+    wsPort: wsPort ?? port,
     proc,
     logs,
     async stop(signal: NodeJS.Signals = 'SIGTERM') {

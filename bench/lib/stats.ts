@@ -32,6 +32,13 @@ export function spread(values: readonly number[], digits = 3): Spread | null {
   };
 }
 
+/** The q-th percentile (0–100) of `values` by the nearest-rank method; NaN when empty. */
+export function percentile(values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((q / 100) * s.length) - 1))]!;
+}
+
 /** Slope of the least-squares line through (x, y), in y units per x unit; null below 2 points. */
 export function slope(xs: readonly number[], ys: readonly number[]): number | null {
   const n = Math.min(xs.length, ys.length);

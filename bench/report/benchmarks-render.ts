@@ -63,6 +63,13 @@ const atLeast = (x: number | null, goal: number) => (x === null ? null : x >= go
 /** Which client loaded the ingest runs: results from before `client` was recorded used autocannon. */
 const ingestClient = (ingest: any) => (ingest?.client === 'raw' ? 'load client' : 'autocannon');
 
+/** A fan-out row of one publishing thread (results from before WS_THREADS have no field). */
+const oneThread = (r: any): boolean => (r.wsThreads ?? 1) === 1;
+
+/** Server CPU (all threads) per delivered message of a fan-out row, µs. */
+const cpuUsPerMessage = (r: any): number | undefined =>
+  r?.server && r.messagesPerSec > 0 ? (r.server.cpuCores / r.messagesPerSec) * 1e6 : undefined;
+
 function source(d: ResultDoc | undefined, fallback: string): string {
   if (!d) return `not run yet: \`${fallback}\``;
   return `\`${d.command}\` — ${d.conditions}; ${d.machine.cores} cores (${d.machine.cpu}), Node ${d.machine.node}, ${d.at.slice(0, 16).replace('T', ' ')} UTC`;
@@ -109,7 +116,7 @@ export function render(docs: Map<string, ResultDoc>): string {
   const off = R('pipeline-off')?.result;
   const persisted = R('persisted')?.result;
   const fan = R('fanout')?.result;
-  const fanRun = (c: number) => fan?.runs?.find((r: any) => r.clients === c);
+  const fanRun = (c: number) => fan?.runs?.find((r: any) => r.clients === c && oneThread(r));
   const peers = R('peers')?.result;
   const mem = R('memory')?.result;
   const soak = R('soak')?.result;
@@ -400,18 +407,24 @@ export function render(docs: Map<string, ResultDoc>): string {
     lines.push(
       '## Fan-out by client count',
       '',
-      'One pass per client count: the shape of the curve. The fan-out bar is measured against the bare uWS publisher over repeats in the peers run below.',
+      'One pass per WS_THREADS value and client count: the shape of the curve. With WS_THREADS > 1 the fan-out threads publish and the primary only serialises (its main-thread CPU and event-loop delay show what it kept). On this 2-core machine the swarm shares the cores with every server thread, so more threads cannot add cores here; ARCHITECTURE.md §3.12 says what to expect, and how to measure, with idle cores. The fan-out bar is measured against the bare uWS publisher over repeats in the peers run below.',
       '',
       source(R('fanout'), ''),
       '',
       '![delivery latency vs clients](docs/charts/latency-vs-clients.svg)',
       '',
-      '| clients | connected | messages/s | gaps | p50 | p95 | p99 | max | server CPU (cores) | server main thread (cores) | swarm CPU (cores) | machine busy (cores) | server RSS | event-loop p99 |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| WS threads | clients | connected | messages/s | gaps | p50 | p95 | p99 | max | server CPU (cores) | CPU µs / message | server main thread (cores) | swarm CPU (cores) | machine busy (cores) | server RSS | event-loop p99 (primary) |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     for (const r of fan.runs) {
+      if (r.skipped) {
+        lines.push(
+          `| ${n(r.wsThreads ?? 1)} | ${n(r.clients)} | skipped: ${r.skipped} |${' — |'.repeat(13)}`,
+        );
+        continue;
+      }
       lines.push(
-        `| ${n(r.clients)} | ${n(r.connected)} | ${n(r.messagesPerSec)} | ${n(r.gaps)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p95)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${n(r.server?.cpuCores, 2)} | ${n(r.server?.mainThreadCpuCores, 2)} | ${n(r.swarm?.cpuCores, 2)} | ${n(r.machine?.busyCores, 2)} | ${mib(r.server?.rssBytes)} | ${ms(r.eventLoopDelayP99Ms)} |`,
+        `| ${n(r.wsThreads ?? 1)} | ${n(r.clients)} | ${n(r.connected)} | ${n(r.messagesPerSec)} | ${n(r.gaps)} | ${ms(r.latencyMs.p50)} | ${ms(r.latencyMs.p95)} | ${ms(r.latencyMs.p99)} | ${ms(r.latencyMs.max)} | ${n(r.server?.cpuCores, 2)} | ${n(cpuUsPerMessage(r), 1)} | ${n(r.server?.mainThreadCpuCores, 2)} | ${n(r.swarm?.cpuCores, 2)} | ${n(r.machine?.busyCores, 2)} | ${mib(r.server?.rssBytes)} | ${ms(r.eventLoopDelayP99Ms)} |`,
       );
     }
     lines.push('');
@@ -700,7 +713,9 @@ export function charts(docs: Map<string, ResultDoc>): void {
   const fan = docs.get('fanout')?.result;
   if (fan?.runs?.length) {
     const pts = (f: 'p50' | 'p95' | 'p99') =>
-      fan.runs.map((r: any) => [r.clients, r.latencyMs[f]] as [number, number]);
+      fan.runs
+        .filter((r: any) => oneThread(r) && r.latencyMs)
+        .map((r: any) => [r.clients, r.latencyMs[f]] as [number, number]);
     writeFileSync(
       `${CHARTS}latency-vs-clients.svg`,
       lineChart({
@@ -758,7 +773,8 @@ export function charts(docs: Map<string, ResultDoc>): void {
  */
 export function figures(docs: Map<string, ResultDoc>): Record<string, string> {
   const r = (k: string) => docs.get(k)?.result;
-  const fanRun = (c: number) => r('fanout')?.runs?.find((x: any) => x.clients === c);
+  const fanRun = (c: number) =>
+    r('fanout')?.runs?.find((x: any) => x.clients === c && oneThread(x));
   const peers = r('peers');
   const vs = (k: string, f: string) => med(peers?.ratios?.vsPeers?.[k]?.[f]);
   const snapshotUs = r('micro')?.rows?.find((x: any) => x.task.startsWith('snapshot'))?.meanUs;
@@ -769,8 +785,25 @@ export function figures(docs: Map<string, ResultDoc>): Record<string, string> {
   const ingest = r('ingest');
   const single = (c: number) => ingest?.single?.find((x: any) => x.connections === c);
   const batched = (b: number) => ingest?.batched?.find((x: any) => x.itemsPerRequest === b);
+  // Fan-out by WS_THREADS (bench/ws-swarm/fanout.ts --ws-threads 1,2).
+  const fanK: Record<string, string> = {};
+  for (const k of [1, 2]) {
+    for (const c of [1000, 10000, 20000]) {
+      const row = r('fanout')?.runs?.find((x: any) => x.clients === c && (x.wsThreads ?? 1) === k);
+      fanK[`fanout-k${k}-${c}-p99`] = ms(row?.latencyMs?.p99);
+      fanK[`fanout-k${k}-${c}-cpu`] = unit(cpuUsPerMessage(row), 'µs', 1);
+      fanK[`fanout-k${k}-${c}-loop`] = ms(row?.eventLoopDelayP99Ms);
+    }
+  }
+  const handoff = (mode: string) => r('fanout-handoff')?.runs?.find((x: any) => x.mode === mode);
   const streamRun = (i: number) => r('stream')?.byItems?.find((x: any) => x.itemsPerMessage === i);
   return {
+    ...fanK,
+    'uws-floor-p99-1000': ms(med(peers?.summary?.[1000]?.uws?.p99Ms)),
+    'handoff-post-primary': unit(handoff('post')?.primaryUsPerTick?.p50, 'µs', 1),
+    'handoff-post-delivery': unit(handoff('post')?.deliveryUs?.p50, 'µs', 1),
+    'handoff-sab-primary': unit(handoff('sab')?.primaryUsPerTick?.p50, 'µs', 1),
+    'handoff-sab-delivery': unit(handoff('sab')?.deliveryUs?.p50, 'µs', 1),
     'pipeline-off': unit(r('pipeline-off')?.txPerSec, 'tx/s'),
     persisted: unit(med(r('persisted')?.committedPerSec), 'tx/s'),
     'persisted-of-ceiling': unit(med(r('persisted')?.ofCeiling), '×', 2),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { GC_NODE_ARGS, startServer } from '../lib/server-process.js';
@@ -6,9 +7,10 @@ import { runSwarm } from './swarm.js';
 
 /**
  * `npm run bench:fanout`: how delivery of the `metrics` topic (2 updates/s) scales with the
- * client count while the pipeline runs at a given rate: for each N, messages/s, sequence
- * gaps, delivery latency percentiles, server CPU and RSS, the swarm's and the machine's
- * CPU. One pass per N, a fresh server each: the curve's shape. The fan-out bar itself (p99
+ * client count while the pipeline runs at a given rate: for each WS_THREADS value K and
+ * each N, messages/s, sequence gaps, delivery latency percentiles, server CPU (and per
+ * delivered message) and RSS, the primary's event-loop delay, the swarm's and the
+ * machine's CPU. One pass per (K, N), a fresh server each: the curve's shape. The fan-out bar itself (p99
  * as a ratio to a bare uWS publisher, over interleaved repeats) is measured by
  * bench/peers/run-peers.ts.
  *
@@ -16,8 +18,14 @@ import { runSwarm } from './swarm.js';
  * settled RSS before) / N, where settled = median of 5 readings 0.5 s apart, each right
  * after a forced full GC (bench/lib/gc-hook.ts).
  *
- *   node dist/bench/ws-swarm/fanout.js [--clients 100,1000,10000] [--tps 10000] [--seconds 20]
- *        [--idle-clients 10000] [--name fanout]
+ *   node dist/bench/ws-swarm/fanout.js [--clients 100,1000,10000] [--ws-threads 1,2]
+ *        [--tps 10000] [--seconds 20] [--idle-clients 10000] [--name fanout]
+ *        [--server-url http://host:8080 --ws-url ws://host:8081/ws?token=T --read-token T]
+ *
+ * With --server-url (and --ws-url when WS_THREADS > 1 there) the swarm drives a server
+ * started elsewhere — on a machine with idle cores, the swarm on another one — instead of
+ * starting its own (--ws-threads and --tps are then that server's business; server CPU is
+ * not sampled).
  */
 
 const TICK_MS = 500;
@@ -37,50 +45,88 @@ function arg(name: string, fallback: string): string {
 
 async function main(): Promise<void> {
   const counts = arg('--clients', '100,1000,10000').split(',').map(Number);
+  const threadCounts = arg('--ws-threads', '1').split(',').map(Number);
+  const remote = arg('--server-url', '');
+  // A server reachable from another machine has a READ_TOKEN: /api/metrics needs it.
+  const readToken = arg('--read-token', '');
+  const headers: Record<string, string> = readToken ? { authorization: `Bearer ${readToken}` } : {};
   const tps = Number(arg('--tps', '10000'));
   const seconds = Number(arg('--seconds', '20'));
   const idleClients = Number(arg('--idle-clients', '10000'));
   const name = arg('--name', 'fanout');
   const rows = [];
-  for (const clients of counts) {
-    const server = await startServer([
-      '--sim-tps',
-      String(tps),
-      '--persistence',
-      'off',
-      '--tick-ms',
-      String(TICK_MS),
-      '--ws-max-backpressure',
-      String(MAX_BACKPRESSURE),
-    ]);
-    try {
-      await sleep(SETTLE_MS);
-      progress(`fan-out: ${clients} clients, pipeline at ${tps} tx/s`);
-      let eventLoopDelayP99Ms: number | null = null;
-      const r = await runSwarm({
-        url: `${server.wsUrl}?topics=metrics`,
-        clients,
-        processes: Math.max(1, Math.ceil(clients / 5000)),
-        rampPerSecond: RAMP_PER_SECOND,
-        seconds,
-        pid: server.proc.pid!,
-        quiet: true,
-        async duringRun() {
-          const m = (await (await fetch(`${server.url}/api/metrics`)).json()) as MetricsSnapshot;
-          eventLoopDelayP99Ms = m.pipeline.eventLoopDelayP99Ms;
-        },
-      });
-      rows.push({ ...r, pipelineTps: tps, eventLoopDelayP99Ms });
-      progress(
-        `  p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms, gaps ${r.gaps}, ${r.connected} connected`,
-      );
-    } finally {
-      await server.stop();
+  for (const wsThreads of remote ? [0] : threadCounts) {
+    for (const clients of counts) {
+      // The server holds one descriptor per client (the swarm processes 5,000 each): past
+      // the limit its accepts fail and the ramp would wait for ever.
+      const fds = openFilesLimit();
+      if (!remote && fds !== null && clients + FD_MARGIN > fds) {
+        progress(
+          `fan-out: ${clients} clients skipped: the open-files limit is ${fds} (raise ulimit -n above ${clients + FD_MARGIN})`,
+        );
+        rows.push({ clients, wsThreads, skipped: `open-files limit ${fds}` });
+        continue;
+      }
+      const server: SwarmTarget = remote
+        ? remoteServer(remote, arg('--ws-url', `${remote.replace(/^http/, 'ws')}/ws`))
+        : await startServer([
+            '--sim-tps',
+            String(tps),
+            '--persistence',
+            'off',
+            '--tick-ms',
+            String(TICK_MS),
+            '--ws-max-backpressure',
+            String(MAX_BACKPRESSURE),
+            '--ws-threads',
+            String(wsThreads),
+            '--ws-max-connections',
+            String(Math.max(20_000, clients + 1000)),
+          ]).then((p) => ({ ...p, pid: p.proc.pid }));
+      try {
+        await sleep(SETTLE_MS);
+        progress(
+          `fan-out: ${clients} clients, ${remote ? `server ${remote}` : `WS_THREADS=${wsThreads}, pipeline at ${tps} tx/s`}`,
+        );
+        let eventLoopDelayP99Ms: number | null = null;
+        const r = await runSwarm({
+          // --ws-url may carry ?token= (READ_TOKEN on a server reachable from elsewhere).
+          url: `${server.wsUrl}${server.wsUrl.includes('?') ? '&' : '?'}topics=metrics`,
+          clients,
+          processes: Math.max(1, Math.ceil(clients / 5000)),
+          rampPerSecond: RAMP_PER_SECOND,
+          seconds,
+          ...(server.pid ? { pid: server.pid } : {}),
+          quiet: true,
+          async duringRun() {
+            const m = (await (
+              await fetch(`${server.url}/api/metrics`, { headers })
+            ).json()) as MetricsSnapshot;
+            eventLoopDelayP99Ms = m.pipeline.eventLoopDelayP99Ms;
+          },
+        });
+        const cpuUsPerMessage =
+          r.server && r.messagesPerSec > 0
+            ? Math.round((r.server.cpuCores / r.messagesPerSec) * 1e6 * 100) / 100
+            : null;
+        rows.push({
+          ...r,
+          wsThreads: remote ? null : wsThreads,
+          pipelineTps: remote ? null : tps,
+          eventLoopDelayP99Ms,
+          cpuUsPerMessage,
+        });
+        progress(
+          `  p50 ${r.latencyMs.p50} ms, p99 ${r.latencyMs.p99} ms, max ${r.latencyMs.max} ms, gaps ${r.gaps}, ${r.connected} connected, loop p99 ${eventLoopDelayP99Ms} ms, ${cpuUsPerMessage} µs CPU/message`,
+        );
+      } finally {
+        await server.stop();
+      }
     }
   }
 
   let idle = null;
-  if (idleClients > 0) {
+  if (idleClients > 0 && !remote) {
     const server = await startServer(
       ['--sim-tps', '0', '--persistence', 'off'],
       {},
@@ -130,10 +176,36 @@ async function main(): Promise<void> {
   }
   writeResult(
     name,
-    `node dist/bench/ws-swarm/fanout.js --clients ${counts.join(',')} --tps ${tps} --seconds ${seconds} --idle-clients ${idleClients}`,
-    `metrics topic every ${TICK_MS} ms; pipeline at ${tps} tx/s (persistence off), --ws-max-backpressure ${MAX_BACKPRESSURE}; one pass per client count, a fresh server each; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured after the ramp; event-loop p99 = the primary's last 10 s window at the span's end; idle connections: ${idleClients} sockets with no topic on an idle server (SIM_TPS=0), memory = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the sockets open − the same before, read once it held still (5 readings 1 s apart within 512 KB, after at least ${IDLE_SETTLE_MS / 1000} s, at most ${(3 * IDLE_SETTLE_MS) / 1000} s) with a forced GC every second) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers)`,
+    `node dist/bench/ws-swarm/fanout.js --clients ${counts.join(',')} --ws-threads ${threadCounts.join(',')} --tps ${tps} --seconds ${seconds} --idle-clients ${idleClients}${remote ? ` --server-url ${remote}` : ''}`,
+    `metrics topic every ${TICK_MS} ms; pipeline at ${tps} tx/s (persistence off), --ws-max-backpressure ${MAX_BACKPRESSURE}; one pass per WS_THREADS value and client count, a fresh server each; server CPU per delivered message = server CPU (all threads) / messages delivered per second; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured after the ramp; event-loop p99 = the primary's last 10 s window at the span's end; idle connections: ${idleClients} sockets with no topic on an idle server (SIM_TPS=0), memory = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the sockets open − the same before, read once it held still (5 readings 1 s apart within 512 KB, after at least ${IDLE_SETTLE_MS / 1000} s, at most ${(3 * IDLE_SETTLE_MS) / 1000} s) with a forced GC every second) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers)`,
     { runs: rows, idle },
   );
+}
+
+/** Descriptors a server needs besides its clients (database, threads, listen sockets). */
+const FD_MARGIN = 1000;
+
+/** The soft open-files limit this process (and the server it starts) runs under. */
+function openFilesLimit(): number | null {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+interface SwarmTarget {
+  url: string;
+  wsUrl: string;
+  /** The server process to sample, when this run started it. */
+  pid: number | undefined;
+  stop(): Promise<unknown>;
+}
+
+/** A server this run did not start (--server-url): nothing to stop, no process to sample. */
+function remoteServer(url: string, wsUrl: string): SwarmTarget {
+  return { url, wsUrl, pid: undefined, stop: async () => null };
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@ import { DEFAULT_SOURCES, MAX_SOURCES } from '../shared/catalog.js';
 import { OVERFLOW_SOURCE, SOURCE_NAME } from '../shared/source-name.js';
 import { MAX_SIMULATOR_SHARDS } from '../shared/tx-id.js';
 import { ROW_BYTES, SOURCE_FIELDS, SOURCES_LIMIT } from '../shared/window-row.js';
+import { MAX_FANOUT_THREADS } from '../ws/fanout-layout.js';
 
 /**
  * Every option Pulseboard takes, in one table: its environment variable (the CLI flag is
@@ -227,6 +228,28 @@ export const OPTION_SPECS = {
     default: '16',
     doc: 'Each topic is published in this many slices of clients, one per event-loop turn (bounds loop delay).',
     schema: int(1, 256),
+  },
+  wsThreads: {
+    env: 'WS_THREADS',
+    default: '1',
+    doc: 'WebSocket fan-out threads. 1: the primary thread serves /ws on PORT. More: that many threads each hold their share of the connections on WS_PORT and publish every tick to them (the primary serialises each frame once); /ws on PORT then answers 421 naming WS_PORT.',
+    schema: int(1, MAX_FANOUT_THREADS),
+  },
+  wsPort: {
+    env: 'WS_PORT',
+    default: '0',
+    doc: 'With WS_THREADS > 1: the port of /ws, shared by the fan-out threads (0 = a free one, logged at start). The dashboard learns it from GET /api/ws-endpoint. Ignored with WS_THREADS=1.',
+    schema: int(0, 65_535),
+  },
+  wsPublicUrl: {
+    env: 'WS_PUBLIC_URL',
+    default: '',
+    doc: "Where the dashboard opens its WebSocket: a path on its own origin (`/ws` behind a proxy that routes /ws to WS_PORT, as deploy/haproxy.cfg does) or a ws(s):// URL. Empty: the page's own origin with WS_THREADS=1, else the page's host name on WS_PORT.",
+    schema: z
+      .string()
+      .refine((s) => s === '' || /^\/[^\s]*$/.test(s) || /^wss?:\/\/[^\s/]+/.test(s), {
+        error: 'must be empty, a path starting with /, or a ws:// or wss:// URL',
+      }),
   },
   mysqlUrl: {
     env: 'MYSQL_URL',

@@ -108,6 +108,11 @@ function crossCheck(o: Options, problems: string[]): void {
       `options.ingestMaxQueuedBytes (INGEST_MAX_QUEUED_BYTES) must be auto or at least INGEST_BODY_LIMIT (${o.ingestBodyLimit}): a body at the limit could never be accepted (got ${o.ingestMaxQueuedBytes})`,
     );
   }
+  if (o.wsThreads > 1 && o.wsPort !== 0 && o.wsPort === o.port) {
+    problems.push(
+      `options.wsPort (WS_PORT) must differ from PORT with WS_THREADS > 1: the fan-out threads share it, the HTTP API may not (got ${o.wsPort})`,
+    );
+  }
   if (o.sources.length > o.sourcesMax) {
     problems.push(
       `options.sourcesMax (SOURCES_MAX) must be at least the number of SOURCES (${o.sources.length}): the simulator's sources are always tracked (got ${o.sourcesMax})`,

@@ -48,6 +48,18 @@ function inUse(host: string, port: number): PulseboardError {
   );
 }
 
+/**
+ * A port for listeners that share it (the fan-out threads' WS_PORT): `port` itself once
+ * checked free, or a free one when 0. They listen with SO_REUSEPORT, so a port taken by
+ * another process later would be shared silently: checked here, before they start.
+ */
+export async function sharedPort(host: string, port: number): Promise<number> {
+  const r = await bindProbe(host, port);
+  if ('port' in r) return r.port;
+  if (r.code === 'EADDRINUSE') throw inUse(host, port);
+  throw new PulseboardError('PB_ERR_LISTEN_FAILED', `cannot listen on ${host}:${port} (${r.code})`);
+}
+
 /** Refuses early (before the database and the threads) when `port` is taken. */
 export async function assertPortFree(host: string, port: number): Promise<void> {
   if (port === 0) return;

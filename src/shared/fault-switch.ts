@@ -7,7 +7,7 @@ import { PulseboardError } from '../errors.js';
  * sets it, and it is off by default.
  *
  *   PB_FAULT_THROW=<role>:<records>[:<times>][,<role>:<records>[:<times>]…]
- *     role     shard | writer | ingest | read
+ *     role     shard | writer | ingest | read | fanout (records: ticks published)
  *     records  the thread throws once it has handled this many (shard: completions, in the
  *              middle of a batch, with its seqlock held; writer: rows of committed batches,
  *              after the COMMIT and before the ring slots are released; ingest: items of
@@ -22,7 +22,7 @@ import { PulseboardError } from '../errors.js';
  * threads get no spec and their check is a comparison with Infinity, once per batch.
  */
 
-export const FAULT_ROLES = ['shard', 'writer', 'ingest', 'read'] as const;
+export const FAULT_ROLES = ['shard', 'writer', 'ingest', 'read', 'fanout'] as const;
 export type FaultRole = (typeof FAULT_ROLES)[number];
 
 export interface FaultSpec {
@@ -42,7 +42,7 @@ export function faultSwitchFromEnv(env: NodeJS.ProcessEnv): FaultSwitch {
   const out: FaultSwitch = {};
   if (raw === undefined || raw.trim() === '') return out;
   for (const part of raw.split(',')) {
-    const m = /^(shard|writer|ingest|read):(\d{1,12})(?::(\d{1,6}))?$/.exec(part.trim());
+    const m = /^(shard|writer|ingest|read|fanout):(\d{1,12})(?::(\d{1,6}))?$/.exec(part.trim());
     if (!m) {
       throw new PulseboardError(
         'PB_ERR_OPTIONS_INVALID',

@@ -24,7 +24,13 @@ export type NotReady = {
 export class ThreadHealth {
   private readonly down = new Map<string, DownThread>();
   /** Restarts (and piscina replacements) per role since start. */
-  readonly restarts: Record<ThreadRole, number> = { shard: 0, writer: 0, ingest: 0, read: 0 };
+  readonly restarts: Record<ThreadRole, number> = {
+    shard: 0,
+    writer: 0,
+    ingest: 0,
+    read: 0,
+    fanout: 0,
+  };
 
   markDown(thread: string, role: ThreadRole, reason: string): void {
     if (!this.down.has(thread)) this.down.set(thread, { thread, role, reason, since: Date.now() });

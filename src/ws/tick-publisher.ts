@@ -1,4 +1,3 @@
-import type { TemplatedApp } from 'uWebSockets.js';
 import type { Options } from '../config/option-specs.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
 import { drainAlerts, LiveFeed } from '../pipeline/live-feed.js';
@@ -7,16 +6,18 @@ import type { TxItem } from '../pipeline/tx-item.js';
 import { G_ALERTS_DROPPED } from '../shared/metric-buckets.js';
 import { OVERFLOW_SOURCE } from '../shared/source-name.js';
 import { TopicSequencer } from './envelope.js';
-import type { TopicPartitions } from './topic-partitions.js';
+import type { FrameSink } from './partitioned-publisher.js';
 import { sourceTopic } from './topics.js';
 
 /**
  * Once per tick: read the snapshot and the sampled records from shared memory, serialise
- * each topic's data once, and hand it to uWS with app.publish per topic and partition
- * (topic-partitions.ts: one partition per event-loop turn). uWS copies the frame to every
- * subscriber in C++ (each socket write corked), so the JS cost here is O(topics ×
- * partitions), not O(clients) or O(transactions). Topics nobody subscribes to are not even
- * serialised: their seq simply does not advance.
+ * each topic's data once, and hand the frames to the sink: with WS_THREADS=1 uWS on this
+ * thread (partitioned-publisher.ts: app.publish per topic and partition, one partition per
+ * event-loop turn), else every fan-out thread (fanout-pool.ts), which does the same with
+ * its own clients. uWS copies the frame to every subscriber in C++ (each socket write
+ * corked), so the JS cost here is O(topics × partitions), not O(clients) or
+ * O(transactions). Topics nobody subscribes to (on any thread) are not even serialised:
+ * their seq simply does not advance.
  */
 
 export interface TickStats {
@@ -50,20 +51,20 @@ export class TickPublisher {
   private lastCostMs = 0;
 
   constructor(
-    private readonly app: TemplatedApp,
+    private readonly sink: FrameSink,
+    /** Sockets subscribed to a public topic, on every thread (fanout-counters.ts). */
+    private readonly subscribers: (topic: string) => number,
     private readonly pool: ShardPool,
     private readonly snapshots: SnapshotService,
     private readonly options: Options,
-    private readonly partitions: TopicPartitions,
     private readonly rules?: TickRules,
   ) {
     this.feed = new LiveFeed(pool.shards, options.feedPerTick, snapshots.sourceRegistry);
   }
 
-  /** Frames of the current tick, handed to uWS one partition per event-loop turn. */
+  /** Frames of the current tick, built here and then handed to the sink. */
   private frames: [topic: string, frame: string][] = [];
   private stopped = false;
-  private buildMs = 0;
 
   start(): void {
     this.timer = setInterval(() => this.tick(), this.options.tickMs);
@@ -86,7 +87,7 @@ export class TickPublisher {
   }
 
   tick(): void {
-    if (this.frames.length > 0) return; // the previous tick is still being handed out
+    if (this.stopped || this.sink.busy) return; // the previous tick is still being handed out
     const t0 = performance.now();
     const snapshot = this.snapshots.refresh();
     // The sample of the tick that just ended, then the new tick: threads hand over their
@@ -97,7 +98,7 @@ export class TickPublisher {
 
     this.publish('metrics', this.snapshots.latestJson, now);
 
-    if (this.partitions.subscribers(this.app, 'tx') > 0) {
+    if (this.subscribers('tx') > 0) {
       this.publish('tx', JSON.stringify({ items: feed, omitted }), now);
     }
 
@@ -119,25 +120,14 @@ export class TickPublisher {
     if (ruleFrame !== null) this.publish('alerts', ruleFrame, now);
 
     this.publishSources(feed, snapshot.windows, now);
-    this.buildMs = performance.now() - t0;
-    this.publishPartition(0);
+    const frames = this.frames;
+    this.frames = [];
+    const buildMs = performance.now() - t0;
+    this.sink.publish(frames, (publishMs) => this.account(buildMs + publishMs));
   }
 
-  /** Hands every frame of this tick to partition k, then yields before the next one. */
-  private publishPartition(k: number): void {
-    if (this.stopped) return;
-    const started = performance.now();
-    for (const [topic, frame] of this.frames) {
-      this.app.publish(this.partitions.internal(topic, k), frame, false, false);
-    }
-    this.buildMs += performance.now() - started;
-    if (k + 1 < this.partitions.count) {
-      setImmediate(() => this.publishPartition(k + 1));
-      return;
-    }
-    this.frames = [];
-    // Cost = CPU time on this thread for the tick (read + encode + every partition's publish).
-    const cost = this.buildMs;
+  /** Cost = CPU time on this thread for the tick (read + encode + publish on this thread). */
+  private account(cost: number): void {
     const s = this.stats;
     s.ticks++;
     s.costSumMs += cost;
@@ -154,7 +144,7 @@ export class TickPublisher {
     // Every tracked source (names producers sent appear here as they are registered).
     for (const source of [...this.snapshots.sourceRegistry.names(), OVERFLOW_SOURCE]) {
       const topic = sourceTopic(source);
-      if (this.partitions.subscribers(this.app, topic) === 0) continue;
+      if (this.subscribers(topic) === 0) continue;
       const perWindow: Record<string, { count: number; volumeUsd: number }> = {};
       for (const w of Object.keys(windows) as (keyof typeof windows)[]) {
         const m = this.snapshots.sourcesByWindow[w]?.find((x) => x.source === source);

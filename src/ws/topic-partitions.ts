@@ -1,5 +1,3 @@
-import type { TemplatedApp } from 'uWebSockets.js';
-
 /**
  * Each public topic is split into P internal uWS topics (`metrics#0` … `metrics#P-1`); a
  * socket joins the partition it was given at open. The tick publishes the same frame to
@@ -22,17 +20,5 @@ export class TopicPartitions {
 
   internal(topic: string, partition: number): string {
     return this.count === 1 ? topic : `${topic}#${partition}`;
-  }
-
-  /** The public name of an internal topic. */
-  external(internal: string): string {
-    const i = internal.lastIndexOf('#');
-    return i === -1 ? internal : internal.slice(0, i);
-  }
-
-  subscribers(app: TemplatedApp, topic: string): number {
-    let n = 0;
-    for (let k = 0; k < this.count; k++) n += app.numSubscribers(this.internal(topic, k));
-    return n;
   }
 }

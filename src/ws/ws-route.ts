@@ -9,9 +9,11 @@ import { type ErrorCode, PulseboardError } from '../errors.js';
 import { type AccessControl, bearerToken, refusalHeaders, remoteAddress } from '../http/auth.js';
 import { sendError, track } from '../http/respond.js';
 import type { Logger } from '../log/logger.js';
-import { AddressSlots } from '../security/address-slots.js';
+import { hostName } from '../security/host-origin-policy.js';
 import { SlowConsumerSweep } from '../security/slow-consumers.js';
+import type { ConnectionSlots } from './connection-slots.js';
 import { envelope } from './envelope.js';
+import type { ThreadCounters } from './fanout-counters.js';
 import { type InitialTopics, planInitialTopics } from './initial-topics.js';
 import type { TopicPartitions } from './topic-partitions.js';
 import { CONTROL_TOPIC, MAX_TOPICS_PER_REQUEST, type TopicCatalog } from './topics.js';
@@ -22,6 +24,10 @@ import { type OfferedProtocols, offeredProtocols } from './ws-subprotocol.js';
  * `{"op":"subscribe"|"unsubscribe","topics":[…]}`. Replies (acks and errors) go to that
  * socket alone on topic `control`. Fan-out itself is uWS topic pub/sub, in C++: this file
  * never loops over clients.
+ *
+ * The same route runs on the primary (WS_THREADS=1) and in every fan-out thread
+ * (workers/fanout/): connection slots, subscriber counts and counters are in shared memory
+ * (fanout-layout.ts), so limits and figures hold for the process, not per thread.
  */
 
 export const MAX_INBOUND_BYTES = 64 * 1024;
@@ -29,8 +35,15 @@ export const MAX_INBOUND_BYTES = 64 * 1024;
 interface SocketData {
   /** What `?topics=` was granted, applied at open and then dropped (initial-topics.ts). */
   initial: InitialTopics | null;
-  /** The key this socket is counted under per address ('' = not counted: address-slots.ts). */
+  /** The key this socket is counted under per address ('' = not counted: connection-slots.ts). */
   addressKey: string;
+  /** Public names of the topics this socket is subscribed to (counted in shared memory). */
+  topics: Set<string>;
+  /**
+   * open() ran (uWS calls it from inside res.upgrade). An object: uWS copies the user
+   * data's properties into the socket, so only a shared reference reaches back.
+   */
+  slot: { opened: boolean };
   /** The publish partition of this socket (see topic-partitions.ts). */
   partition: number;
   controlSeq: number;
@@ -39,11 +52,29 @@ interface SocketData {
 
 export interface WsStats {
   /** Currently open sockets. */
-  open: number;
+  readonly open: number;
   /** Sockets opened since start. */
-  accepted: number;
+  readonly accepted: number;
   /** Control frames refused (bad JSON, unknown op/topic, binary). */
-  rejectedFrames: number;
+  readonly rejectedFrames: number;
+}
+
+/** What the route shares with the other threads serving /ws (fanout-layout.ts). */
+export interface WsShared {
+  readonly slots: ConnectionSlots;
+  readonly counters: ThreadCounters;
+  /**
+   * A fan-out thread's: the dashboard's page is on PORT, its socket on WS_PORT, so an
+   * Origin naming this Host's name on PORT is our own page too. null on the primary.
+   */
+  readonly pagePort?: number | null;
+}
+
+/** `host` (a Host header) with its port replaced by `port`; both forms for 80 and 443. */
+function onPort(host: string, port: number): string[] {
+  const name = hostName(host);
+  if (name === '') return [];
+  return port === 80 || port === 443 ? [`${name}:${port}`, name] : [`${name}:${port}`];
 }
 
 type Reply =
@@ -56,9 +87,10 @@ export function registerWsRoute(
   options: Options,
   log: Logger,
   partitions: TopicPartitions,
+  shared: WsShared,
   access?: AccessControl,
-): WsStats {
-  const stats: WsStats = { open: 0, accepted: 0, rejectedFrames: 0 };
+): void {
+  const { slots, counters } = shared;
   // Slow consumers: uWS skips them past WS_MAX_BACKPRESSURE; the sweep drops and counts them.
   const slow = new SlowConsumerSweep<SocketData>(options.wsMaxBackpressure, (_ws, buffered) => {
     if (access) access.counters.slowConsumersDropped++;
@@ -73,23 +105,27 @@ export function registerWsRoute(
   }
 
   function refuse(ws: WebSocket<SocketData>, code: ErrorCode, message: string): void {
-    stats.rejectedFrames++;
+    counters.add('rejectedFrames');
     reply(ws, { ok: false, error: { code, message } });
   }
 
   function subscribed(ws: WebSocket<SocketData>): string[] {
-    return ws
-      .getTopics()
-      .filter((t) => t !== CONTROL_TOPIC)
-      .map((t) => partitions.external(t));
+    return [...ws.getUserData().topics];
   }
 
   function join(ws: WebSocket<SocketData>, topic: string): void {
-    ws.subscribe(partitions.internal(topic, ws.getUserData().partition));
+    const data = ws.getUserData();
+    if (data.topics.has(topic)) return;
+    data.topics.add(topic);
+    ws.subscribe(partitions.internal(topic, data.partition));
+    counters.subscribers(catalog.column(topic), 1);
   }
 
   function leave(ws: WebSocket<SocketData>, topic: string): void {
-    ws.unsubscribe(partitions.internal(topic, ws.getUserData().partition));
+    const data = ws.getUserData();
+    if (!data.topics.delete(topic)) return;
+    ws.unsubscribe(partitions.internal(topic, data.partition));
+    counters.subscribers(catalog.column(topic), -1);
   }
 
   /** Validates a topic list; returns the unknown ones. */
@@ -101,12 +137,10 @@ export function registerWsRoute(
     return `at most ${options.wsMaxSubscriptions} subscriptions per socket (WS_MAX_SUBSCRIPTIONS)`;
   }
 
-  const slots = new AddressSlots(options.wsMaxConnectionsPerAddress, options.loopbackLimits);
-
   /**
    * Host, Origin, connection limits and token of an upgrade, cheapest first: null to
-   * accept, else the error to answer. `addressKey` is the per-address key it was counted
-   * under. Nothing of the request is kept.
+   * accept (a connection slot is then reserved for `addressKey`), else the error to answer.
+   * Nothing of the request is kept.
    */
   function refuseUpgrade(
     res: HttpResponse,
@@ -117,14 +151,20 @@ export function registerWsRoute(
     const host = req.getHeader('host');
     const badHost = access!.checkHost(host);
     if (badHost) return badHost;
-    if (!access!.originAllowed(req.getHeader('origin'), host)) {
+    const origin = req.getHeader('origin');
+    const pagePort = shared.pagePort ?? null;
+    if (
+      !access!.originAllowed(origin, host) &&
+      !(pagePort !== null && onPort(host, pagePort).some((h) => access!.originAllowed(origin, h)))
+    ) {
       access!.counters.originRejected++;
       return new PulseboardError(
         'PB_ERR_AUTH_ORIGIN',
         'this Origin may not open /ws (ALLOWED_ORIGINS)',
       );
     }
-    if (stats.open >= options.wsMaxConnections) {
+    const full = slots.tryOpen(addressKey);
+    if (full === 'total') {
       access!.counters.connectionsRefused++;
       return new PulseboardError(
         'PB_ERR_WS_TOO_MANY_CONNECTIONS',
@@ -132,7 +172,7 @@ export function registerWsRoute(
         { retryAfterS: 5 },
       );
     }
-    if (slots.full(addressKey)) {
+    if (full === 'address') {
       access!.counters.addressLimited++;
       return new PulseboardError(
         'PB_ERR_WS_ADDRESS_LIMIT',
@@ -148,7 +188,20 @@ export function registerWsRoute(
       protocols.token ||
       (req.getQuery('token') ?? '');
     const address = access!.required('read') ? remoteAddress(res) : '';
-    return access!.check('read', token, '/ws', address);
+    const refused = access!.check('read', token, '/ws', address);
+    if (refused) slots.close(addressKey);
+    return refused;
+  }
+
+  /** Without access control (benchmarks): only the connection slot. */
+  function reserveOnly(addressKey: string): PulseboardError | null {
+    return slots.tryOpen(addressKey) === null
+      ? null
+      : new PulseboardError(
+          'PB_ERR_WS_TOO_MANY_CONNECTIONS',
+          `${options.wsMaxConnections} WebSocket connections are open (WS_MAX_CONNECTIONS); retry later`,
+          { retryAfterS: 5 },
+        );
   }
 
   app.ws<SocketData>('/ws', {
@@ -166,41 +219,52 @@ export function registerWsRoute(
       const protocols = offeredProtocols(req.getHeader('sec-websocket-protocol'));
       const addressKey = slots.keyOf(remoteAddress(res));
       let initial: InitialTopics;
+      const refused = access
+        ? refuseUpgrade(res, req, protocols, addressKey)
+        : reserveOnly(addressKey);
+      if (refused) {
+        sendError(track(res), refused, refusalHeaders(refused));
+        return;
+      }
+      // A slot is reserved from here: every way out gives it back or hands it to open().
       try {
-        const refused = access ? refuseUpgrade(res, req, protocols, addressKey) : null;
-        if (refused) throw refused;
         initial = planInitialTopics(
           req.getQuery('topics') ?? '',
           catalog,
           options.wsMaxSubscriptions,
         );
       } catch (err) {
+        slots.close(addressKey);
         const e = err as PulseboardError;
         sendError(track(res), e, refusalHeaders(e));
         return;
       }
-      // uWS calls open() from inside upgrade(), so the counts cannot race.
+      const data: SocketData = {
+        initial,
+        addressKey,
+        topics: new Set(),
+        slot: { opened: false },
+        partition: partitions.assign(),
+        controlSeq: 0,
+        closed: false,
+      };
+      // uWS calls open() from inside upgrade(); a client gone meanwhile never opens.
       res.upgrade<SocketData>(
-        {
-          initial,
-          addressKey,
-          partition: partitions.assign(),
-          controlSeq: 0,
-          closed: false,
-        },
+        data,
         req.getHeader('sec-websocket-key'),
         protocols.answer,
         req.getHeader('sec-websocket-extensions'),
         context,
       );
+      if (!data.slot.opened) slots.close(addressKey);
     },
 
     open: (ws) => {
-      stats.open++;
-      stats.accepted++;
+      counters.add('open');
+      counters.add('accepted');
       slow.add(ws);
       const data = ws.getUserData();
-      slots.add(data.addressKey);
+      data.slot.opened = true;
       const initial = data.initial;
       data.initial = null;
       if (!initial) return;
@@ -273,11 +337,11 @@ export function registerWsRoute(
     close: (ws, code) => {
       const data = ws.getUserData();
       data.closed = true;
-      slots.remove(data.addressKey);
+      slots.close(data.addressKey);
+      for (const t of data.topics) counters.subscribers(catalog.column(t), -1);
       slow.delete(ws);
-      stats.open--;
+      counters.add('open', -1);
       if (code !== 1000 && code !== 1001 && code !== 1005) log.debug({ code }, 'websocket closed');
     },
   });
-  return stats;
 }

@@ -116,6 +116,16 @@ async function request<T>(
   return json as T;
 }
 
+/** Where /ws is (GET /api/ws-endpoint: src/ws/ws-endpoint-route.ts). */
+export interface WsEndpoint {
+  url: string | null;
+  port: number | null;
+}
+
+export function fetchWsEndpoint(): Promise<WsEndpoint> {
+  return request('GET', '/api/ws-endpoint');
+}
+
 export function fetchSnapshot(): Promise<MetricsSnapshot> {
   return request('GET', '/api/metrics');
 }

@@ -11,7 +11,7 @@
 
 import { bearerSubprotocol, WS_PROTOCOL } from '../../../src/ws/ws-subprotocol.js';
 import type { Frame } from '../types.js';
-import { getReadToken } from './api.js';
+import { fetchWsEndpoint, getReadToken, type WsEndpoint } from './api.js';
 
 export type ConnectionState = 'connecting' | 'live' | 'waiting';
 
@@ -46,6 +46,28 @@ const STALL_MS = 6_000;
 export function backoffDelay(attempt: number, random = Math.random): number {
   const raw = Math.min(CAP_MS, BASE_MS * 2 ** Math.max(0, attempt - 1));
   return Math.round(raw * (0.75 + random() * 0.5));
+}
+
+/**
+ * The socket's URL. With WS_THREADS > 1 the server's fan-out threads serve /ws on another
+ * port (or, behind a proxy, wherever WS_PUBLIC_URL says), so the page asks the server
+ * before every attempt: a restarted server may have picked another port.
+ */
+export function wsUrl(
+  endpoint: WsEndpoint,
+  page: Pick<Location, 'protocol' | 'host' | 'hostname'>,
+  topics: readonly string[],
+): string {
+  const proto = page.protocol === 'https:' ? 'wss:' : 'ws:';
+  const q = new URLSearchParams({ topics: topics.join(',') });
+  let base = `${proto}//${page.host}/ws`;
+  if (endpoint.url !== null) {
+    base = endpoint.url.startsWith('/') ? `${proto}//${page.host}${endpoint.url}` : endpoint.url;
+  } else if (endpoint.port !== null) {
+    // `hostname` keeps an IPv6 address's brackets.
+    base = `${proto}//${page.hostname}:${endpoint.port}/ws`;
+  }
+  return `${base}${base.includes('?') ? '&' : '?'}${q}`;
 }
 
 export class LiveConnection {
@@ -98,12 +120,6 @@ export class LiveConnection {
     this.connect();
   };
 
-  private url(): string {
-    const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const q = new URLSearchParams({ topics: this.topics.join(',') });
-    return `${proto}//${location.host}/ws?${q}`;
-  }
-
   /**
    * The token rides in a subprotocol, never in the URL (proxy logs keep URLs): the browser
    * API cannot set Authorization on a WebSocket (src/ws/ws-subprotocol.ts).
@@ -116,9 +132,20 @@ export class LiveConnection {
   private connect(): void {
     this.timer = null;
     this.setStatus({ state: 'connecting', retryAt: null });
+    fetchWsEndpoint().then(
+      (endpoint) => {
+        if (!this.stopped) this.open(wsUrl(endpoint, location, this.topics));
+      },
+      () => {
+        if (!this.stopped) this.scheduleRetry();
+      },
+    );
+  }
+
+  private open(url: string): void {
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url(), this.protocols());
+      ws = new WebSocket(url, this.protocols());
     } catch {
       this.scheduleRetry();
       return;
