@@ -178,17 +178,22 @@ t.test(
     // A transient error: its connection killed mid-commit. It must retry, not give up.
     await db.conn.query(`KILL ${firstConn}`);
     await waitFor('the ingest commit retried, waiting again', () => ingestWaitingOnLock(firstConn));
+    // What /readyz said last, so that a timeout says why (another reason can come first).
+    let lastReady = '';
     const stuck = await waitFor(
       '/readyz to name the stuck ingest commit',
       async () => {
         const r = await fetch(`${server.url}/readyz`);
         const body = (await r.json()) as { error?: { message: string } };
+        lastReady = `${r.status} ${body.error?.message ?? ''}`;
         return (
           r.status === 503 && body.error?.message.startsWith('ingest stuck') && body.error.message
         );
       },
-      10_000,
-    );
+      20_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; /readyz said last: ${lastReady}`);
+    });
     t.match(
       stuck,
       /^ingest stuck: one group commit running for \d+ ms \(attempts failed: 1, last error [A-Z_0-9]+;/,
