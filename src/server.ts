@@ -4,6 +4,8 @@ import { Alerting } from './alerts/alerting.js';
 import { registerAlertingMetrics } from './alerts/alerting-metrics.js';
 import type { RulesFile } from './alerts/rules-file.js';
 import { registerRulesRoutes } from './alerts/rules-routes.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { ClusterView } from './cluster/cluster-view.js';
 import type { Options } from './config/option-specs.js';
 import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
@@ -92,14 +94,22 @@ export async function startServer(
   // Source name → window-row slot, shared by every thread: the simulator's SOURCES first,
   // then the names of the last hour's rollups (Persistence.open), then what producers send.
   const sources = SourceRegistry.create(options.sourcesMax, options.sources);
+  // Cluster mode (NATS_URL): the node id comes from a lease before any id is minted.
+  const cluster = options.natsUrl === '' ? undefined : await ClusterNode.start(options, log);
+  const nodeOptions: Options = cluster ? { ...options, nodeId: cluster.nodeId } : options;
+  if (cluster)
+    log.info(
+      { nodeId: cluster.nodeId, nats: options.natsUrl, cluster: options.clusterName },
+      `cluster node ${cluster.nodeId} of "${options.clusterName}" on ${options.natsUrl}`,
+    );
   const persistence = await Persistence.open(options, log, sources, supervision);
-  const pool = new ShardPool(options, supervision);
+  const pool = new ShardPool(nodeOptions, supervision);
   await pool.start(persistence.beforeShard);
   persistence.start();
   // Durable ingest needs the database: without it POST /api/transactions answers 503.
   const ingest = persistence.on
     ? await IngestService.start(
-        options,
+        nodeOptions,
         persistence.db!,
         pool.shards.length,
         sources,
@@ -148,6 +158,8 @@ export async function startServer(
     security: () => access.counters,
     feedOmitted: () => publisher?.feedOmitted() ?? 0,
   });
+  // Cluster mode: every snapshot becomes the cluster's (src/cluster/cluster-view.ts).
+  if (cluster) snapshots.view = new ClusterView(cluster, sources, options, snapshots.accumulator);
   // Alert rules: evaluated every tick right after the snapshot (src/alerts/alerting.ts).
   const alerting = new Alerting(snapshots, options, persistence.on ? persistence.db! : null, log);
   await alerting.load(extras.rulesFile ?? null);
@@ -244,6 +256,8 @@ export async function startServer(
     void close(`${thread.name} thread keeps failing`).finally(() => process.exit(1));
   };
   supervisor.start();
+  if (cluster)
+    cluster.onLeaseLost = () => void close('node id lost').finally(() => process.exit(1));
 
   let closing: Promise<void> | undefined;
   function close(reason: string): Promise<void> {
@@ -255,6 +269,7 @@ export async function startServer(
       publisher!.stop();
       await alerting.close(2000);
       await pool.stop();
+      await cluster?.close();
       log.info({ completed: snapshots.refresh().pipeline.completed }, 'shards stopped');
       // Producers stopped: commit what they already handed to the rings, bounded.
       await persistence.close(Math.max(500, options.shutdownTimeoutMs - 3000));

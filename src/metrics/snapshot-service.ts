@@ -56,6 +56,18 @@ export interface SnapshotSources {
 
 const SMOOTHING_SECONDS = 10;
 
+/**
+ * Turns the node's snapshot into another view of it after every refresh: the cluster's
+ * (src/cluster/cluster-view.ts). Absent: the snapshot is this process's.
+ */
+export interface SnapshotView {
+  refresh(
+    local: MetricsSnapshot,
+    acc: WindowAccumulator,
+    sourcesByWindow: Record<WindowName, SourceMetrics[]>,
+  ): { snapshot: MetricsSnapshot; sourcesByWindow: Record<WindowName, SourceMetrics[]> };
+}
+
 export class SnapshotService {
   readonly accumulator: WindowAccumulator;
   private readonly windowRow = new Float64Array(ROW_STRIDE);
@@ -73,6 +85,8 @@ export class SnapshotService {
   sourcesByWindow = {} as Record<WindowName, SourceMetrics[]>;
   /** True while a reset is being applied: snapshots then repeat the last one from before. */
   resetting = false;
+  /** Cluster mode: the view that merges every node's windows (set once, before the tick). */
+  view: SnapshotView | undefined;
 
   constructor(
     private readonly pool: ShardPool,
@@ -187,6 +201,11 @@ export class SnapshotService {
       },
       seconds,
     };
+    if (this.view) {
+      const v = this.view.refresh(this.latest, acc, this.sourcesByWindow);
+      this.latest = v.snapshot;
+      this.sourcesByWindow = v.sourcesByWindow;
+    }
     this.latestJson = JSON.stringify(this.latest);
     return this.latest;
   }

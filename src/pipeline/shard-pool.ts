@@ -96,7 +96,7 @@ export class ShardPool {
       const init: ShardInit & { sourceNames: string[] } = {
         shardIndex: index,
         shardCount: o.shards,
-        nodeId: 0,
+        nodeId: o.nodeId ?? 0,
         metricsSab: metrics.sab,
         txRingSab: txRing.sab,
         txRingCapacity: o.ringCapacity,

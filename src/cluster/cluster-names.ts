@@ -1,0 +1,24 @@
+/**
+ * The NATS names one cluster uses, all derived from CLUSTER_NAME so that several clusters
+ * (or parallel test runs) can share one NATS server without seeing each other:
+ *
+ *   <name>.partial.<node>   subject of node <node>'s per-tick partial (partial-codec.ts)
+ *   <name>_partials         JetStream stream holding the partials of the last hour
+ *   <name>_nodes            key-value bucket of node leases (node-lease.ts)
+ */
+
+export interface ClusterNames {
+  readonly partialSubject: (node: number) => string;
+  readonly partialWildcard: string;
+  readonly stream: string;
+  readonly leaseBucket: string;
+}
+
+export function clusterNames(name: string): ClusterNames {
+  return {
+    partialSubject: (node) => `${name}.partial.${node}`,
+    partialWildcard: `${name}.partial.*`,
+    stream: `${name}_partials`,
+    leaseBucket: `${name}_nodes`,
+  };
+}
