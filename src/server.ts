@@ -5,7 +5,7 @@ import { registerAlertingMetrics } from './alerts/alerting-metrics.js';
 import type { RulesFile } from './alerts/rules-file.js';
 import { registerRulesRoutes } from './alerts/rules-routes.js';
 import { ClusterNode } from './cluster/cluster-node.js';
-import { ClusterView } from './cluster/cluster-view.js';
+import { startClusterRole } from './cluster/cluster-role.js';
 import type { Options } from './config/option-specs.js';
 import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
@@ -158,8 +158,6 @@ export async function startServer(
     security: () => access.counters,
     feedOmitted: () => publisher?.feedOmitted() ?? 0,
   });
-  // Cluster mode: every snapshot becomes the cluster's (src/cluster/cluster-view.ts).
-  if (cluster) snapshots.view = new ClusterView(cluster, sources, options, snapshots.accumulator);
   // Alert rules: evaluated every tick right after the snapshot (src/alerts/alerting.ts).
   const alerting = new Alerting(snapshots, options, persistence.on ? persistence.db! : null, log);
   await alerting.load(extras.rulesFile ?? null);
@@ -172,6 +170,19 @@ export async function startServer(
     publisher!.resetDeltas();
     log.info('pipeline reset: windows, counters and feed cleared');
   }
+
+  // Cluster mode: the snapshot, the rate share and the scenario commands are the cluster's.
+  const role = cluster
+    ? await startClusterRole(cluster, {
+        options,
+        log,
+        pool,
+        snapshots,
+        sources,
+        runner,
+        resetLocal: reset,
+      })
+    : undefined;
 
   registerApiRoutes(guarded, snapshots, startedAt);
   // Reads (history, transaction pages) run on piscina threads, off this loop.
@@ -193,7 +204,7 @@ export async function startServer(
     maxRangeS: options.historyMaxRangeH * 3600,
   });
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
-  registerLoadTestRoutes(guarded, runner, options.sources, reset);
+  registerLoadTestRoutes(guarded, role?.scenarios ?? runner, options.sources, role?.reset ?? reset);
   const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
   registerRulesRoutes(guarded, alerting, sources);
   registerAlertingMetrics(
@@ -269,7 +280,7 @@ export async function startServer(
       publisher!.stop();
       await alerting.close(2000);
       await pool.stop();
-      await cluster?.close();
+      await role?.close();
       log.info({ completed: snapshots.refresh().pipeline.completed }, 'shards stopped');
       // Producers stopped: commit what they already handed to the rings, bounded.
       await persistence.close(Math.max(500, options.shutdownTimeoutMs - 3000));

@@ -5,6 +5,7 @@
  *   <name>.partial.<node>   subject of node <node>'s per-tick partial (partial-codec.ts)
  *   <name>_partials         JetStream stream holding the partials of the last hour
  *   <name>_nodes            key-value bucket of node leases (node-lease.ts)
+ *   <name>_control          key-value bucket of the scenario command (cluster-control.ts)
  */
 
 export interface ClusterNames {
@@ -12,6 +13,7 @@ export interface ClusterNames {
   readonly partialWildcard: string;
   readonly stream: string;
   readonly leaseBucket: string;
+  readonly controlBucket: string;
 }
 
 export function clusterNames(name: string): ClusterNames {
@@ -20,5 +22,6 @@ export function clusterNames(name: string): ClusterNames {
     partialWildcard: `${name}.partial.*`,
     stream: `${name}_partials`,
     leaseBucket: `${name}_nodes`,
+    controlBucket: `${name}_control`,
   };
 }

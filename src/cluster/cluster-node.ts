@@ -50,6 +50,8 @@ export class ClusterNode {
   private closed = false;
   private streamReady = true;
   private lease!: NodeLease;
+  /** Called after NATS comes back. */
+  onReconnect: () => void = () => {};
 
   private constructor(
     readonly nc: NatsConnection,
@@ -154,6 +156,7 @@ export class ClusterNode {
         } else if (s.type === 'reconnect') {
           this.connected = true;
           this.log.info({ nats: this.options.natsUrl }, 'NATS connection back');
+          this.onReconnect();
         }
       }
     })().catch(() => {});

@@ -79,6 +79,10 @@ export class ClusterView {
     node.follow((p, at) => this.global.apply(p, at));
   }
 
+  /** Called with the number of live nodes (this one included) whenever it changes. */
+  onLiveNodes: (n: number) => void = () => {};
+  private liveNodes = 0;
+
   get downAfterMs(): number {
     return this.options.clusterDownTicks * this.options.tickMs;
   }
@@ -107,6 +111,11 @@ export class ClusterView {
         snapshot: { ...local, scope: 'local', ...cluster },
         sourcesByWindow: localSources,
       };
+    }
+    const live = nodes.filter((n) => n.status === 'up').length;
+    if (live !== this.liveNodes && live > 0) {
+      this.liveNodes = live;
+      this.onLiveNodes(live);
     }
     const windows = {} as Record<WindowName, WindowMetrics>;
     const topSources = {} as Record<WindowName, SourceMetrics[]>;

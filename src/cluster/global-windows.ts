@@ -69,6 +69,8 @@ export class GlobalWindows {
   private announcedThrough: number;
   /** First second this view holds data of (window rates divide by the seconds covered). */
   startSecond: number;
+  /** Seconds before the last cluster-wide reset: rows of them are history, not windows. */
+  private floor = Number.NEGATIVE_INFINITY;
   private nowSecond: number;
 
   constructor(
@@ -150,7 +152,8 @@ export class GlobalWindows {
   }
 
   private addClosed(s: number, row: Float64Array): void {
-    if (s < this.lo.get('1h')! || s > this.nowSecond + 60) return; // outside every window
+    // Outside every window, or from before a reset.
+    if (s < this.lo.get('1h')! || s < this.floor || s > this.nowSecond + 60) return;
     const off = (s & BUCKET_MASK) * ROW_STRIDE;
     if (this.ring[off + B_SECOND] !== s) {
       clearRow(this.ring, off);
@@ -188,7 +191,8 @@ export class GlobalWindows {
     for (const node of this.nodes.values()) {
       if (!this.up(node, nowMs)) continue;
       node.openSeconds.forEach((s, i) => {
-        if (s >= lo && s > node.closedThrough) mergeRow(out, 0, node.openRows, i * ROW_STRIDE);
+        if (s >= lo && s >= this.floor && s > node.closedThrough)
+          mergeRow(out, 0, node.openRows, i * ROW_STRIDE);
       });
     }
   }
@@ -198,7 +202,7 @@ export class GlobalWindows {
     const off = (s & BUCKET_MASK) * ROW_STRIDE;
     let n = this.ring[off + B_SECOND] === s ? this.ring[off + B_COUNT]! : 0;
     for (const node of this.nodes.values()) {
-      if (!this.up(node, nowMs) || s <= node.closedThrough) continue;
+      if (!this.up(node, nowMs) || s <= node.closedThrough || s < this.floor) continue;
       const i = node.openSeconds.indexOf(s);
       if (i >= 0) n += node.openRows[i * ROW_STRIDE + B_COUNT]!;
     }
@@ -246,14 +250,15 @@ export class GlobalWindows {
     return out;
   }
 
-  /** Forgets everything (a cluster-wide reset). */
-  clear(nowSecond: number): void {
+  /** Forgets everything before second `fromSecond` (a cluster-wide reset). */
+  clear(fromSecond: number): void {
+    this.floor = fromSecond;
     clearRows(this.ring);
     for (const s of this.sums.values()) s.fill(0);
     for (const node of this.nodes.values()) {
       node.openSeconds = [];
       node.openRows = new Float64Array(0);
     }
-    this.startSecond = nowSecond;
+    this.startSecond = fromSecond;
   }
 }
