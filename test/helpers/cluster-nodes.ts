@@ -39,13 +39,14 @@ export async function startCluster(
   count: number,
   args: string[] = [],
   env: Record<string, string> = {},
+  natsUrl = NATS_URL,
 ): Promise<TestCluster> {
-  await assertNats();
+  if (natsUrl === NATS_URL) await assertNats();
   const name = `pbt_${randomBytes(4).toString('hex')}`;
   const nodes: TestServer[] = [];
   const add = async (more: string[] = [], moreEnv: Record<string, string> = {}) => {
     const node = await startServer(
-      [...args, ...more, '--nats-url', NATS_URL, '--cluster-name', name],
+      [...args, ...more, '--nats-url', natsUrl, '--cluster-name', name],
       { ...env, ...moreEnv },
     );
     nodes.push(node);
@@ -59,7 +60,7 @@ export async function startCluster(
     add,
     async remove() {
       await Promise.all(nodes.map((n) => n.stop()));
-      const nc = await connect({ servers: NATS_URL, timeout: 2000 });
+      const nc = await connect({ servers: natsUrl, timeout: 2000 });
       const jsm = await nc.jetstreamManager();
       for (const stream of [`${name}_partials`, `KV_${name}_nodes`])
         await jsm.streams.delete(stream).catch(() => {});
