@@ -2,12 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { MIGRATIONS } from '../src/db/schema.js';
-import {
-  NATS_URL,
-  startCluster,
-  type TestCluster,
-  waitForClusterView,
-} from './helpers/cluster-nodes.js';
+import { startCluster, type TestCluster, waitForClusterView } from './helpers/cluster-nodes.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { drainPipeline, getJson, waitFor } from './helpers/wait-for.js';
 
@@ -67,7 +62,7 @@ t.test('a second live node with a taken NODE_ID is refused with exit 2', async (
     {
       env: {
         ...process.env,
-        NATS_URL: NATS_URL,
+        NATS_URL: cluster.natsUrl,
         CLUSTER_NAME: cluster.name,
         NODE_ID: '1',
         SHARDS: '1',

@@ -20,6 +20,8 @@ export interface PrivateNats {
 }
 
 function natsServerBinary(): string {
+  const env = process.env.NATS_SERVER_PATH;
+  if (env) return env;
   for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'])
     if (existsSync(p)) return p;
   throw new Error(
@@ -47,6 +49,9 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
       stdio: 'ignore',
     });
+    // The test process may end while it runs (the fallback server of findNats()): the exit
+    // hook below kills it then.
+    proc.unref();
     await waitFor(`nats-server on ${url}`, answers, 10_000, 100);
   };
   const stop = async () => {
