@@ -167,6 +167,22 @@ t.test('after the load stops, global windows = Σ nodes = MySQL rows', async (t)
     const bySource = b.topSources['1h'].reduce((s: number, x: { count: number }) => s + x.count, 0);
     t.equal(bySource, local, `node ${b.node}: sources add up`);
   }
+  // GET /api/history's last hour is the cluster's too (the global ring), on any node.
+  await waitFor(
+    'the history of node 0 to hold the transactions of every node',
+    async () => {
+      const h = await getJson(
+        `${cluster.nodes[0]!.url}/api/history?metric=tps&from=${Date.now() - 600_000}`,
+      );
+      const sum = (h.body.series.tps as (number | null)[]).reduce<number>(
+        (s, x) => s + (x ?? 0),
+        0,
+      );
+      return !h.body.downsampled && sum === local;
+    },
+    10_000,
+    250,
+  );
   // Several nodes' writers upsert the same seconds: the rollups still add up to the rows.
   const [rollups] = await db.conn.query('SELECT SUM(count) AS n FROM rollup_seconds');
   t.equal(Number((rollups as { n: string }[])[0]!.n), Number(r.n), 'rollups = rows');

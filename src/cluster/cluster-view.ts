@@ -5,6 +5,7 @@ import {
   sourceMetrics,
   windowMetrics,
 } from '../metrics/bucket-row.js';
+import type { HistoryRing } from '../metrics/snapshot-service.js';
 import {
   type MetricsSnapshot,
   type SecondPoint,
@@ -82,6 +83,14 @@ export class ClusterView {
   /** Called with the number of live nodes (this one included) whenever it changes. */
   onLiveNodes: (n: number) => void = () => {};
   private liveNodes = 0;
+  private scope: 'cluster' | 'local' = 'local';
+
+  /** The global ring while this node serves the cluster's view (GET /api/history). */
+  historyRing(): HistoryRing | null {
+    return this.scope === 'cluster'
+      ? { closed: this.global.ring, closedThrough: this.global.announcedThrough }
+      : null;
+  }
 
   get downAfterMs(): number {
     return this.options.clusterDownTicks * this.options.tickMs;
@@ -106,7 +115,8 @@ export class ClusterView {
       nodes,
       backplane: { ...this.backplane },
     };
-    if (now - this.node.ownSeenAt > this.downAfterMs) {
+    this.scope = now - this.node.ownSeenAt > this.downAfterMs ? 'local' : 'cluster';
+    if (this.scope === 'local') {
       return {
         snapshot: { ...local, scope: 'local', ...cluster },
         sourcesByWindow: localSources,

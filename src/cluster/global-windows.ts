@@ -66,7 +66,7 @@ export class GlobalWindows {
   readonly nodes = new Map<number, NodeState>();
   private readonly scratch = new Float64Array(ROW_STRIDE);
   /** Last second announced as globally closed (every live node closed it). */
-  private announcedThrough: number;
+  announcedThrough: number;
   /** First second this view holds data of (window rates divide by the seconds covered). */
   startSecond: number;
   /** Seconds before the last cluster-wide reset: rows of them are history, not windows. */

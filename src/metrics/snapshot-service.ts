@@ -66,6 +66,14 @@ export interface SnapshotView {
     acc: WindowAccumulator,
     sourcesByWindow: Record<WindowName, SourceMetrics[]>,
   ): { snapshot: MetricsSnapshot; sourcesByWindow: Record<WindowName, SourceMetrics[]> };
+  /** The closed seconds this view serves as history, or null for the node's own. */
+  historyRing(): HistoryRing | null;
+}
+
+/** Closed seconds by second & BUCKET_MASK (window-row.ts rows, B_SECOND labels them). */
+export interface HistoryRing {
+  closed: Float64Array;
+  closedThrough: number;
 }
 
 export class SnapshotService {
@@ -102,6 +110,11 @@ export class SnapshotService {
     this.lastBusyNs = pool.shards.map(() => 0);
     this.utilisation = pool.shards.map(() => 0);
     this.refresh();
+  }
+
+  /** The closed seconds GET /api/history serves from memory: the view's, or this node's. */
+  historyRing(): HistoryRing {
+    return this.view?.historyRing() ?? this.accumulator;
   }
 
   /**
