@@ -180,6 +180,7 @@ export async function startServer(
         snapshots,
         sources,
         runner,
+        publisher,
         resetLocal: reset,
       })
     : undefined;

@@ -5,7 +5,9 @@ import type { SnapshotService } from '../metrics/snapshot-service.js';
 import type { ShardPool } from '../pipeline/shard-pool.js';
 import type { ScenarioRunner } from '../scenario/scenario-runner.js';
 import type { SourceRegistry } from '../shared/source-registry.js';
+import type { TickPublisher } from '../ws/tick-publisher.js';
 import { ClusterControl } from './cluster-control.js';
+import { ClusterFeed } from './cluster-feed.js';
 import type { ClusterNode } from './cluster-node.js';
 import { ClusterView } from './cluster-view.js';
 
@@ -14,7 +16,8 @@ import { ClusterView } from './cluster-view.js';
  * - the snapshot becomes the cluster's (cluster-view.ts);
  * - the simulator runs this node's share of every rate: 1 / live nodes, rebalanced as nodes
  *   join or leave, so the cluster's total is the rate asked for;
- * - scenario commands and resets go to every node (cluster-control.ts).
+ * - scenario commands and resets go to every node (cluster-control.ts);
+ * - the `tx` feed and `alerts` are every node's (cluster-feed.ts).
  */
 
 export interface ClusterRole {
@@ -33,11 +36,12 @@ export async function startClusterRole(
     snapshots: SnapshotService;
     sources: SourceRegistry;
     runner: ScenarioRunner;
+    publisher: TickPublisher;
     /** This node's own reset (threads, windows, feed). */
     resetLocal(): Promise<void>;
   },
 ): Promise<ClusterRole> {
-  const { options, log, pool, snapshots, sources, runner } = parts;
+  const { options, log, pool, snapshots, sources, runner, publisher } = parts;
   const view = new ClusterView(node, sources, options, snapshots.accumulator);
   snapshots.view = view;
   view.onLiveNodes = (n) => {
@@ -57,6 +61,8 @@ export async function startClusterRole(
     log,
   );
   node.onReconnect = () => control.refollow();
+  const feed = new ClusterFeed(node, options);
+  publisher.mixer = feed;
   return {
     view,
     scenarios: {
@@ -73,6 +79,7 @@ export async function startClusterRole(
     reset: () => control.send('reset'),
     async close() {
       control.close();
+      feed.close();
       await node.close();
     },
   };
