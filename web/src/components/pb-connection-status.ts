@@ -9,12 +9,17 @@ export class PbConnectionStatus extends LitElement {
   static override properties = {
     status: { attribute: false },
     latencyMs: { attribute: false },
+    node: { attribute: false },
+    scope: { attribute: false },
     now: { state: true },
   };
 
   status: ConnectionStatus | null = null;
   /** Server send → client receive of the last metrics frame (same-clock hosts only). */
   latencyMs: number | null = null;
+  /** Cluster mode: the node this dashboard is on, and whether it sees the whole cluster. */
+  node: number | null = null;
+  scope: 'cluster' | 'local' | null = null;
   now = Date.now();
 
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -48,6 +53,12 @@ export class PbConnectionStatus extends LitElement {
       color: var(--pb-muted);
       font-variant-numeric: tabular-nums;
     }
+    .node {
+      color: var(--pb-muted);
+    }
+    .node[data-scope='local'] {
+      color: var(--pb-fail);
+    }
   `;
 
   override disconnectedCallback(): void {
@@ -56,6 +67,7 @@ export class PbConnectionStatus extends LitElement {
   }
 
   override updated(changed: PropertyValues<this>): void {
+    if (changed.has('scope')) this.dataset['scope'] = this.scope ?? '';
     if (!changed.has('status')) return;
     const state = this.status?.state ?? 'connecting';
     this.dataset['state'] = state;
@@ -86,6 +98,11 @@ export class PbConnectionStatus extends LitElement {
       ${
         s?.state === 'live' && this.latencyMs !== null
           ? html`<span class="lat" title="server send → browser receive">${Math.max(0, Math.round(this.latencyMs))} ms</span>`
+          : ''
+      }
+      ${
+        this.node !== null
+          ? html`<span class="node" data-scope=${this.scope ?? ''} title=${this.scope === 'local' ? 'This node is cut off from the cluster: the figures are its own' : 'The figures are the whole cluster’s'}>node ${this.node}${this.scope === 'local' ? ' · local view (cluster unreachable)' : ' · cluster'}</span>`
           : ''
       }`;
   }
