@@ -211,8 +211,8 @@ t.test('a node killed with -9 is marked down within the down delay', async (t) =
     10_000,
     100,
   );
-  // CLUSTER_DOWN_TICKS 4 × 500 ms, plus a tick for the view to notice.
-  t.ok(Date.now() - killedAt < 3500, `${Date.now() - killedAt} ms`);
+  // CLUSTER_DOWN_TICKS 3 × 500 ms, plus a tick for the view to notice (generous on a busy box).
+  t.ok(Date.now() - killedAt < 3000, `${Date.now() - killedAt} ms`);
   t.equal(after.scope, 'cluster');
   t.equal(after.nodes.filter((n: { status: string }) => n.status === 'up').length, 2);
 });

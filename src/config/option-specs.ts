@@ -578,8 +578,8 @@ export const OPTION_SPECS = {
   },
   clusterDownTicks: {
     env: 'CLUSTER_DOWN_TICKS',
-    default: '4',
-    doc: 'A node not heard from for this many ticks is marked down (its open seconds leave the global view; the seconds it closed stay). 4 × 500 ms = 2 s.',
+    default: '3',
+    doc: 'A node not heard from for this many ticks is marked down (its open seconds leave the global view; the seconds it closed stay). 3 × 500 ms: a killed node is down within 2 s (its last partial was up to a tick before it died, and the view is rebuilt every tick).',
     schema: int(2, 1000),
   },
   publicUrl: {
