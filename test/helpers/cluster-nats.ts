@@ -29,11 +29,12 @@ function natsServerBinary(): string {
   );
 }
 
-export async function startPrivateNats(): Promise<PrivateNats> {
+/** `host`: the address to bind (default loopback; the partition test binds a veth address). */
+export async function startPrivateNats(host = '127.0.0.1'): Promise<PrivateNats> {
   const bin = natsServerBinary();
   const dir = mkdtempSync(join(tmpdir(), 'pb-nats-'));
   const port = await freePort();
-  const url = `nats://127.0.0.1:${port}`;
+  const url = `nats://${host}:${port}`;
   let proc: ChildProcess | undefined;
   const answers = async () => {
     try {
@@ -46,7 +47,7 @@ export async function startPrivateNats(): Promise<PrivateNats> {
   };
   const start = async () => {
     if (proc && proc.exitCode === null && proc.signalCode === null) return; // running
-    proc = spawn(bin, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
+    proc = spawn(bin, ['-a', host, '-p', String(port), '-js', '-sd', dir], {
       stdio: 'ignore',
     });
     // The test process may end while it runs (the fallback server of findNats()): the exit
@@ -58,6 +59,7 @@ export async function startPrivateNats(): Promise<PrivateNats> {
     const p = proc;
     if (!p || p.exitCode !== null) return;
     const exited = new Promise((r) => p.once('exit', r));
+    p.ref(); // an unref'd child's exit would not keep this process waiting for it
     p.kill('SIGKILL');
     await exited;
   };
