@@ -35,6 +35,7 @@ import { decodePartial, type Partial } from './partial-codec.js';
 /** Partials kept in the stream: the 1 h window and a margin (a joining node replays them). */
 const STREAM_MAX_AGE_MS = 3600_000 + 60_000;
 const RETRY_MS = 500;
+const CLOSE_WAIT_MS = 1000;
 
 export class ClusterNode {
   readonly names: ClusterNames;
@@ -237,7 +238,12 @@ export class ClusterNode {
     if (this.closed) return;
     this.closed = true;
     this.messages?.unsubscribe();
-    await this.lease.release();
-    await this.nc.drain().catch(() => this.nc.close());
+    // Bounded: with NATS away neither the release nor the drain would ever answer (the
+    // lease then lapses by itself).
+    const bounded = (p: Promise<unknown>) =>
+      Promise.race([p.catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_WAIT_MS))]);
+    await bounded(this.lease.release());
+    await bounded(this.nc.drain());
+    if (!this.nc.isClosed()) await this.nc.close().catch(() => {});
   }
 }
