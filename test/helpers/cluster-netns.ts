@@ -29,6 +29,10 @@ export interface NodeNamespace {
 const ip = (...args: string[]) => execFileSync('ip', args, { stdio: 'pipe' });
 
 export function createNodeNamespace(): NodeNamespace {
+  if (process.getuid?.() !== 0)
+    throw new Error(
+      'the partition test creates network namespaces: run npm test as root (ip netns, veth)',
+    );
   const n = randomInt(10, 250);
   const tag = `pb${n}${randomInt(100, 999)}`;
   const name = `${tag}ns`;
