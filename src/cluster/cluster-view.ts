@@ -66,6 +66,11 @@ export class ClusterView {
     partialsReceived: 0,
   };
 
+  /** Called with the number of live nodes (this one included) whenever it changes. */
+  onLiveNodes: (n: number) => void = () => {};
+  private liveNodes = 0;
+  private scope: 'cluster' | 'local' = 'local';
+
   constructor(
     private readonly node: ClusterNode,
     private readonly registry: SourceRegistry,
@@ -79,11 +84,6 @@ export class ClusterView {
     this.ackedThrough = acc.startSecond - 1;
     node.follow((p, at) => this.global.apply(p, at));
   }
-
-  /** Called with the number of live nodes (this one included) whenever it changes. */
-  onLiveNodes: (n: number) => void = () => {};
-  private liveNodes = 0;
-  private scope: 'cluster' | 'local' = 'local';
 
   /** The global ring while this node serves the cluster's view (GET /api/history). */
   historyRing(): HistoryRing | null {
