@@ -9,6 +9,8 @@
 #   alertmanager  /usr/bin/prometheus-alertmanager (ALERTMANAGER_PATH)    prometheus-alertmanager
 #                                                                          alert delivery tests
 #   curl          /usr/bin/curl                                           curl            README's ingest examples, run as written
+#   nats-server   /usr/sbin/nats-server (NATS_SERVER_PATH)                nats-server     cluster tests (a private
+#                                                                          one when 127.0.0.1:4222 does not answer)
 #
 # A MySQL/MariaDB server is found (or started privately) by test/helpers/database.ts; a NATS
 # server with JetStream on 127.0.0.1:4222 by scripts/ensure-nats.sh (installed and started as
@@ -34,6 +36,7 @@ need /usr/bin/promtool "${PROMTOOL_PATH:-}" prometheus
 need /usr/sbin/haproxy "${HAPROXY_PATH:-}" haproxy
 need /usr/bin/prometheus-alertmanager "${ALERTMANAGER_PATH:-}" prometheus-alertmanager
 need /usr/bin/curl "" curl
+need /usr/sbin/nats-server "${NATS_SERVER_PATH:-}" nats-server
 
 [ -z "$missing" ] && exit 0
 
@@ -45,5 +48,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get install -y -qq --no-install-recommends $missing >/dev/null
   exit 0
 fi
-echo "provision-tests: npm test needs${missing}: run 'sudo apt-get install -y${missing}' (or set CHROMIUM_PATH / PROMTOOL_PATH / HAPROXY_PATH / ALERTMANAGER_PATH)" >&2
+echo "provision-tests: npm test needs${missing}: run 'sudo apt-get install -y${missing}' (or set CHROMIUM_PATH / PROMTOOL_PATH / HAPROXY_PATH / ALERTMANAGER_PATH / NATS_SERVER_PATH)" >&2
 exit 1

@@ -54,10 +54,15 @@ async function main(): Promise<void> {
     const e = err as PulseboardError;
     log.fatal({ code: e.code, err: e.message }, `cannot start: ${e.message}`);
     log.flush();
-    // 2, like a configuration error: the port is taken (another instance?) or the test-only
-    // fault switch is malformed. Retrying the same start would fail the same way.
+    // 2, like a configuration error: the port or the node id is taken (another instance?),
+    // or the test-only fault switch is malformed. Retrying the same start would fail the same way.
     const code =
-      e.code === 'PB_ERR_LISTEN_PORT_IN_USE' || e.code === 'PB_ERR_OPTIONS_INVALID' ? 2 : 1;
+      e.code === 'PB_ERR_LISTEN_PORT_IN_USE' ||
+      e.code === 'PB_ERR_OPTIONS_INVALID' ||
+      e.code === 'PB_ERR_CLUSTER_NODE_ID_TAKEN' ||
+      e.code === 'PB_ERR_CLUSTER_FULL'
+        ? 2
+        : 1;
     process.exitCode = code;
     setTimeout(() => process.exit(code), 200).unref();
     return;

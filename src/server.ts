@@ -4,6 +4,8 @@ import { Alerting } from './alerts/alerting.js';
 import { registerAlertingMetrics } from './alerts/alerting-metrics.js';
 import type { RulesFile } from './alerts/rules-file.js';
 import { registerRulesRoutes } from './alerts/rules-routes.js';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { startClusterRole } from './cluster/cluster-role.js';
 import type { Options } from './config/option-specs.js';
 import { PulseboardError } from './errors.js';
 import { ReadPool } from './history/read-pool.js';
@@ -101,14 +103,22 @@ export async function startServer(
   // Source name → window-row slot, shared by every thread: the simulator's SOURCES first,
   // then the names of the last hour's rollups (Persistence.open), then what producers send.
   const sources = SourceRegistry.create(options.sourcesMax, options.sources);
+  // Cluster mode (NATS_URL): the node id comes from a lease before any id is minted.
+  const cluster = options.natsUrl === '' ? undefined : await ClusterNode.start(options, log);
+  const nodeOptions: Options = cluster ? { ...options, nodeId: cluster.nodeId } : options;
+  if (cluster)
+    log.info(
+      { nodeId: cluster.nodeId, nats: options.natsUrl, cluster: options.clusterName },
+      `cluster node ${cluster.nodeId} of "${options.clusterName}" on ${options.natsUrl}`,
+    );
   const persistence = await Persistence.open(options, log, sources, supervision);
-  const pool = new ShardPool(options, supervision);
+  const pool = new ShardPool(nodeOptions, supervision);
   await pool.start(persistence.beforeShard);
   persistence.start();
   // Durable ingest needs the database: without it POST /api/transactions answers 503.
   const ingest = persistence.on
     ? await IngestService.start(
-        options,
+        nodeOptions,
         persistence.db!,
         pool.shards.length,
         sources,
@@ -226,6 +236,20 @@ export async function startServer(
     log.info('pipeline reset: windows, counters and feed cleared');
   }
 
+  // Cluster mode: the snapshot, the rate share and the scenario commands are the cluster's.
+  const role = cluster
+    ? await startClusterRole(cluster, {
+        options,
+        log,
+        pool,
+        snapshots,
+        sources,
+        runner,
+        publisher,
+        resetLocal: reset,
+      })
+    : undefined;
+
   registerApiRoutes(guarded, snapshots, startedAt);
   registerWsEndpointRoute(guarded, options, fanout?.port ?? null);
   // Reads (history, transaction pages) run on piscina threads, off this loop.
@@ -247,7 +271,7 @@ export async function startServer(
     maxRangeS: options.historyMaxRangeH * 3600,
   });
   registerTransactionsRoute(guarded, { pool: reads, db: readDb, pageMax: options.txPageMax });
-  registerLoadTestRoutes(guarded, runner, options.sources, reset);
+  registerLoadTestRoutes(guarded, role?.scenarios ?? runner, options.sources, role?.reset ?? reset);
   const ingestBudget = new IngestQueueBudget(ingestQueueBytes(options));
   registerRulesRoutes(guarded, alerting, sources);
   const registry = registerPrometheusRoute(guarded, snapshots, wsStats, health, {
@@ -312,6 +336,8 @@ export async function startServer(
     void close(`${thread.name} thread keeps failing`).finally(() => process.exit(1));
   };
   supervisor.start();
+  if (cluster)
+    cluster.onLeaseLost = () => void close('node id lost').finally(() => process.exit(1));
 
   let closing: Promise<void> | undefined;
   function close(reason: string): Promise<void> {
@@ -326,6 +352,7 @@ export async function startServer(
       await fanout?.stop();
       await alerting.close(2000);
       await pool.stop();
+      await role?.close();
       log.info({ completed: snapshots.refresh().pipeline.completed }, 'shards stopped');
       // Producers stopped: commit what they already handed to the rings, bounded.
       await persistence.close(Math.max(500, options.shutdownTimeoutMs - 3000));

@@ -618,6 +618,39 @@ export const OPTION_SPECS = {
     doc: "Seconds between re-sends of a firing (or recently resolved) alert to Alertmanager (Prometheus' resend delay); endsAt is 4× this ahead.",
     schema: int(1, 3600),
   },
+  natsUrl: {
+    env: 'NATS_URL',
+    default: '',
+    doc: 'NATS server with JetStream, e.g. nats://127.0.0.1:4222: turns cluster mode on (README "Running a cluster"). Empty = one process, no NATS.',
+    schema: z.string().refine((s) => s === '' || /^(nats|tls):\/\/[^\s/]+$/.test(s), {
+      error: 'must be empty or a nats:// URL (host:port, nothing after)',
+    }),
+  },
+  nodeId: {
+    env: 'NODE_ID',
+    default: '',
+    doc: 'This node in the cluster, 0–15 (the node part of every transaction id). Empty = the lowest id no live node holds, shown at start. Two live nodes never hold one id: the second is refused (exit 2).',
+    schema: z
+      .string()
+      .refine((s) => s.trim() === '' || /^(1[0-5]|[0-9])$/.test(s.trim()), {
+        error: 'must be empty or a whole number between 0 and 15',
+      })
+      .transform((s) => (s.trim() === '' ? null : Number(s.trim()))),
+  },
+  clusterName: {
+    env: 'CLUSTER_NAME',
+    default: 'pulseboard',
+    doc: 'Prefix of the NATS subjects, stream and key-value bucket this cluster uses: nodes with the same NATS_URL and CLUSTER_NAME form one cluster.',
+    schema: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, {
+      error: 'must be 1–32 letters, digits, - or _',
+    }),
+  },
+  clusterDownTicks: {
+    env: 'CLUSTER_DOWN_TICKS',
+    default: '3',
+    doc: 'A node not heard from for this many ticks is marked down (its open seconds leave the global view; the seconds it closed stay). 3 × 500 ms: a killed node is down within 2 s (its last partial was up to a tick before it died, and the view is rebuilt every tick).',
+    schema: int(2, 1000),
+  },
   publicUrl: {
     env: 'PUBLIC_URL',
     default: '',

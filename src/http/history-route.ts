@@ -94,7 +94,8 @@ export function registerHistoryRoute(
       if (from > to) throw bad('from must not be after to', 'from');
       const points = parseIntParam(req.getQuery('points'), 'points', 2, MAX_POINTS);
 
-      const acc = snapshots.accumulator;
+      // The cluster's seconds in cluster mode (src/cluster/cluster-view.ts), else this node's.
+      const acc = snapshots.historyRing();
       const memFirst = acc.closedThrough - HOUR_S + 1;
       const fromS = Math.ceil(from / 1000);
       if (reads.db !== null && fromS < memFirst) {

@@ -1,6 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import { parseScenarioBody } from '../scenario/scenario-body.js';
-import type { ScenarioRunner } from '../scenario/scenario-runner.js';
+import { parseScenarioBody, type ScenarioBody } from '../scenario/scenario-body.js';
+import type { ScenarioStatus } from '../scenario/scenario-runner.js';
 import { methodNotAllowed } from './api-routes.js';
 import { readJson } from './read-body.js';
 import { sendError, sendJson, track } from './respond.js';
@@ -13,9 +13,16 @@ import { sendError, sendJson, track } from './respond.js';
 
 const CONTROL_BODY_LIMIT = 64 * 1024;
 
+/** The scenario runner, or in cluster mode the command that reaches every node. */
+export interface ScenarioControl {
+  start(body: ScenarioBody): ScenarioStatus | Promise<ScenarioStatus>;
+  stop(): ScenarioStatus | Promise<ScenarioStatus>;
+  status(): ScenarioStatus;
+}
+
 export function registerLoadTestRoutes(
   app: TemplatedApp,
-  runner: ScenarioRunner,
+  runner: ScenarioControl,
   sourceNames: readonly string[],
   reset: () => Promise<void>,
 ): void {
@@ -23,7 +30,7 @@ export function registerLoadTestRoutes(
     const t = track(res);
     try {
       const body = parseScenarioBody(await readJson(t, CONTROL_BODY_LIMIT), sourceNames);
-      sendJson(t, 200, JSON.stringify(runner.start(body)));
+      sendJson(t, 200, JSON.stringify(await runner.start(body)));
     } catch (err) {
       sendError(t, err);
     }
@@ -33,8 +40,13 @@ export function registerLoadTestRoutes(
   });
   methodNotAllowed(app, '/api/load-test', 'GET, POST');
 
-  app.post('/api/load-test/stop', (res) => {
-    sendJson(track(res), 200, JSON.stringify(runner.stop()));
+  app.post('/api/load-test/stop', async (res) => {
+    const t = track(res);
+    try {
+      sendJson(t, 200, JSON.stringify(await runner.stop()));
+    } catch (err) {
+      sendError(t, err);
+    }
   });
   methodNotAllowed(app, '/api/load-test/stop', 'POST');
 

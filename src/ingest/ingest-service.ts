@@ -131,8 +131,8 @@ export class IngestService {
     const init: IngestInit = {
       db,
       statusSab,
-      // Slot 63 of node 0 is reserved for ingest; shards use slots 0..SHARDS-1 ≤ 62 (tx-id.ts).
-      idWorker: txWorkerId(0, INGEST_WORKER_SLOT),
+      // Slot 63 of this node (NODE_ID) is reserved for ingest; shards use slots 0..SHARDS-1 ≤ 62 (tx-id.ts).
+      idWorker: txWorkerId(options.nodeId ?? 0, INGEST_WORKER_SLOT),
       metricsSab: metrics.sab,
       feedSab: feed.sab,
       feedSize: feed.size,

@@ -59,6 +59,26 @@ export interface SnapshotSources {
 
 const SMOOTHING_SECONDS = 10;
 
+/**
+ * Turns the node's snapshot into another view of it after every refresh: the cluster's
+ * (src/cluster/cluster-view.ts). Absent: the snapshot is this process's.
+ */
+export interface SnapshotView {
+  refresh(
+    local: MetricsSnapshot,
+    acc: WindowAccumulator,
+    sourcesByWindow: Record<WindowName, SourceMetrics[]>,
+  ): { snapshot: MetricsSnapshot; sourcesByWindow: Record<WindowName, SourceMetrics[]> };
+  /** The closed seconds this view serves as history, or null for the node's own. */
+  historyRing(): HistoryRing | null;
+}
+
+/** Closed seconds by second & BUCKET_MASK (window-row.ts rows, B_SECOND labels them). */
+export interface HistoryRing {
+  closed: Float64Array;
+  closedThrough: number;
+}
+
 export class SnapshotService {
   readonly accumulator: WindowAccumulator;
   private readonly windowRow = new Float64Array(ROW_STRIDE);
@@ -76,6 +96,8 @@ export class SnapshotService {
   sourcesByWindow = {} as Record<WindowName, SourceMetrics[]>;
   /** True while a reset is being applied: snapshots then repeat the last one from before. */
   resetting = false;
+  /** Cluster mode: the view that merges every node's windows (set once, before the tick). */
+  view: SnapshotView | undefined;
 
   constructor(
     private readonly pool: ShardPool,
@@ -91,6 +113,11 @@ export class SnapshotService {
     this.lastBusyNs = pool.shards.map(() => 0);
     this.utilisation = pool.shards.map(() => 0);
     this.refresh();
+  }
+
+  /** The closed seconds GET /api/history serves from memory: the view's, or this node's. */
+  historyRing(): HistoryRing {
+    return this.view?.historyRing() ?? this.accumulator;
   }
 
   /**
@@ -191,6 +218,11 @@ export class SnapshotService {
       stream: this.sources.stream?.() ?? null,
       seconds,
     };
+    if (this.view) {
+      const v = this.view.refresh(this.latest, acc, this.sourcesByWindow);
+      this.latest = v.snapshot;
+      this.sourcesByWindow = v.sourcesByWindow;
+    }
     this.latestJson = JSON.stringify(this.latest);
     return this.latest;
   }

@@ -159,6 +159,36 @@ export interface MetricsSnapshot {
   stream: StreamFigures | null;
   /** Seconds that closed since the previous snapshot (usually 0 or 1), oldest first. */
   seconds: SecondPoint[];
+  /**
+   * Cluster mode only (NATS_URL set; absent otherwise). "cluster": windows, tps, topSources,
+   * inFlight, clients and seconds are the whole cluster's (merged from every live node's
+   * partials); `pipeline` stays this node's. "local": this node is cut off from NATS, and
+   * every figure is its own.
+   */
+  scope?: 'cluster' | 'local';
+  /** Cluster mode: the id (NODE_ID) of the node that built this snapshot. */
+  node?: number;
+  /** Cluster mode: every node heard of in the last hour, by id. */
+  nodes?: ClusterNodeSummary[];
+  /** Cluster mode: what this node sends on NATS (bytes of its per-tick partial). */
+  backplane?: {
+    partialBytes: number;
+    meanPartialBytes: number;
+    partialsSent: number;
+    partialsReceived: number;
+  };
+}
+
+export interface ClusterNodeSummary {
+  id: number;
+  /** "down": silent for more than CLUSTER_DOWN_TICKS ticks. */
+  status: 'up' | 'down';
+  /** Completions in its last full second (0 when down). */
+  tps: number;
+  /** Its WebSocket clients (0 when down). */
+  clients: number;
+  /** Epoch ms of its latest partial. */
+  lastSeen: number;
 }
 
 /** The series `GET /api/history?metric=…` serves (per closed second; `tps` is the count). */

@@ -159,6 +159,9 @@ export class Persistence {
         limit,
       );
       for (const name of recent) if (SOURCE_NAME.test(name)) sources.slotOf(name);
+      // A cluster node's windows are its own contribution, and the rollups hold every
+      // node's: the cluster's last hour comes from the partials' stream (src/cluster/).
+      if (this.options.natsUrl !== '') return;
       this.reload = await readRollupBins(
         conn,
         nowSecond - RELOAD_SECONDS,

@@ -63,6 +63,8 @@ export class ShardPool {
   private resetEpoch = 0;
   private tickEpoch = 0;
   private params: SimulatorParams;
+  /** This node's share of the rate (cluster mode: 1 / live nodes; src/cluster/). */
+  private share = 1;
 
   /** Without `supervision` (benchmarks) a failed shard is not restarted. */
   constructor(
@@ -95,7 +97,7 @@ export class ShardPool {
       const init: ShardInit & { sourceNames: string[] } = {
         shardIndex: index,
         shardCount: o.shards,
-        nodeId: 0,
+        nodeId: o.nodeId ?? 0,
         metricsSab: metrics.sab,
         txRingSab: txRing.sab,
         txRingCapacity: o.ringCapacity,
@@ -190,6 +192,13 @@ export class ShardPool {
     return this.params;
   }
 
+  /** Runs `share` (0–1] of every rate from now on: this node's part of the cluster's rate. */
+  setShare(share: number): void {
+    if (share === this.share) return;
+    this.share = share;
+    for (const shard of this.shards) this.writeParams(shard);
+  }
+
   setParams(params: Partial<SimulatorParams>): void {
     this.params = { ...this.params, ...params };
     for (const shard of this.shards) this.writeParams(shard);
@@ -253,7 +262,7 @@ export class ShardPool {
   private writeParams(shard: WindowThread): void {
     const { tps, failureRate, pairingRate, sources } = this.params;
     const g = shard.metrics.gauges;
-    g[G_RATE] = tps === Number.POSITIVE_INFINITY ? tps : tps / this.options.shards;
+    g[G_RATE] = tps === Number.POSITIVE_INFINITY ? tps : (tps * this.share) / this.options.shards;
     g[G_FAILURE_RATE] = failureRate;
     g[G_PAIRING_RATE] = pairingRate;
     let mask = 0;

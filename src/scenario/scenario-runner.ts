@@ -46,7 +46,11 @@ export class ScenarioRunner {
     private readonly log: Logger,
   ) {}
 
-  start(body: ScenarioBody): ScenarioStatus {
+  /**
+   * Starts `body`. `elapsedMs`: as if it had started that long ago (a cluster node joining a
+   * scenario the others already run, src/cluster/cluster-control.ts).
+   */
+  start(body: ScenarioBody, elapsedMs = 0): ScenarioStatus {
     let plan: ScenarioPlan;
     if (body.scenario) plan = structuredClone(NAMED_PLANS[body.scenario]);
     else if (body.stages) plan = { name: 'custom', stages: body.stages, rampUpSeconds: 0 };
@@ -64,8 +68,8 @@ export class ScenarioRunner {
     this.plan = plan;
     this.state = 'running';
     this.stageIndex = 0;
-    this.stageStart = performance.now();
-    this.startedAt = Date.now();
+    this.stageStart = performance.now() - elapsedMs;
+    this.startedAt = Date.now() - elapsedMs;
     this.endedAt = null;
     this.pool.setParams({
       failureRate: body.failureRate ?? this.options.failureRate,

@@ -30,6 +30,15 @@ export interface TickStats {
   bytesPublished: number;
 }
 
+/**
+ * Cluster mode: mixes the other nodes' feed samples and alerts into this node's frames
+ * (src/cluster/cluster-feed.ts).
+ */
+export interface FeedMixer {
+  feed(items: TxItem[], omitted: number): { items: TxItem[]; omitted: number };
+  mergeAlerts(items: TxItem[], dropped: number): { items: TxItem[]; dropped: number };
+}
+
 /** Alert rules, evaluated after the snapshot (src/alerts/alerting.ts). */
 export interface TickRules {
   /** The `alerts` frame data of this tick's rule state changes, or null. */
@@ -49,6 +58,8 @@ export class TickPublisher {
   private readonly feed: LiveFeed;
   private lastAlertsDropped = 0;
   private lastCostMs = 0;
+  /** Cluster mode: the cluster's feed and alerts instead of this node's. */
+  mixer: FeedMixer | undefined;
 
   constructor(
     private readonly sink: FrameSink,
@@ -92,7 +103,8 @@ export class TickPublisher {
     const snapshot = this.snapshots.refresh();
     // The sample of the tick that just ended, then the new tick: threads hand over their
     // next sample only when they see it, so this read and their writes never overlap.
-    const { items: feed, omitted } = this.feed.drain();
+    const local = this.feed.drain();
+    const { items: feed, omitted } = this.mixer?.feed(local.items, local.omitted) ?? local;
     this.pool.tick();
     const now = Date.now();
 
@@ -102,7 +114,7 @@ export class TickPublisher {
       this.publish('tx', JSON.stringify({ items: feed, omitted }), now);
     }
 
-    const alerts = drainAlerts(
+    const ownAlerts = drainAlerts(
       this.pool.shards,
       this.options.alertsPerTick,
       this.snapshots.sourceRegistry,
@@ -111,8 +123,12 @@ export class TickPublisher {
       (n, s) => n + s.metrics.gauges[G_ALERTS_DROPPED]!,
       0,
     );
-    const dropped = Math.max(0, droppedTotal - this.lastAlertsDropped);
+    const ownDropped = Math.max(0, droppedTotal - this.lastAlertsDropped);
     this.lastAlertsDropped = droppedTotal;
+    const { items: alerts, dropped } = this.mixer?.mergeAlerts(ownAlerts, ownDropped) ?? {
+      items: ownAlerts,
+      dropped: ownDropped,
+    };
     if (alerts.length > 0 || dropped > 0)
       this.publish('alerts', JSON.stringify({ kind: 'fraud', items: alerts, dropped }), now);
     // Rule state changes of this snapshot, in the same tick: their own frame on `alerts`.

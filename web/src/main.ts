@@ -10,5 +10,6 @@ import './components/pb-rules-panel.js';
 import './components/pb-scenario-panel.js';
 import './components/pb-time-chart.js';
 import './components/pb-top-sources.js';
+import './components/pb-nodes-panel.js';
 import './components/pb-tx-list.js';
 import './components/pb-app.js';

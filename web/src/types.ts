@@ -5,6 +5,7 @@
  */
 
 export type {
+  ClusterNodeSummary,
   HistoryMetric,
   HistoryResponse,
   MetricsSnapshot,

@@ -15,6 +15,7 @@ import { appStyles } from './pb-app-styles.js';
 import type { PbConnectionStatus } from './pb-connection-status.js';
 import type { PbDiagnostics } from './pb-diagnostics.js';
 import type { PbKpiCards } from './pb-kpi-cards.js';
+import type { PbNodesPanel } from './pb-nodes-panel.js';
 import type { PbRulesPanel } from './pb-rules-panel.js';
 import type { PbTimeChart, ZoomDetail } from './pb-time-chart.js';
 import type { PbTopSources } from './pb-top-sources.js';
@@ -71,6 +72,7 @@ export class PbApp extends LitElement {
   private els: {
     kpis: PbKpiCards;
     sources: PbTopSources;
+    nodes: PbNodesPanel;
     feed: PbTxList;
     alerts: PbTxList;
     status: PbConnectionStatus;
@@ -96,6 +98,7 @@ export class PbApp extends LitElement {
     this.els = {
       kpis: q('pb-kpi-cards'),
       sources: q('pb-top-sources'),
+      nodes: q('pb-nodes-panel'),
       feed: q('pb-tx-list[mode=feed]'),
       alerts: q('pb-tx-list[mode=alerts]'),
       status: q('pb-connection-status'),
@@ -133,7 +136,17 @@ export class PbApp extends LitElement {
       els.sources.sources = m.snapshot.topSources[this.window] ?? [];
       els.status.latencyMs = m.latencyMs;
       els.status.stream = m.snapshot.stream ?? null;
-      waits.push(els.kpis.updateComplete, els.sources.updateComplete, els.status.updateComplete);
+      // Cluster mode: which node this is, whether it sees the cluster, and the nodes.
+      els.status.node = m.snapshot.node ?? null;
+      els.status.scope = m.snapshot.scope ?? null;
+      els.nodes.nodes = m.snapshot.nodes ?? null;
+      els.nodes.self = m.snapshot.node ?? null;
+      waits.push(
+        els.kpis.updateComplete,
+        els.sources.updateComplete,
+        els.status.updateComplete,
+        els.nodes.updateComplete,
+      );
     }
     if (d.rules) {
       els.banner.alerts = m.rules.firing();
@@ -271,6 +284,7 @@ export class PbApp extends LitElement {
         <div class="side">
           <pb-scenario-panel class="scenario" @pb-reset=${() => this.model.resetData()}></pb-scenario-panel>
           <pb-top-sources class="sources" .window=${this.window}></pb-top-sources>
+          <pb-nodes-panel class="nodes"></pb-nodes-panel>
         </div>
         <pb-tx-list class="feed" mode="feed" heading="Live feed"></pb-tx-list>
         <pb-tx-list class="alerts" mode="alerts" heading="Alerts · flagged"></pb-tx-list>

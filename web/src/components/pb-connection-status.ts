@@ -13,6 +13,8 @@ export class PbConnectionStatus extends LitElement {
     status: { attribute: false },
     latencyMs: { attribute: false },
     stream: { attribute: false },
+    node: { attribute: false },
+    scope: { attribute: false },
     now: { state: true },
   };
 
@@ -20,6 +22,9 @@ export class PbConnectionStatus extends LitElement {
   /** Server send → client receive of the last metrics frame (same-clock hosts only). */
   latencyMs: number | null = null;
   stream: MetricsSnapshot['stream'] = null;
+  /** Cluster mode: the node this dashboard is on, and whether it sees the whole cluster. */
+  node: number | null = null;
+  scope: 'cluster' | 'local' | null = null;
   now = Date.now();
 
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -57,6 +62,12 @@ export class PbConnectionStatus extends LitElement {
       color: var(--pb-muted);
       font-variant-numeric: tabular-nums;
     }
+    .node {
+      color: var(--pb-muted);
+    }
+    .node[data-scope='local'] {
+      color: var(--pb-fail);
+    }
   `;
 
   override disconnectedCallback(): void {
@@ -65,6 +76,7 @@ export class PbConnectionStatus extends LitElement {
   }
 
   override updated(changed: PropertyValues<this>): void {
+    if (changed.has('scope')) this.dataset['scope'] = this.scope ?? '';
     if (!changed.has('status')) return;
     const state = this.status?.state ?? 'connecting';
     this.dataset['state'] = state;
@@ -96,7 +108,12 @@ export class PbConnectionStatus extends LitElement {
         s?.state === 'live' && this.latencyMs !== null
           ? html`<span class="lat" title="server send → browser receive">${Math.max(0, Math.round(this.latencyMs))} ms</span>`
           : ''
-      }${stream(this.stream)}`;
+      }${stream(this.stream)}
+      ${
+        this.node !== null
+          ? html`<span class="node" data-scope=${this.scope ?? ''} title=${this.scope === 'local' ? 'This node is cut off from the cluster: the figures are its own' : 'The figures are the whole cluster’s'}>node ${this.node}${this.scope === 'local' ? ' · local view (cluster unreachable)' : ' · cluster'}</span>`
+          : ''
+      }`;
   }
 }
 
