@@ -412,6 +412,12 @@ export const OPTION_SPECS = {
       })
       .transform((s) => (s === 'auto' ? ('auto' as const) : Number(s))),
   },
+  ingestCommitsInFlight: {
+    env: 'INGEST_COMMITS_IN_FLIGHT',
+    default: '2',
+    doc: 'Group commits the ingest thread runs at once, each on its own database connection: while one COMMIT waits for its fsync the next group is already sent, so the log flush no longer serialises ingest. 2 measured best on a 2-core box (profiles/README.md, HTTP ingest); 1 = one commit at a time.',
+    schema: int(1, 16),
+  },
   ingestMaxItems: {
     env: 'INGEST_MAX_ITEMS',
     default: '10000',
