@@ -4,7 +4,7 @@ import { mulberry32 } from './helpers/rng.js';
 import { startServer, type TestServer } from './helpers/server.js';
 
 /**
- * Several group commits in flight (INGEST_COMMITS_IN_FLIGHT=3): many connections post the
+ * Several group commits in flight (INGEST_COMMITS_IN_FLIGHT=3, INGEST_OVERLAP_MIN_ITEMS=1): many connections post the
  * same (source, ref) keys at once, in shuffled orders and mixed with other keys, so one key
  * sits in several groups that overlap in the database. The later group's INSERT of that key
  * waits for the earlier one's COMMIT and then finds it a duplicate; rollup cells of the same
@@ -31,6 +31,8 @@ t.before(async () => {
     MYSQL_URL: db.url,
     PERSISTENCE: 'required',
     INGEST_COMMITS_IN_FLIGHT: '3',
+    // Any waiting request may start a commit beside the running ones: small groups overlap.
+    INGEST_OVERLAP_MIN_ITEMS: '1',
   });
 });
 t.teardown(async () => {

@@ -145,6 +145,7 @@ export class IngestService {
       sourcesSab: sources.sab,
       maxItems: options.ingestMaxItems,
       commitsInFlight: options.ingestCommitsInFlight,
+      overlapMinItems: options.ingestOverlapMinItems,
       bodyLimit: options.ingestBodyLimit,
       maxQueuedBytes: ingestQueueBytes(options),
       // A body of ingestMaxItems must always fit when nothing is queued.

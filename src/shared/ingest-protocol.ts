@@ -46,6 +46,8 @@ export interface IngestInit {
   maxItems: number;
   /** INGEST_COMMITS_IN_FLIGHT: group commits running at once, one connection each. */
   commitsInFlight: number;
+  /** INGEST_OVERLAP_MIN_ITEMS: items waiting before a commit starts beside a running one. */
+  overlapMinItems: number;
   /** INGEST_BODY_LIMIT: also the bound on a decompressed (gzip) body. */
   bodyLimit: number;
   /** INGEST_MAX_QUEUED_BYTES, resolved: also bounds the bytes of gzip bodies inflating at once. */

@@ -98,7 +98,9 @@ interface Waiting {
 }
 
 const queue: Waiting[] = [];
+/** Items queued or being committed (the backpressure bound), and those queued only. */
 let queuedItems = 0;
+let waitingItems = 0;
 let stopping = false;
 const status = new Float64Array(init.statusSab, 0, IS_COUNT);
 const commitStatus = new CommitStatus(status, init.commitsInFlight);
@@ -269,6 +271,7 @@ function onBody(reqId: number, r: BodyResult): void {
     total: parsed.total,
   });
   queuedItems += pending.length;
+  waitingItems += pending.length;
   schedulePump();
 }
 
@@ -290,10 +293,14 @@ function schedulePump(): void {
 /**
  * Starts a group commit on every idle committer while requests wait. With one commit in
  * flight the next group builds up behind it; with several, a group goes out while the
- * previous COMMIT still waits for its fsync, and each is answered when its own returns.
+ * previous COMMIT still waits for its fsync (when at least INGEST_OVERLAP_MIN_ITEMS wait),
+ * and each is answered when its own returns.
  */
 function pump(): void {
   while (queue.length > 0 && idle.length > 0) {
+    // Beside a running commit, only a group worth a COMMIT of its own: a few items are
+    // cheaper in the next group than in an extra transaction and log flush.
+    if (idle.length < committers.length && waitingItems < init.overlapMinItems) return;
     // One splice, not a shift per request: with thousands of one-item requests queued
     // (stream messages), shift's O(queue) each made taking a group quadratic.
     let k = 0;
@@ -303,6 +310,7 @@ function pump(): void {
       k++;
     }
     const committer = idle.pop()!;
+    waitingItems -= n;
     // A throw after the COMMIT (only the test fault switch) must still end the thread, as
     // an unhandled rejection: the supervisor restarts it.
     void commitAndAnswer(committer, queue.splice(0, k), n).then(() => {
