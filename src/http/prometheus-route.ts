@@ -166,6 +166,11 @@ export function registerPrometheusRoute(
     'Ingested items the database refused for good; their requests were answered 422 PB_ERR_INGEST_REJECTED.',
     (s) => s.pipeline.ingestItemsRefused,
   );
+  total(
+    'pulseboard_ingest_deadlock_retries_total',
+    'Ingest group commits the database chose as a deadlock victim (overlapping commits, INGEST_COMMITS_IN_FLIGHT), retried.',
+    (s) => s.pipeline.ingestDeadlockRetries,
+  );
   if (limits) {
     total(
       'pulseboard_ingest_backpressure_total',

@@ -12,6 +12,7 @@ import {
   type IngestResult,
   IS_COMMIT_SINCE_MS,
   IS_COUNT,
+  IS_DEADLOCKS,
   IS_FAILED_ATTEMPTS,
   IS_REFUSED_ITEMS,
   IS_REFUSED_REQUESTS,
@@ -74,6 +75,8 @@ export interface IngestCommitStatus {
   /** Requests and items the database refused for good, since start. */
   refusedRequests: number;
   refusedItems: number;
+  /** Attempts retried after the database chose them as a deadlock victim, since start. */
+  deadlockRetries: number;
 }
 
 export class IngestService {
@@ -112,6 +115,7 @@ export class IngestService {
       lastErrorCode: this.lastErrorCode,
       refusedRequests: s[IS_REFUSED_REQUESTS]!,
       refusedItems: s[IS_REFUSED_ITEMS]!,
+      deadlockRetries: s[IS_DEADLOCKS]!,
     };
   }
 
@@ -140,6 +144,8 @@ export class IngestService {
       alertRingCapacity: ALERT_RING_CAPACITY,
       sourcesSab: sources.sab,
       maxItems: options.ingestMaxItems,
+      commitsInFlight: options.ingestCommitsInFlight,
+      overlapMinItems: options.ingestOverlapMinItems,
       bodyLimit: options.ingestBodyLimit,
       maxQueuedBytes: ingestQueueBytes(options),
       // A body of ingestMaxItems must always fit when nothing is queued.

@@ -46,6 +46,7 @@ export interface SnapshotSources {
     ringFill: number;
     dbRowsQuarantined?: number;
     ingestItemsRefused?: number;
+    ingestDeadlockRetries?: number;
   };
   eventLoopDelayP99Ms(): number;
   publishCostMs(): number;
@@ -209,6 +210,7 @@ export class SnapshotService {
         writerLag: persistence.writerLag,
         dbRowsQuarantined: persistence.dbRowsQuarantined ?? 0,
         ingestItemsRefused: persistence.ingestItemsRefused ?? 0,
+        ingestDeadlockRetries: persistence.ingestDeadlockRetries ?? 0,
         shardUtilisation: this.utilisation,
         eventLoopDelayP99Ms: this.sources.eventLoopDelayP99Ms(),
         publishCostMs: this.sources.publishCostMs(),

@@ -97,6 +97,8 @@ export interface PipelineHealth {
   dbRowsQuarantined: number;
   /** Ingested items the database refused for good (their requests answered 422), since start. */
   ingestItemsRefused: number;
+  /** Ingest group commits retried after the database chose them as a deadlock victim, since start. */
+  ingestDeadlockRetries: number;
   /** Busy share 0..1 of each shard thread. */
   shardUtilisation: number[];
   eventLoopDelayP99Ms: number;

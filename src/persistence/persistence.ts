@@ -39,6 +39,8 @@ export interface PersistenceFigures {
   dbRowsQuarantined: number;
   /** Ingested items the database refused for good, answered 422 (since start). */
   ingestItemsRefused: number;
+  /** Ingest group commits retried as a deadlock victim, since start. */
+  ingestDeadlockRetries: number;
 }
 
 export class Persistence {
@@ -211,6 +213,7 @@ export class Persistence {
         ringFill: 0,
         dbRowsQuarantined: 0,
         ingestItemsRefused: 0,
+        ingestDeadlockRetries: 0,
       };
     const st = this.writers.status();
     const now = performance.now();
@@ -228,6 +231,7 @@ export class Persistence {
       ringFill: Math.round(st.ringFill * 1000) / 1000,
       dbRowsQuarantined: st.quarantined,
       ingestItemsRefused: this.ingest?.().refusedItems ?? 0,
+      ingestDeadlockRetries: this.ingest?.().deadlockRetries ?? 0,
     };
   }
 

@@ -13,18 +13,21 @@ import type { FaultSpec } from './fault-switch.js';
  * The ingest thread's status block (Float64Array over `statusSab`, ingest → primary), read
  * by GET /readyz and the snapshot:
  *
- *   +----------------+-----------------+-------------------+----------------+
- *   | commit since ms| failed attempts | refused requests  | refused items  |
- *   +----------------+-----------------+-------------------+----------------+
- *   commit since: when the group commit now running started (0 = none running);
- *   failed attempts: of that group so far (0 = none failed); refused: since start, requests
- *   (and their items) the database refused for good (answered 422 PB_ERR_INGEST_REJECTED).
+ *   +----------------+-----------------+-------------------+----------------+-----------+
+ *   | commit since ms| failed attempts | refused requests  | refused items  | deadlocks |
+ *   +----------------+-----------------+-------------------+----------------+-----------+
+ *   commit since: when the oldest group commit now running started (0 = none running; up to
+ *   INGEST_COMMITS_IN_FLIGHT run at once); failed attempts: of the groups now running, so
+ *   far (0 = none failed); refused: since start, requests (and their items) the database
+ *   refused for good (answered 422 PB_ERR_INGEST_REJECTED); deadlocks: since start, attempts
+ *   the database chose as a deadlock victim (two overlapping groups; retried).
  */
 export const IS_COMMIT_SINCE_MS = 0;
 export const IS_FAILED_ATTEMPTS = 1;
 export const IS_REFUSED_REQUESTS = 2;
 export const IS_REFUSED_ITEMS = 3;
-export const IS_COUNT = 4;
+export const IS_DEADLOCKS = 4;
+export const IS_COUNT = 5;
 
 export interface IngestInit {
   db: DbConfig;
@@ -41,6 +44,10 @@ export interface IngestInit {
   /** The source registry (source-registry.ts): producers' names become slots here. */
   sourcesSab: SharedArrayBuffer;
   maxItems: number;
+  /** INGEST_COMMITS_IN_FLIGHT: group commits running at once, one connection each. */
+  commitsInFlight: number;
+  /** INGEST_OVERLAP_MIN_ITEMS: items waiting before a commit starts beside a running one. */
+  overlapMinItems: number;
   /** INGEST_BODY_LIMIT: also the bound on a decompressed (gzip) body. */
   bodyLimit: number;
   /** INGEST_MAX_QUEUED_BYTES, resolved: also bounds the bytes of gzip bodies inflating at once. */

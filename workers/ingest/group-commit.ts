@@ -16,6 +16,11 @@ import { INGEST_ROLLUP_WRITER } from '../../src/shared/ingest-protocol.js';
  * Retry after a lost reply: the keys then come back with *our* ids; the rows that already
  * exist are found (FOR UPDATE) and skipped, so neither rows nor rollups are doubled.
  * ref and account passed the validator's charset, so quoting them needs no escaping.
+ *
+ * Several groups may be in flight at once (group-committer.ts): a key another running group
+ * inserted makes this INSERT wait for that group's end; after its COMMIT the key is a
+ * duplicate here (the read-back, a locking read, sees the committed id), after its rollback
+ * it is ours. Either way every answer for one key carries one id.
  */
 
 export interface PendingItem {
@@ -49,7 +54,11 @@ export async function commitGroup(
 ): Promise<PendingItem[]> {
   // The name passed the validator's charset (SOURCE_NAME): no quote can be in it.
   const src = (p: PendingItem) => `'${p.item.source}'`;
-  const refRows = group.map((p) => `(${src(p)},'${p.item.ref}',${p.id},${p.receivedAt})`);
+  // Keys in one order (source, ref) in every group: two groups in flight that share keys
+  // lock them in the same order, so the later waits for the earlier instead of deadlocking.
+  const refRows = [...group]
+    .sort(byKey)
+    .map((p) => `(${src(p)},'${p.item.ref}',${p.id},${p.receivedAt})`);
   const [res] = await conn.query(
     `START TRANSACTION;
      INSERT INTO ingest_refs (source, ref, id, created_ms) VALUES ${refRows.join(',')} ON DUPLICATE KEY UPDATE id = id`,
@@ -61,7 +70,7 @@ export async function commitGroup(
   const stored = new Map<string, string>();
   if (inserted !== group.length) {
     const [found] = await conn.query(
-      `SELECT source, ref, id FROM ingest_refs WHERE (source, ref) IN (${group.map((p) => `(${src(p)},'${p.item.ref}')`).join(',')}) FOR UPDATE`,
+      `SELECT source, ref, id FROM ingest_refs WHERE (source, ref) IN (${group.map((p) => `(${src(p)},'${p.item.ref}')`).join(',')})`,
     );
     for (const r of found as { source: string; ref: string; id: string }[])
       stored.set(`${r.source}\u0000${r.ref}`, String(r.id));
@@ -77,7 +86,7 @@ export async function commitGroup(
   let toInsert = fresh;
   if (attempt > 0 && fresh.length > 0) {
     const [found] = await conn.query(
-      `SELECT id FROM transactions WHERE id IN (${fresh.map((p) => p.id).join(',')}) FOR UPDATE`,
+      `SELECT id FROM transactions WHERE id IN (${fresh.map((p) => p.id).join(',')})`,
     );
     const there = new Set((found as { id: string }[]).map((r) => String(r.id)));
     toInsert = fresh.filter((p) => !there.has(p.id));
@@ -85,17 +94,13 @@ export async function commitGroup(
   let sql = '';
   if (toInsert.length > 0) {
     const rollup = new RollupAccumulator();
-    // Rollup cells key on the source's real name (never `other`): numbered per group here.
-    const names: string[] = [];
+    // Rollup cells key on the source's real name (never `other`): numbered per group here,
+    // in name order, so the cells (sorted by second, number, currency) are upserted in the
+    // same order by every group: overlapping groups that share a cell do not deadlock on it.
+    const names = [...new Set(toInsert.map((p) => p.item.source))].sort();
     const numbers = new Map<string, number>();
-    const numberOf = (name: string) => {
-      let n = numbers.get(name);
-      if (n === undefined) {
-        n = names.push(name) - 1;
-        numbers.set(name, n);
-      }
-      return n;
-    };
+    for (let i = 0; i < names.length; i++) numbers.set(names[i]!, i);
+    const numberOf = (name: string) => numbers.get(name)!;
     const rows = toInsert.map((p) => {
       const it = p.item;
       rollup.add(
@@ -115,4 +120,10 @@ export async function commitGroup(
   await conn.query(`${sql}COMMIT`);
   // Metrics count what is new to the store, including rows a lost-reply attempt committed.
   return fresh;
+}
+
+function byKey(a: PendingItem, b: PendingItem): number {
+  const s = a.item.source < b.item.source ? -1 : a.item.source > b.item.source ? 1 : 0;
+  if (s !== 0) return s;
+  return a.item.ref < b.item.ref ? -1 : a.item.ref > b.item.ref ? 1 : 0;
 }

@@ -1,3 +1,4 @@
+import { idText } from '../../src/db/ring-rows.js';
 import { idHigh, idLow, TX_ID_EPOCH_MS } from '../../src/shared/tx-id.js';
 
 /**
@@ -36,6 +37,8 @@ export class IdSource {
     this.lastMs = ms;
     const hi = idHigh(ms);
     const lo = idLow(ms, this.worker, this.seq);
-    return { hi, lo, text: ((BigInt(hi) << 32n) | BigInt(lo)).toString() };
+    // idText, not BigInt: this runs for every item ingested, and two BigInts, a shift, an
+    // or and a toString were a visible part of it.
+    return { hi, lo, text: idText(hi, lo) };
   }
 }

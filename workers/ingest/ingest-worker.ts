@@ -47,6 +47,7 @@ import { OVERFLOW_SLOT } from '../../src/shared/window-row.js';
 import { sleep } from '../common/backoff.js';
 import { LiveOutputs } from '../common/live-outputs.js';
 import { WindowWriter } from '../common/window-writer.js';
+import { CommitStatus } from './commit-status.js';
 import type { PendingItem } from './group-commit.js';
 import { GroupCommitter } from './group-committer.js';
 import { IdSource } from './id-source.js';
@@ -54,9 +55,9 @@ import { type StreamAnswer, StreamDoor } from './stream/stream-door.js';
 
 /**
  * The ingest thread: parses and validates POST /api/transactions bodies off the primary
- * loop, and group-commits them. While one commit is in flight, the items of every request
- * that arrives queue up and go into the next one, so under load many requests share one
- * INSERT and one fsync. A request is answered only after its COMMIT. Committed new items
+ * loop, and group-commits them. While every committer is busy (INGEST_COMMITS_IN_FLIGHT
+ * commits in flight), the items of every request that arrives queue up and go into the next
+ * group, so under load many requests share one INSERT and one fsync. A request is answered only after its COMMIT. Committed new items
  * feed this thread's metric buckets, feed sample and alert ring, which the primary merges
  * like a simulator shard's.
  *
@@ -97,13 +98,21 @@ interface Waiting {
 }
 
 const queue: Waiting[] = [];
+/** Items queued or being committed (the backpressure bound), and those queued only. */
 let queuedItems = 0;
-let committing = false;
+let waitingItems = 0;
 let stopping = false;
 const status = new Float64Array(init.statusSab, 0, IS_COUNT);
-const committer = new GroupCommitter(init.db, status, (code, message, attempt) =>
-  post({ type: 'warn', code, message, attempt }),
+const commitStatus = new CommitStatus(status, init.commitsInFlight);
+/** One committer (one connection) per commit in flight; `idle` are those free now. */
+const committers = Array.from(
+  { length: init.commitsInFlight },
+  (_, slot) =>
+    new GroupCommitter(init.db, commitStatus, slot, (code, message, attempt) =>
+      post({ type: 'warn', code, message, attempt }),
+    ),
 );
+const idle = [...committers];
 /** Causes of refused requests already logged at error level (once per cause). */
 const refusedCauses = new Set<string>();
 
@@ -262,43 +271,72 @@ function onBody(reqId: number, r: BodyResult): void {
     total: parsed.total,
   });
   queuedItems += pending.length;
-  void pump();
+  waitingItems += pending.length;
+  schedulePump();
 }
 
-async function pump(): Promise<void> {
-  if (committing) return;
-  committing = true;
-  try {
-    while (queue.length > 0) {
-      // One splice, not a shift per request: with thousands of one-item requests queued
-      // (stream messages), shift's O(queue) each made taking a group quadratic.
-      let k = 0;
-      let n = 0;
-      while (k < queue.length && (n === 0 || n + queue[k]!.pending.length <= GROUP_MAX)) {
-        n += queue[k]!.pending.length;
-        k++;
-      }
-      const group = queue.splice(0, k);
-      const outcome = await committer.commit(group);
-      // Test-only (fault-switch.ts): dies after the COMMIT, before the answers.
-      fault.count(n);
-      queuedItems -= n;
-      record(outcome.fresh);
-      const refused = new Map(outcome.refused.map((r) => [r.request, r.err]));
-      for (const w of group) {
-        const err = refused.get(w);
-        if (err !== undefined) {
-          refuse(w, err, group.length);
-          continue;
-        }
-        // Stream messages (negative ids) are settled by what was accepted and rejected.
-        if (w.reqId < 0)
-          answerStream(w.reqId, 200, { accepted: w.pending.length, rejected: w.rejected });
-        else replyJson(w.reqId, 200, acceptedJson(w));
-      }
+let pumpQueued = false;
+
+/**
+ * Pumps once the current synchronous run is over: a message from the primary carries many
+ * requests, and an idle committer should take them all as one group, not the first alone.
+ */
+function schedulePump(): void {
+  if (pumpQueued) return;
+  pumpQueued = true;
+  queueMicrotask(() => {
+    pumpQueued = false;
+    pump();
+  });
+}
+
+/**
+ * Starts a group commit on every idle committer while requests wait. With one commit in
+ * flight the next group builds up behind it; with several, a group goes out while the
+ * previous COMMIT still waits for its fsync (when at least INGEST_OVERLAP_MIN_ITEMS wait),
+ * and each is answered when its own returns.
+ */
+function pump(): void {
+  while (queue.length > 0 && idle.length > 0) {
+    // Beside a running commit, only a group worth a COMMIT of its own: a few items are
+    // cheaper in the next group than in an extra transaction and log flush.
+    if (idle.length < committers.length && waitingItems < init.overlapMinItems) return;
+    // One splice, not a shift per request: with thousands of one-item requests queued
+    // (stream messages), shift's O(queue) each made taking a group quadratic.
+    let k = 0;
+    let n = 0;
+    while (k < queue.length && (n === 0 || n + queue[k]!.pending.length <= GROUP_MAX)) {
+      n += queue[k]!.pending.length;
+      k++;
     }
-  } finally {
-    committing = false;
+    const committer = idle.pop()!;
+    waitingItems -= n;
+    // A throw after the COMMIT (only the test fault switch) must still end the thread, as
+    // an unhandled rejection: the supervisor restarts it.
+    void commitAndAnswer(committer, queue.splice(0, k), n).then(() => {
+      idle.push(committer);
+      pump();
+    });
+  }
+}
+
+async function commitAndAnswer(committer: GroupCommitter, group: Waiting[], n: number) {
+  const outcome = await committer.commit(group);
+  // Test-only (fault-switch.ts): dies after the COMMIT, before the answers.
+  fault.count(n);
+  queuedItems -= n;
+  record(outcome.fresh);
+  const refused = new Map(outcome.refused.map((r) => [r.request, r.err]));
+  for (const w of group) {
+    const err = refused.get(w);
+    if (err !== undefined) {
+      refuse(w, err, group.length);
+      continue;
+    }
+    // Stream messages (negative ids) are settled by what was accepted and rejected.
+    if (w.reqId < 0)
+      answerStream(w.reqId, 200, { accepted: w.pending.length, rejected: w.rejected });
+    else replyJson(w.reqId, 200, acceptedJson(w));
   }
 }
 
@@ -452,8 +490,8 @@ function pollControl(): void {
       // Requests already queued are committed and answered before the thread exits; the
       // stream door takes no more messages and acknowledges the ones committed.
       await streamDoor?.stop();
-      while (committing || queue.length > 0) await sleep(5);
-      await committer.close();
+      while (idle.length < committers.length || queue.length > 0) await sleep(5);
+      await Promise.all(committers.map((c) => c.close()));
       process.exit(0);
     })();
   }
