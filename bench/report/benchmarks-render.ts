@@ -527,7 +527,7 @@ function streamSection(docs: Map<string, ResultDoc>): string[] {
   if (sim?.committedPerSec)
     out.push(
       '',
-      `For comparison, the simulator's persisted pipeline (bench/results/persisted.json, ${String(sim.at).slice(0, 16).replace('T', ' ')} UTC): ${sp(sim.committedPerSec, 0, ' tx/s')}. Stream ingest goes through the ingest thread's group commit (idempotency keys, one commit at a time), not the simulator's LOAD DATA writers.`,
+      `For comparison, the simulator's persisted pipeline (bench/results/persisted.json, ${String(sim.at).slice(0, 16).replace('T', ' ')} UTC): ${sp(sim.committedPerSec, 0, ' tx/s')}. Stream ingest goes through the ingest thread's group commit (idempotency keys, INGEST_COMMITS_IN_FLIGHT commits at once), not the simulator's LOAD DATA writers.`,
     );
   out.push('');
   return out;
