@@ -137,6 +137,7 @@ export async function commitBatch(
       rollup,
       skip,
       ctx.poison,
+      true,
     );
     let sql = checkExisting ? '' : 'START TRANSACTION;';
     if (rows > 0) {
