@@ -56,7 +56,7 @@ export class LoadRowsEncoder {
    * InnoDB descends to and latches a different leaf for nearly every row, and splits
    * leaves in the middle. Measured with the LOAD DATA alone (2 connections, 5,000 rows,
    * CPU of the two server connection threads): ids in order 3.3 µs/row, in the ring's
-   * completion order 5.2–5.6, the same rows sorted per batch 4.4–4.5
+   * completion order 4.9–5.6, the same rows sorted per batch 4.4–4.5
    * (profiles/README.md, "Persisted pipeline vs the LOAD DATA ceiling").
    */
   encode(
