@@ -127,12 +127,37 @@ export async function commitBatch(
     skip = new Set(found.map((r) => String(r.id)));
   }
   const rollup = new RollupAccumulator();
+  if (ctx.format === 'load') {
+    const { payload, rows } = lane.rows.encode(
+      ring.f,
+      ring.mask,
+      range.start,
+      range.count,
+      ctx.sourceText,
+      rollup,
+      skip,
+      ctx.poison,
+      true,
+    );
+    let sql = checkExisting ? '' : 'START TRANSACTION;';
+    if (rows > 0) {
+      const [loaded] = await conn.query({
+        sql: `${sql}${LOAD_TX_SQL}`,
+        timeout: QUERY_TIMEOUT_MS,
+        infileStreamFactory: () => Readable.from(chunks(payload)),
+      });
+      await refuseLoadWarnings(conn, loaded);
+      sql = rollup.sql(ctx.writerIndex, ctx.sourceNames);
+    }
+    await conn.query({ sql: `${sql}COMMIT`, timeout: QUERY_TIMEOUT_MS });
+    return rows;
+  }
   const { text, rows } = encodeRingRows(
     ring.f,
     ring.mask,
     range.start,
     range.count,
-    ctx.format,
+    'insert',
     ctx.sourceText,
     rollup,
     skip,
@@ -140,19 +165,7 @@ export async function commitBatch(
   );
   let sql = checkExisting ? '' : 'START TRANSACTION;';
   if (rows > 0) {
-    if (ctx.format === 'load') {
-      // Every byte is ASCII (ids, numbers, catalog names, validated source names).
-      const payload = chunks(Buffer.from(text, 'latin1'));
-      const [loaded] = await conn.query({
-        sql: `${sql}${LOAD_TX_SQL}`,
-        timeout: QUERY_TIMEOUT_MS,
-        infileStreamFactory: () => Readable.from(payload),
-      });
-      await refuseLoadWarnings(conn, loaded);
-      sql = '';
-    } else {
-      sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${text} ON DUPLICATE KEY UPDATE id = id;`;
-    }
+    sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${text} ON DUPLICATE KEY UPDATE id = id;`;
     sql += rollup.sql(ctx.writerIndex, ctx.sourceNames);
   }
   sql += 'COMMIT';

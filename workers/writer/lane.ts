@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import { batchConnectionOptions, type DbConfig } from '../../src/db/db-config.js';
 import { STRICT_SESSION_SQL } from '../../src/db/db-errors.js';
+import { LoadRowsEncoder } from '../../src/db/load-rows-encoder.js';
 
 /**
  * One connection a writer keeps in flight. Any error destroys it: after a failed
@@ -9,6 +10,8 @@ import { STRICT_SESSION_SQL } from '../../src/db/db-errors.js';
  */
 export class Lane {
   private conn: mysql.Connection | undefined;
+  /** The LOAD DATA text of this lane's batch: one batch in flight per lane, so one buffer. */
+  readonly rows = new LoadRowsEncoder();
 
   constructor(
     private readonly cfg: DbConfig,
