@@ -44,9 +44,13 @@ export async function writeHourOfRollups(
     for (let s0 = start; s0 < end; s0 += MINUTE) {
       const acc = new RollupAccumulator();
       for (let s = s0; s < Math.min(end, s0 + MINUTE); s++) {
+        // Pulled back towards `tps`, so an hour of steps does not wander off.
         rate = Math.max(
           tps / 4,
-          rate + (Math.random() - 0.5) * tps * 0.05 + Math.sin(s / 300) * tps * 0.01,
+          rate +
+            (tps - rate) * 0.05 +
+            (Math.random() - 0.5) * tps * 0.05 +
+            Math.sin(s / 300) * tps * 0.01,
         );
         const n = Math.round(rate);
         for (let k = 0; k < n; k++) {
