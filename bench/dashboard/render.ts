@@ -60,23 +60,29 @@ async function main(): Promise<void> {
   const seconds = i === -1 ? 15 : Number(process.argv[i + 1]);
   const trace = process.argv.includes('--trace');
   const db = await createTestDatabase('pb_bench_dash');
-  const cfg = parseMysqlUrl(db.url);
-  await migrate(cfg);
-  const t0 = performance.now();
-  const items = await writeHourOfRollups(cfg, TPS);
-  progress(
-    `wrote an hour of rollups (${items.toLocaleString('en-US')} transactions) in ${Math.round(performance.now() - t0)} ms`,
-  );
-  const server = await startServer([
-    '--sim-tps',
-    String(TPS),
-    '--mysql-url',
-    db.url,
-    '--persistence',
-    'required',
-    '--unusual-pair-rate',
-    '0.05',
-  ]);
+  // Until the server runs, a failure must still remove the database (later: `finally`).
+  const server = await (async () => {
+    const cfg = parseMysqlUrl(db.url);
+    await migrate(cfg);
+    const t0 = performance.now();
+    const items = await writeHourOfRollups(cfg, TPS);
+    progress(
+      `wrote an hour of rollups (${items.toLocaleString('en-US')} transactions) in ${Math.round(performance.now() - t0)} ms`,
+    );
+    return startServer([
+      '--sim-tps',
+      String(TPS),
+      '--mysql-url',
+      db.url,
+      '--persistence',
+      'required',
+      '--unusual-pair-rate',
+      '0.05',
+    ]);
+  })().catch(async (err: unknown) => {
+    await db.drop();
+    throw err;
+  });
   const browser = await launchBrowser();
   const runs: Record<string, Stats & { points: number }> = {};
   let traceText: string | undefined;
