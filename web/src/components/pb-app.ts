@@ -4,7 +4,9 @@
  * only what changed since the last frame and times the whole update (see render-stats.ts).
  */
 import { html, LitElement, nothing, type TemplateResult } from 'lit';
+import { fmtInt } from '../lib/format.js';
 import { LiveModel } from '../lib/live-model.js';
+import { OffscreenRenders } from '../lib/offscreen-renders.js';
 import { RenderStats, type RenderStatsSummary } from '../lib/render-stats.js';
 import { syntheticPoints } from '../lib/synthetic.js';
 import { applyTheme, initialTheme, type Theme } from '../lib/theme.js';
@@ -81,6 +83,10 @@ export class PbApp extends LitElement {
     banner: PbAlertBanner;
     rules: PbRulesPanel;
   } | null = null;
+  /** Lists below the fold render in idle time, not in the update frame. */
+  private readonly offscreen = new OffscreenRenders((el) =>
+    this.model.mark(el === this.els?.feed ? { feed: true } : { alerts: true }),
+  );
   private frameQueued = false;
   private diagAt = 0;
   private readonly noticeTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -112,6 +118,8 @@ export class PbApp extends LitElement {
     this.els.alerts.ring = this.model.alerts;
     this.els.status.status = this.model.connectionStatus;
     for (const chart of this.els.charts) chart.buffer = this.model.buffer;
+    this.offscreen.observe(this.els.feed);
+    this.offscreen.observe(this.els.alerts);
     this.model.start();
   }
 
@@ -161,20 +169,22 @@ export class PbApp extends LitElement {
     // uPlot redraws synchronously inside refresh() (batch mode), so it is inside the span.
     if (d.series && !this.paused) this.drawCharts();
     if (d.feed) {
-      els.feed.note =
-        m.feedOmitted > 0
-          ? `sampled · ${m.feedOmitted.toLocaleString('en-US')} not shown last tick`
-          : 'every transaction';
-      els.feed.version++;
-      waits.push(els.feed.updateComplete);
+      const feed = els.feed;
+      this.updateList(feed, waits, () => {
+        feed.note =
+          m.feedOmitted > 0
+            ? `sampled · ${fmtInt(m.feedOmitted)} not shown last tick`
+            : 'every transaction';
+        feed.version++;
+      });
     }
     if (d.alerts) {
-      els.alerts.note =
-        m.alertsDropped > 0
-          ? `${m.alertsDropped.toLocaleString('en-US')} dropped (still persisted)`
-          : '';
-      els.alerts.version++;
-      waits.push(els.alerts.updateComplete);
+      const alerts = els.alerts;
+      this.updateList(alerts, waits, () => {
+        alerts.note =
+          m.alertsDropped > 0 ? `${fmtInt(m.alertsDropped)} dropped (still persisted)` : '';
+        alerts.version++;
+      });
     }
     await Promise.all(waits);
     this.stats.record(performance.now() - t0);
@@ -191,6 +201,20 @@ export class PbApp extends LitElement {
       missed: m.missed,
       reconnects: m.reconnects,
     };
+  }
+
+  /**
+   * Hands a list its new data: now (and the update waits for its render) when it is on
+   * screen, in idle time when it is not (offscreen-renders.ts); `apply` reads the model
+   * when it runs, so a deferred render shows the newest data.
+   */
+  private updateList(list: PbTxList, waits: Promise<unknown>[], apply: () => void): void {
+    if (this.offscreen.isHidden(list)) {
+      this.offscreen.defer(list, apply);
+      return;
+    }
+    apply();
+    waits.push(list.updateComplete);
   }
 
   private drawCharts(): void {
