@@ -6,13 +6,15 @@ import { freePort } from './free-port.js';
 import { waitFor } from './wait-for.js';
 
 /**
- * A real HAProxy running deploy/haproxy.cfg in front of a test server, on a free port,
- * started once its backend answers /healthz through it. `env` sets the config's
- * variables (PB_BACKEND, PB_WS_BACKEND); PB_PROXY_BIND is chosen here.
+ * A real HAProxy running one of the shipped configurations (deploy/haproxy.cfg by default,
+ * deploy/haproxy-cluster.cfg for a cluster) in front of test servers, on a free port,
+ * started once a backend answers /healthz through it. `env` sets the config's variables
+ * (PB_BACKEND, PB_WS_BACKEND; PB_NODE_<i>); PB_PROXY_BIND is chosen here.
  */
 
 export const HAPROXY = process.env.HAPROXY_PATH ?? '/usr/sbin/haproxy';
-const CONFIG = fileURLToPath(new URL('../../../deploy/haproxy.cfg', import.meta.url));
+const deployFile = (name: string) =>
+  fileURLToPath(new URL(`../../../deploy/${name}`, import.meta.url));
 
 export interface RunningProxy {
   port: number;
@@ -24,10 +26,15 @@ export function haproxyInstalled(): boolean {
   return existsSync(HAPROXY);
 }
 
-export async function startHaproxy(env: Record<string, string>): Promise<RunningProxy> {
+export async function startHaproxy(
+  env: Record<string, string>,
+  config = 'haproxy.cfg',
+): Promise<RunningProxy> {
+  if (!haproxyInstalled())
+    throw new Error(`HAProxy not at ${HAPROXY} (npm test installs it; or set HAPROXY_PATH)`);
   const port = await freePort();
   let stderr = '';
-  const proxy: ChildProcess = spawn(HAPROXY, ['-db', '-f', CONFIG], {
+  const proxy: ChildProcess = spawn(HAPROXY, ['-db', '-f', deployFile(config)], {
     env: { ...process.env, PB_PROXY_BIND: `127.0.0.1:${port}`, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
