@@ -1,7 +1,7 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { cpuShare, type ProcSample, sampleProc } from '../ws-swarm/proc-stats.js';
-import type { HttpLoadConfig, LatencyMs, LoadMessage, SpanEnd } from './http-load-messages.js';
+import type { HttpLoadConfig, LoadMessage, SpanEnd } from './http-load-messages.js';
 import { refOf } from './request-template.js';
 
 /**
@@ -53,16 +53,9 @@ export interface LoadOptions {
   onSpanEnd?: () => void;
 }
 
-export interface LoadResult {
+/** The span's figures as the client process reports them (http-load-messages.ts), and more. */
+export interface LoadResult extends Omit<SpanEnd, 'type'> {
   client: LoadClient;
-  seconds: number;
-  requests2xx: number;
-  non2xx: number;
-  errors: number;
-  timeouts: number;
-  closedByServer: number;
-  latencyMs: LatencyMs;
-  failures: Record<string, number>;
   /** The load generator's CPU over the span, cores (1 = one core busy), from /proc. */
   cpuCores: number;
   /** Refs answered 2xx over the whole run (also after the span), each once. */
