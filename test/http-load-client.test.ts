@@ -132,3 +132,40 @@ t.test('responses cut anywhere between reads are read whole', async (t) => {
   }
   t.pass('every cut');
 });
+
+t.test(
+  'with no items it sends bodiless GETs of the path (the peers bench reads /api/metrics)',
+  async (t) => {
+    const seen = new Map<string, number>();
+    const f = await fake((req: any, res: any) => {
+      let bytes = 0;
+      req.on('data', (c: Buffer) => {
+        bytes += c.length;
+      });
+      req.on('end', () => {
+        const key = `${req.method} ${req.url} body=${bytes}`;
+        seen.set(key, (seen.get(key) ?? 0) + 1);
+        res.end('{"ok":true}');
+      });
+    });
+    try {
+      const r = await runHttpLoad({
+        url: f.url,
+        path: '/api/metrics',
+        connections: 4,
+        seconds: 1,
+        itemsPerRequest: 0,
+        refPrefix: '',
+      });
+      t.ok(r.requests2xx > 0, `${r.requests2xx} answered 2xx`);
+      t.equal(r.errors + r.non2xx + r.timeouts, 0, 'no failures');
+      t.same(
+        [...seen.keys()],
+        ['GET /api/metrics body=0'],
+        'every request a GET of the path, no body',
+      );
+    } finally {
+      f.close();
+    }
+  },
+);

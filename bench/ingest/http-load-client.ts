@@ -6,7 +6,8 @@ import { refOf } from './request-template.js';
 
 /**
  * A lean HTTP/1.1 load client for POST /api/transactions, the one bench/ingest/http-ingest.ts
- * drives both Pulseboard and the hand-written peer with: N keep-alive connections over raw
+ * drives both Pulseboard and the hand-written peer with (and, with no items per request, for
+ * a GET, as bench/peers reads GET /api/metrics): N keep-alive connections over raw
  * `net` in a child process (http-load-process.ts), one request in flight per connection,
  * every request new items with unique refs, then a drain of the requests still in flight so
  * every row the run wrote was either acknowledged or is counted as lost.
@@ -43,6 +44,7 @@ export interface LoadOptions {
   path?: string;
   connections: number;
   seconds: number;
+  /** Items per POST (default 1); 0 sends a bodiless GET of `path` instead. */
   itemsPerRequest?: number;
   /** Every ref of the run starts with it: unique per run against one database. */
   refPrefix: string;

@@ -4,7 +4,8 @@
  * more), each with a ref of fixed width so the Content-Length never changes. Per request
  * only the refs' digits are written into the bytes (`fill`): no JSON.stringify, no string
  * building, no allocation. autocannon's path (autocannon-load.ts) builds the same items from
- * `itemJson`, so both clients post the same bodies.
+ * `itemJson`, so both clients post the same bodies. With no items the request is a GET of
+ * `path` (the peers bench reads GET /api/metrics with this client).
  *
  *   ref = <prefix><item number, REF_DIGITS decimal digits, zero-padded>
  */
@@ -39,6 +40,10 @@ export class RequestTemplate {
     itemsPerRequest: number,
     variety: number,
   ) {
+    if (itemsPerRequest === 0) {
+      this.bytes = Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+      return;
+    }
     const marker = refOf(prefix, 0);
     const items: string[] = [];
     for (let i = 0; i < itemsPerRequest; i++)

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import WebSocket from 'ws';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { cpuUsPerRequest, type LoadClient, runHttpLoad } from '../ingest/http-load-client.js';
 import { startChildServer } from '../lib/child-server.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { GC_NODE_ARGS, type GcSample, startServer } from '../lib/server-process.js';
@@ -33,7 +34,7 @@ import { runSwarm, type SwarmResult } from '../ws-swarm/swarm.js';
  * after a forced full GC (bench/lib/gc-hook.ts).
  *
  *   node dist/bench/peers/run-peers.js [--clients 10000] [--floor-clients 1000] [--repeats 3]
- *        [--seconds 15] [--http-seconds 10] [--tps 10000]
+ *        [--seconds 15] [--http-seconds 10] [--tps 10000] [--http-client raw|autocannon]
  */
 
 const PEER = fileURLToPath(new URL('./peer-server.js', import.meta.url));
@@ -58,6 +59,14 @@ const PEERS: readonly Target[] = ['ws', 'socketio'];
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(name);
   return i === -1 ? fallback : Number(process.argv[i + 1]);
+}
+
+function clientArg(): LoadClient {
+  const i = process.argv.indexOf('--http-client');
+  const v = i === -1 ? 'raw' : process.argv[i + 1];
+  if (v !== 'raw' && v !== 'autocannon')
+    throw new Error(`--http-client takes raw or autocannon (got ${v})`);
+  return v;
 }
 
 interface Running {
@@ -250,11 +259,12 @@ interface HttpRow {
   repeat: number;
   reqPerSec: number;
   latencyMs: { p50: number; p99: number; max: number };
+  client: LoadClient;
   errors: number;
-  throughputBytesPerSec: number;
-  /** CPU of the server under test and of this process (autocannon's threads) over the run. */
+  /** CPU of the server under test and of the load generator over the run. */
   serverCpuCores: number;
   loadGeneratorCpuCores: number;
+  loadGeneratorCpuUsPerRequest: number;
   machineBusyCores: number;
 }
 
@@ -264,38 +274,96 @@ async function http(
   seconds: number,
   payload: string,
   tps: number,
+  client: LoadClient,
 ): Promise<HttpRow> {
-  progress(`http #${repeat}: ${target} GET /api/metrics, ${seconds} s`);
+  progress(`http #${repeat}: ${target} GET /api/metrics, ${seconds} s (${client} client)`);
   const s = await start(target, payload, tps);
   try {
     await sleep(HTTP_SETTLE_MS);
-    const p0 = sampleProc(s.pid);
-    const m0 = sampleMachine();
-    const c0 = process.cpuUsage();
-    const r = await autocannon({
-      url: s.httpUrl,
-      connections: HTTP_CONNECTIONS,
-      pipelining: 1,
-      duration: seconds,
-      workers: HTTP_WORKERS,
-    });
-    const p1 = sampleProc(s.pid);
-    const m1 = sampleMachine();
-    const c = process.cpuUsage(c0);
-    return {
-      target,
-      repeat,
-      reqPerSec: Math.round(r.requests.average),
-      latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
-      errors: r.errors + r.non2xx,
-      throughputBytesPerSec: Math.round(r.throughput.average),
-      serverCpuCores: round(cpuShare(p0, p1), 3),
-      loadGeneratorCpuCores: round((c.user + c.system) / 1000 / (p1.at - p0.at), 3),
-      machineBusyCores: round(machineBusyCores(m0, m1), 3),
-    };
+    return client === 'raw'
+      ? await rawHttp(target, repeat, seconds, s)
+      : await autocannonHttp(target, repeat, seconds, s);
   } finally {
     await s.stop();
   }
+}
+
+/** The lean raw-TCP client (bench/ingest/http-load-client.ts) in a child process of its own. */
+async function rawHttp(
+  target: 'pulseboard' | 'fastify',
+  repeat: number,
+  seconds: number,
+  s: Running,
+): Promise<HttpRow> {
+  let p0 = sampleProc(s.pid);
+  let m0 = sampleMachine();
+  let serverCpuCores = 0;
+  let machineBusy = 0;
+  const url = new URL(s.httpUrl);
+  const r = await runHttpLoad({
+    url: url.origin,
+    path: url.pathname,
+    connections: HTTP_CONNECTIONS,
+    seconds,
+    itemsPerRequest: 0,
+    refPrefix: '',
+    onSpanStart: () => {
+      p0 = sampleProc(s.pid);
+      m0 = sampleMachine();
+    },
+    onSpanEnd: () => {
+      serverCpuCores = cpuShare(p0, sampleProc(s.pid));
+      machineBusy = machineBusyCores(m0, sampleMachine());
+    },
+  });
+  return {
+    target,
+    repeat,
+    client: 'raw',
+    reqPerSec: Math.round(r.requests2xx / r.seconds),
+    latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max },
+    errors: r.errors + r.non2xx + r.timeouts,
+    serverCpuCores: round(serverCpuCores, 3),
+    loadGeneratorCpuCores: round(r.cpuCores, 3),
+    loadGeneratorCpuUsPerRequest: cpuUsPerRequest(r),
+    machineBusyCores: round(machineBusy, 3),
+  };
+}
+
+/** autocannon in this process (its worker threads): the client the bench used before. */
+async function autocannonHttp(
+  target: 'pulseboard' | 'fastify',
+  repeat: number,
+  seconds: number,
+  s: Running,
+): Promise<HttpRow> {
+  const p0 = sampleProc(s.pid);
+  const m0 = sampleMachine();
+  const c0 = process.cpuUsage();
+  const r = await autocannon({
+    url: s.httpUrl,
+    connections: HTTP_CONNECTIONS,
+    pipelining: 1,
+    duration: seconds,
+    workers: HTTP_WORKERS,
+  });
+  const p1 = sampleProc(s.pid);
+  const m1 = sampleMachine();
+  const c = process.cpuUsage(c0);
+  const answered = r.requests.total;
+  const cpuUs = c.user + c.system;
+  return {
+    target,
+    repeat,
+    client: 'autocannon',
+    reqPerSec: Math.round(r.requests.average),
+    latencyMs: { p50: r.latency.p50, p99: r.latency.p99, max: r.latency.max },
+    errors: r.errors + r.non2xx,
+    serverCpuCores: round(cpuShare(p0, p1), 3),
+    loadGeneratorCpuCores: round(cpuUs / 1000 / (p1.at - p0.at), 3),
+    loadGeneratorCpuUsPerRequest: answered === 0 ? 0 : round(cpuUs / answered, 2),
+    machineBusyCores: round(machineBusyCores(m0, m1), 3),
+  };
 }
 
 function summarise(rows: BroadcastRow[]) {
@@ -342,6 +410,7 @@ async function main(): Promise<void> {
   const seconds = arg('--seconds', 15);
   const httpSeconds = arg('--http-seconds', 10);
   const tps = arg('--tps', 10_000);
+  const httpClient = clientArg();
 
   progress(`peers: capturing the live metrics frame at ${tps} tx/s`);
   const { payload, frameBytes } = await captureFrame(tps);
@@ -360,7 +429,7 @@ async function main(): Promise<void> {
       rows.push(await broadcast(target, n, seconds, repeat, payload, tps));
     if (httpSeconds > 0) {
       for (const target of ['pulseboard', 'fastify'] as const)
-        httpRows.push(await http(target, repeat, httpSeconds, payload, tps));
+        httpRows.push(await http(target, repeat, httpSeconds, payload, tps, httpClient));
     }
   }
 
@@ -444,7 +513,12 @@ async function main(): Promise<void> {
     maxBackpressureBytes: MAX_BACKPRESSURE,
     rssSamples: RSS_SAMPLES,
     rssIntervalMs: RSS_INTERVAL_MS,
-    http: { connections: HTTP_CONNECTIONS, workers: HTTP_WORKERS, seconds: httpSeconds },
+    http: {
+      client: httpClient,
+      connections: HTTP_CONNECTIONS,
+      ...(httpClient === 'autocannon' ? { workers: HTTP_WORKERS } : {}),
+      seconds: httpSeconds,
+    },
     broadcast: rows,
     summary,
     httpRuns: httpRows,
@@ -454,7 +528,7 @@ async function main(): Promise<void> {
   const file = writeResult(
     'peers',
     `node dist/bench/peers/run-peers.js --clients ${clients} --floor-clients ${floorClients} --repeats ${repeats} --seconds ${seconds} --http-seconds ${httpSeconds} --tps ${tps}`,
-    `${repeats} interleaved repeats (pulseboard, uws, ws, socketio; then pulseboard, uws at ${floorClients} clients), a fresh server process each, settled with a forced GC every second until its anonymous RSS held still (5 readings 1 s apart within 512 KB, after at least ${SETTLE_MS / 1000} s, at most ${(3 * SETTLE_MS) / 1000} s), then its CPU read over ${IDLE_MS / 1000} s with no clients; ${clients} WebSocket clients on topic metrics, one ${frameBytes}-byte frame every ${TICK_MS} ms (Pulseboard's live metrics frame captured at ${tps} tx/s, sent by every server); Pulseboard runs its pipeline at ${tps} tx/s, persistence off, --ws-max-backpressure ${MAX_BACKPRESSURE}; the peers run no pipeline; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured; CPU above idle = server CPU during the span − its CPU with no clients; memory per connection = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the clients connected − the same before they connect) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers); GET /api/metrics: autocannon ${HTTP_CONNECTIONS} connections, ${HTTP_WORKERS} worker threads, ${httpSeconds} s, the same ${Buffer.byteLength(payload)}-byte snapshot (Pulseboard's live one with its pipeline at ${tps} tx/s)`,
+    `${repeats} interleaved repeats (pulseboard, uws, ws, socketio; then pulseboard, uws at ${floorClients} clients), a fresh server process each, settled with a forced GC every second until its anonymous RSS held still (5 readings 1 s apart within 512 KB, after at least ${SETTLE_MS / 1000} s, at most ${(3 * SETTLE_MS) / 1000} s), then its CPU read over ${IDLE_MS / 1000} s with no clients; ${clients} WebSocket clients on topic metrics, one ${frameBytes}-byte frame every ${TICK_MS} ms (Pulseboard's live metrics frame captured at ${tps} tx/s, sent by every server); Pulseboard runs its pipeline at ${tps} tx/s, persistence off, --ws-max-backpressure ${MAX_BACKPRESSURE}; the peers run no pipeline; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured; CPU above idle = server CPU during the span − its CPU with no clients; memory per connection = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the clients connected − the same before they connect) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers); GET /api/metrics: ${httpClient === 'raw' ? `the bench's lean raw-TCP HTTP client (bench/ingest/http-load-client.ts, one child process; autocannon's own CPU per request capped what this box could show: compare with --http-client autocannon), ${HTTP_CONNECTIONS} keep-alive connections` : `autocannon ${HTTP_CONNECTIONS} connections, ${HTTP_WORKERS} worker threads`}, ${httpSeconds} s, the same ${Buffer.byteLength(payload)}-byte snapshot (Pulseboard's live one with its pipeline at ${tps} tx/s)`,
     result,
   );
   progress(`wrote ${file}`);

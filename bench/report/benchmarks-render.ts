@@ -62,6 +62,9 @@ function sp(x: SpreadLike, digits = 0, unit = ''): string {
 const atLeast = (x: number | null, goal: number) => (x === null ? null : x >= goal);
 /** Which client loaded the ingest runs: results from before `client` was recorded used autocannon. */
 const ingestClient = (ingest: any) => (ingest?.client === 'raw' ? 'load client' : 'autocannon');
+/** Which client loaded the peers' GET /api/metrics runs (before `http.client`: autocannon). */
+const peersHttpClient = (peers: any) =>
+  peers?.http?.client === 'raw' ? 'load client' : 'autocannon';
 
 /** A fan-out row of one publishing thread (results from before WS_THREADS have no field). */
 const oneThread = (r: any): boolean => (r.wsThreads ?? 1) === 1;
@@ -459,7 +462,7 @@ export function render(docs: Map<string, ResultDoc>): string {
     if (httpSum) {
       lines.push(
         '',
-        '| HTTP GET /api/metrics | runs | req/s | p50 | p99 | errors (all runs) | server CPU (cores) | autocannon CPU (cores) | machine busy (cores) |',
+        `| HTTP GET /api/metrics | runs | req/s | p50 | p99 | errors (all runs) | server CPU (cores) | ${peersHttpClient(peers)} CPU (cores) | machine busy (cores) |`,
         '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       );
       for (const [target, h] of Object.entries(httpSum as Record<string, any>))
@@ -685,7 +688,7 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
   if (http && http.median < 2) {
     const h = peers.httpSummary;
     out.push(
-      `- **GET /api/metrics against Fastify (${sp(http, 2, '×')}: ${sp(h?.pulseboard?.reqPerSec)} vs ${sp(h?.fastify?.reqPerSec)} req/s).** During Pulseboard's runs the server used ${sp(h?.pulseboard?.serverCpuCores, 2)} cores and autocannon ${sp(h?.pulseboard?.loadGeneratorCpuCores, 2)}, with the machine ${sp(h?.pulseboard?.machineBusyCores, 2)} cores busy; during Fastify's, ${sp(h?.fastify?.serverCpuCores, 2)}, ${sp(h?.fastify?.loadGeneratorCpuCores, 2)} and ${sp(h?.fastify?.machineBusyCores, 2)}. p50 ${sp(h?.pulseboard?.p50Ms, 0, ' ms')} against ${sp(h?.fastify?.p50Ms, 0, ' ms')}.`,
+      `- **GET /api/metrics against Fastify (${sp(http, 2, '×')}: ${sp(h?.pulseboard?.reqPerSec)} vs ${sp(h?.fastify?.reqPerSec)} req/s).** During Pulseboard's runs the server used ${sp(h?.pulseboard?.serverCpuCores, 2)} cores and ${peersHttpClient(peers) === 'autocannon' ? 'autocannon' : 'the load client'} ${sp(h?.pulseboard?.loadGeneratorCpuCores, 2)}, with the machine ${sp(h?.pulseboard?.machineBusyCores, 2)} cores busy; during Fastify's, ${sp(h?.fastify?.serverCpuCores, 2)}, ${sp(h?.fastify?.loadGeneratorCpuCores, 2)} and ${sp(h?.fastify?.machineBusyCores, 2)}. p50 ${sp(h?.pulseboard?.p50Ms, 0, ' ms')} against ${sp(h?.fastify?.p50Ms, 0, ' ms')}.`,
     );
   }
 

@@ -1,7 +1,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { PulseboardError } from '../errors.js';
 import type { SnapshotService } from '../metrics/snapshot-service.js';
-import { sendError, sendJson, track } from './respond.js';
+import { answerNow, sendError, sendJson, track } from './respond.js';
 
 /** GET /api/metrics, GET /healthz, and JSON 404/405 for the rest of /api. */
 export function registerApiRoutes(
@@ -9,10 +9,18 @@ export function registerApiRoutes(
   snapshots: SnapshotService,
   startedAt: number,
 ): void {
-  // The snapshot is rebuilt every tick; serving the tick's JSON string keeps this route
-  // O(1) whatever the load (at most one tick old: `ts` says when it was taken).
+  // The snapshot is rebuilt every tick; serving the tick's JSON keeps this route O(1)
+  // whatever the load (at most one tick old: `ts` says when it was taken). Its UTF-8 bytes
+  // are encoded once per tick, not by uWS on every request, and the answer is written at
+  // once, so the request needs no abort tracking.
+  let json = '';
+  let body = Buffer.alloc(0);
   app.get('/api/metrics', (res) => {
-    sendJson(track(res), 200, snapshots.latestJson);
+    if (snapshots.latestJson !== json) {
+      json = snapshots.latestJson;
+      body = Buffer.from(json);
+    }
+    sendJson(answerNow(res), 200, body);
   });
 
   app.get('/healthz', (res) => {
