@@ -669,13 +669,18 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
     ['socketio', 'Socket.IO'],
   ] as const) {
     const cpu = toSpread(peers?.ratios?.vsPeers?.[k]?.marginalCpuPerMessage);
+    // (peer ÷ Pulseboard) ÷ (uWS ÷ Pulseboard) per repeat = peer ÷ the bare uWS publisher.
+    const floorVs = pairedQuotient(
+      peers?.ratios?.vsPeers?.[k]?.marginalCpuPerMessage?.values,
+      peers?.ratios?.vsPeers?.uws?.marginalCpuPerMessage?.values,
+    );
     const memory = toSpread(peers?.ratios?.vsPeers?.[k]?.memoryPerConnection);
     const ours = big?.pulseboard;
     const them = big?.[k];
     const uws = big?.uws;
     if (cpu && cpu.median < 2) {
       out.push(
-        `- **CPU per message against ${name} (${sp(cpu, 2, '×')}, goal 2×).** Above each server's CPU with no clients, per delivered message: Pulseboard ${sp(ours?.marginalCpuUsPerDeliveredMessage, 2, ' µs')}, ${name} ${sp(them?.marginalCpuUsPerDeliveredMessage, 2, ' µs')}, the bare uWS publisher ${sp(uws?.marginalCpuUsPerDeliveredMessage, 2, ' µs')}; main thread alone: ${sp(ours?.mainThreadCpuUsPerDeliveredMessage, 2, ' µs')}, ${sp(them?.mainThreadCpuUsPerDeliveredMessage, 2, ' µs')} and ${sp(uws?.mainThreadCpuUsPerDeliveredMessage, 2, ' µs')}.`,
+        `- **CPU per message against ${name} (${sp(cpu, 2, '×')}, goal 2×).** Above each server's CPU with no clients, per delivered message: Pulseboard ${sp(ours?.marginalCpuUsPerDeliveredMessage, 2, ' µs')}, ${name} ${sp(them?.marginalCpuUsPerDeliveredMessage, 2, ' µs')}, the bare uWS publisher ${sp(uws?.marginalCpuUsPerDeliveredMessage, 2, ' µs')}; main thread alone: ${sp(ours?.mainThreadCpuUsPerDeliveredMessage, 2, ' µs')}, ${sp(them?.mainThreadCpuUsPerDeliveredMessage, 2, ' µs')} and ${sp(uws?.mainThreadCpuUsPerDeliveredMessage, 2, ' µs')}.${floorVs ? ` The bare uWS publisher's own ratio against ${name}, per repeat in the same runs: ${sp(floorVs, 2, '×')}.` : ''}`,
       );
     }
     if (memory && memory.median < 5) {
@@ -728,6 +733,12 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
   }
   if (out.length === 0) return [];
   return ['### Where a bar is missed: what was measured', '', ...out, ''];
+}
+
+/** a[i] ÷ b[i] over paired per-repeat values read from a result file, as a spread; null if absent. */
+function pairedQuotient(a: unknown, b: unknown): Spread | null {
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return null;
+  return looseSpread(a.map((x, i) => (typeof x === 'number' && b[i] > 0 ? x / b[i] : null)));
 }
 
 /** A spread of values read from result files, nulls dropped. */
