@@ -1,119 +1,97 @@
-import { randomBytes } from 'node:crypto';
-import { connect } from 'nats';
-import WebSocket from 'ws';
-import { decodePartial } from '../../src/cluster/partial-codec.js';
-import { progress, sleep, writeResult } from '../lib/results.js';
-import { startServer, type TestServer } from '../lib/server-process.js';
-import { round } from '../lib/stats.js';
+import { progress, writeResult } from '../lib/results.js';
+import { spread } from '../lib/stats.js';
+import { CLIENTS_CONDITIONS, runClientsPass } from './clients-pass.js';
+import { runMergeRate, TICK_MS } from './merge-run.js';
+import { PERSISTED_CONDITIONS, runPersistedPass } from './persisted-pass.js';
 
 /**
- * npm run bench:cluster — three nodes on this box's NATS (NATS_URL, default
- * nats://127.0.0.1:4222), persistence off, at a low and a high cluster rate:
+ * npm run bench:cluster — the cluster on this box's NATS (NATS_URL, default
+ * nats://127.0.0.1:4222), in three parts (about 7 minutes):
  *
- * - merge latency: from the moment the last node publishes a second as closed (its partial
- *   with closedThrough ≥ s, seen by a core NATS subscriber here) to the `metrics` frame that
- *   announces s in `seconds` arriving at a WebSocket client of each node (bar: p99 < one
- *   tick + 50 ms);
- * - bytes per tick each node sends on NATS: its partial, and its feed message (bar: the
- *   partial does not grow with the rate).
+ * 1. merge (merge-run.ts): three nodes, persistence off, at each cluster rate of
+ *    PB_BENCH_RATES: merge latency, partial and feed bytes per tick, the rate delivered;
+ * 2. clients (clients-pass.ts): PB_BENCH_CLIENTS clients over three nodes against one
+ *    node, at PB_BENCH_CLIENTS_TPS in total, passes interleaved (1, 3, 1, 3, …);
+ * 3. persisted (persisted-pass.ts): the committed rate of three nodes sharing one MariaDB
+ *    against one node, PB_BENCH_PERSISTED_TPS asked in total, passes interleaved.
  *
- * Not measured here yet (issue 11): 10,000 clients over three nodes against one node, and the
- * persisted rate of three nodes sharing one MariaDB.
+ * PB_BENCH_REPEATS passes of each node count (default 2); PB_BENCH_PARTS picks parts.
  */
 
-const NATS_URL = process.env.NATS_URL || 'nats://127.0.0.1:4222';
-const RATES = (process.env.PB_BENCH_RATES ?? '300,6000').split(',').map(Number);
-const SECONDS = Number(process.env.PB_BENCH_SECONDS ?? 30);
-const TICK_MS = 500;
+const RATES = (process.env.PB_BENCH_RATES ?? '300,3000,30000').split(',').map(Number);
+const SECONDS = Number(process.env.PB_BENCH_SECONDS ?? 20);
+const CLIENTS = Number(process.env.PB_BENCH_CLIENTS ?? 10_000);
+const CLIENTS_TPS = Number(process.env.PB_BENCH_CLIENTS_TPS ?? 3000);
+const CLIENTS_SECONDS = Number(process.env.PB_BENCH_CLIENTS_SECONDS ?? 15);
+const PERSISTED_TPS = Number(process.env.PB_BENCH_PERSISTED_TPS ?? 300_000);
+const PERSISTED_SECONDS = Number(process.env.PB_BENCH_PERSISTED_SECONDS ?? 12);
+const REPEATS = Number(process.env.PB_BENCH_REPEATS ?? 2);
+const PARTS = (process.env.PB_BENCH_PARTS ?? 'merge,clients,persisted').split(',');
+const NODE_COUNTS = [1, 3];
 
-function quantile(xs: number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s[Math.min(s.length - 1, Math.floor(q * s.length))]!;
+/** Runs `pass` for 1 and 3 nodes, interleaved, REPEATS times each. */
+async function interleaved<T>(pass: (nodes: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = [];
+  for (let i = 0; i < REPEATS; i++) for (const n of NODE_COUNTS) out.push(await pass(n));
+  return out;
 }
 
-async function runRate(tps: number) {
-  const name = `pbbench_${randomBytes(3).toString('hex')}`;
-  const nodes: TestServer[] = await Promise.all(
-    [0, 1, 2].map(() =>
-      startServer(
-        ['--sim-tps', String(tps), '--shards', '1', '--persistence', 'off', '--rules-file', ''],
-        { NATS_URL, CLUSTER_NAME: name },
-      ),
-    ),
-  );
-  const nc = await connect({ servers: NATS_URL });
-  /** second → epoch ms when the last node published it as closed, per node. */
-  const closedAt = new Map<number, Map<number, number>>();
-  const partialBytes: number[] = [];
-  const feedBytes: number[] = [];
-  const subs = [
-    nc.subscribe(`${name}.partial.*`, {
-      callback: (_e, m) => {
-        const now = Date.now();
-        partialBytes.push(m.data.length);
-        const h = decodePartial(m.data).header;
-        for (let s = h.closedThrough - 5; s <= h.closedThrough; s++) {
-          const per = closedAt.get(s) ?? new Map<number, number>();
-          if (!per.has(h.node)) per.set(h.node, now);
-          closedAt.set(s, per);
-        }
-      },
-    }),
-    nc.subscribe(`${name}.feed.*`, { callback: (_e, m) => feedBytes.push(m.data.length) }),
-  ];
-  const latencies: number[] = [];
-  const sockets = nodes.map((n) => {
-    const ws = new WebSocket(`${n.wsUrl}?topics=metrics`);
-    ws.on('message', (raw) => {
-      const now = Date.now();
-      const f = JSON.parse(raw.toString()) as {
-        data: { scope?: string; seconds: { t: number }[] };
-      };
-      if (f.data.scope !== 'cluster') return;
-      for (const p of f.data.seconds) {
-        const per = closedAt.get(p.t / 1000);
-        if (!per || per.size < nodes.length) continue;
-        latencies.push(now - Math.max(...per.values()));
-      }
-    });
-    return ws;
+/** Per node count: every pass, and the spread of the figures named. */
+function byNodes<T extends { nodes: number }>(
+  passes: T[],
+  figures: Record<string, (p: T) => number | null>,
+) {
+  return NODE_COUNTS.map((nodes) => {
+    const mine = passes.filter((p) => p.nodes === nodes);
+    const summary: Record<string, unknown> = { nodes };
+    for (const [k, f] of Object.entries(figures))
+      summary[k] = spread(mine.map(f).filter((v): v is number => v !== null));
+    return summary;
   });
-  progress(`cluster bench: ${tps} tx/s over 3 nodes, warming up`);
-  await sleep(6000);
-  latencies.length = 0;
-  partialBytes.length = 0;
-  feedBytes.length = 0;
-  progress(`cluster bench: measuring ${SECONDS} s`);
-  await sleep(SECONDS * 1000);
-  const metrics = (await (await fetch(`${nodes[0]!.url}/api/metrics`)).json()) as { tps: number };
-  for (const ws of sockets) ws.close();
-  for (const s of subs) s.unsubscribe();
-  await nc.close();
-  await Promise.all(nodes.map((n) => n.stop()));
-  const perNodeTick = (bytes: number[]) =>
-    round(bytes.reduce((a, b) => a + b, 0) / bytes.length, 0);
-  return {
-    clusterTps: tps,
-    observedTps: metrics.tps,
-    mergeLatencyMs: {
-      samples: latencies.length,
-      p50: quantile(latencies, 0.5),
-      p99: quantile(latencies, 0.99),
-      max: quantile(latencies, 1),
-      bar: TICK_MS + 50,
-    },
-    partialBytesPerTick: { mean: perNodeTick(partialBytes), max: Math.max(...partialBytes) },
-    feedBytesPerTick: { mean: perNodeTick(feedBytes), max: Math.max(...feedBytes) },
-  };
 }
 
-const runs = [];
-for (const tps of RATES) runs.push(await runRate(tps));
-const path = writeResult(
-  'cluster',
-  'npm run bench:cluster',
-  `three nodes and NATS on this machine, persistence off, tick ${TICK_MS} ms, ${SECONDS} s per rate, 1 shard per node`,
-  { runs },
-);
-process.stdout.write(`${JSON.stringify(runs, null, 2)}\nwritten to ${path}\n`);
+const t0 = performance.now();
+const result: Record<string, unknown> = {};
+const conditions = [`tick ${TICK_MS} ms, 1 shard per node, NATS and every node on this machine`];
+if (PARTS.includes('merge')) {
+  const runs = [];
+  for (const tps of RATES) runs.push(await runMergeRate(tps, SECONDS));
+  result.runs = runs;
+  conditions.push(`merge: three nodes, persistence off, ${SECONDS} s per rate`);
+}
+if (PARTS.includes('clients')) {
+  const passes = await interleaved((n) => runClientsPass(n, CLIENTS, CLIENTS_TPS, CLIENTS_SECONDS));
+  result.clients = {
+    clients: CLIENTS,
+    tps: CLIENTS_TPS,
+    seconds: CLIENTS_SECONDS,
+    passes,
+    byNodes: byNodes(passes, {
+      p99Ms: (p) => p.latencyMs.p99,
+      cpuUsPerMessage: (p) => p.cpuUsPerMessage,
+      gaps: (p) => p.gaps,
+      messagesPerSec: (p) => p.messagesPerSec,
+      machineBusyCores: (p) => p.machineBusyCores,
+    }),
+  };
+  conditions.push(
+    `clients: ${CLIENTS} clients at ${CLIENTS_TPS} tx/s in total, ${CLIENTS_SECONDS} s measured after the ramp, ${REPEATS} interleaved passes per node count; ${CLIENTS_CONDITIONS}`,
+  );
+}
+if (PARTS.includes('persisted')) {
+  const passes = await interleaved((n) => runPersistedPass(n, PERSISTED_TPS, PERSISTED_SECONDS));
+  result.persisted = {
+    askedTps: PERSISTED_TPS,
+    seconds: PERSISTED_SECONDS,
+    passes,
+    byNodes: byNodes(passes, { committedPerSec: (p) => p.committedPerSec }),
+  };
+  conditions.push(
+    `persisted: ${PERSISTED_TPS} tx/s asked in total, ${PERSISTED_SECONDS} s measured, ${REPEATS} interleaved passes per node count; ${PERSISTED_CONDITIONS}`,
+  );
+}
+result.totalSeconds = Math.round((performance.now() - t0) / 1000);
+progress(`cluster bench: done in ${result.totalSeconds} s`);
+const path = writeResult('cluster', 'npm run bench:cluster', conditions.join('; '), result);
+process.stdout.write(`${JSON.stringify(result, null, 2)}\nwritten to ${path}\n`);
 process.exit(0);

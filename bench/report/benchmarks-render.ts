@@ -2,6 +2,14 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { fileURLToPath } from 'node:url';
 import { RESULTS_DIR } from '../lib/results.js';
 import { type Spread, spread } from '../lib/stats.js';
+import {
+  CLUSTER_BARS,
+  clusterBars,
+  clusterFigures,
+  clusterMissed,
+  clusterSection,
+} from './cluster-render.js';
+import { med, ms, n, type ResultDoc, source, sp, toSpread, verdict } from './format.js';
 import { lineChart } from './svg-chart.js';
 
 /**
@@ -14,15 +22,6 @@ import { lineChart } from './svg-chart.js';
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const CHARTS = `${ROOT}docs/charts/`;
 
-interface ResultDoc {
-  name: string;
-  command: string;
-  conditions: string;
-  at: string;
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string };
-  result: any;
-}
-
 export function load(): Map<string, ResultDoc> {
   const docs = new Map<string, ResultDoc>();
   if (!existsSync(RESULTS_DIR)) return docs;
@@ -34,30 +33,7 @@ export function load(): Map<string, ResultDoc> {
   return docs;
 }
 
-const n = (v: number | null | undefined, digits = 0) =>
-  v === null || v === undefined || Number.isNaN(v)
-    ? '—'
-    : v.toLocaleString('en-US', { maximumFractionDigits: digits });
-const ms = (v: number | null | undefined) =>
-  v === undefined || v === null ? '—' : `${n(v, 1)} ms`;
 const mib = (b: number | undefined) => (b === undefined ? '—' : `${n(b / 2 ** 20, 1)} MiB`);
-const verdict = (ok: boolean | null) =>
-  ok === null ? 'not measured' : ok ? '**met**' : '**missed**';
-/** A figure over repeats; a plain number (a result file from a single run) is one value. */
-type SpreadLike = Spread | number | null | undefined;
-function toSpread(x: SpreadLike): Spread | null {
-  if (typeof x === 'number') return { median: x, min: x, max: x, values: [x] };
-  return x && typeof x.median === 'number' ? x : null;
-}
-/** The median of a spread, or null. */
-const med = (x: SpreadLike): number | null => toSpread(x)?.median ?? null;
-/** "median (min–max)", or the value alone for a single run, with a unit suffix. */
-function sp(x: SpreadLike, digits = 0, unit = ''): string {
-  const s = toSpread(x);
-  if (!s) return '—';
-  const v = `${n(s.median, digits)}${unit}`;
-  return s.values.length > 1 ? `${v} (${n(s.min, digits)}–${n(s.max, digits)})` : v;
-}
 /** `x` ≥ goal, or null when not measured. */
 const atLeast = (x: number | null, goal: number) => (x === null ? null : x >= goal);
 /** Which client loaded the ingest runs: results from before `client` was recorded used autocannon. */
@@ -72,11 +48,6 @@ const oneThread = (r: any): boolean => (r.wsThreads ?? 1) === 1;
 /** Server CPU (all threads) per delivered message of a fan-out row, µs. */
 const cpuUsPerMessage = (r: any): number | undefined =>
   r?.server && r.messagesPerSec > 0 ? (r.server.cpuCores / r.messagesPerSec) * 1e6 : undefined;
-
-function source(d: ResultDoc | undefined, fallback: string): string {
-  if (!d) return `not run yet: \`${fallback}\``;
-  return `\`${d.command}\` — ${d.conditions}; ${d.machine.cores} cores (${d.machine.cpu}), Node ${d.machine.node}, ${d.at.slice(0, 16).replace('T', ' ')} UTC`;
-}
 
 /**
  * DESIGN §7's bars, word for word (split into one row per measured clause). The verdict of
@@ -109,8 +80,7 @@ export const BARS = {
   stream: '≥ 50,000 tx/s committed from JetStream, exactly-once effect',
   alerts:
     '1,000 rules evaluated in < 1 ms per tick; the WebSocket event within one tick after `for` elapses',
-  cluster:
-    'merge latency p99 < one tick + 50 ms; backplane bytes per tick independent of the transaction rate',
+  cluster: `${CLUSTER_BARS.merge}; ${CLUSTER_BARS.bytes}`,
   wsThreads: '`WS_THREADS=2`: no gaps, 10k-client p99 ≤ 1.25× a bare uWS publisher in the same run',
 } as const;
 
@@ -305,7 +275,7 @@ export function render(docs: Map<string, ResultDoc>): string {
     ),
     streamBar(docs, notMeasured('stream ingest', BARS.stream)),
     ...alertBars(docs, notMeasured('alert rules', BARS.alerts)),
-    notMeasured('cluster', BARS.cluster),
+    ...clusterBars(docs, [notMeasured('cluster', BARS.cluster)]),
     notMeasured('fan-out threads', BARS.wsThreads),
     '',
     ...missedBars(docs),
@@ -596,28 +566,6 @@ function alertSection(docs: Map<string, ResultDoc>): string[] {
   return out;
 }
 
-/** The cluster on NATS JetStream (`npm run bench:cluster`, bench/cluster/run.ts). */
-function clusterSection(docs: Map<string, ResultDoc>): string[] {
-  const d = docs.get('cluster');
-  if (!d) return [];
-  const runs = d.result.runs as any[];
-  return [
-    '## Cluster (three nodes on NATS JetStream)',
-    '',
-    source(d, ''),
-    '',
-    '| cluster rate asked | last second seen | merge latency p50 | p99 (bar) | partial per tick (mean, max) | feed message per tick |',
-    '| --- | --- | --- | --- | --- | --- |',
-    ...runs.map(
-      (r) =>
-        `| ${n(r.clusterTps)} tx/s | ${n(r.observedTps)} tx/s | ${ms(r.mergeLatencyMs.p50)} | ${ms(r.mergeLatencyMs.p99)} (< ${ms(r.mergeLatencyMs.bar)}: ${verdict(r.mergeLatencyMs.p99 < r.mergeLatencyMs.bar)}) | ${n(r.partialBytesPerTick.mean)} B, ${n(r.partialBytesPerTick.max)} B | ${n(r.feedBytesPerTick.mean)} B |`,
-    ),
-    '',
-    'Merge latency: from the last node publishing a second as closed to the `metrics` frame that announces it reaching a client of each node; most of it is the receiving node waiting for its next tick. The partial is a few sparse window rows: its size follows the seconds, latency buckets and sources it touches, not the number of transactions. Not measured yet: 10,000 clients spread over three nodes against one node, and the persisted rate of three nodes sharing one MariaDB.',
-    '',
-  ];
-}
-
 /**
  * For every bar the results miss, what stops it — stated from the same result files (CPU
  * split, client counts, soak samples), so the explanation moves with the figures.
@@ -731,6 +679,7 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
       `- **Alert event after \`for\` (max ${ms(lat.wsAfterForMs.max)}, tick ${n(lat.tickMs)} ms).** In the same runs: the condition was first seen by a tick at most ${ms(lat.detectMs.max)} after it began, and the firing was evaluated at most ${ms(lat.fireLagMs.max)} after \`for\` had passed since then (server clock).`,
     );
   }
+  out.push(...clusterMissed(docs));
   if (out.length === 0) return [];
   return ['### Where a bar is missed: what was measured', '', ...out, ''];
 }
@@ -836,6 +785,7 @@ export function figures(docs: Map<string, ResultDoc>): Record<string, string> {
   const streamRun = (i: number) => r('stream')?.byItems?.find((x: any) => x.itemsPerMessage === i);
   return {
     ...fanK,
+    ...clusterFigures(docs),
     'uws-floor-p99-1000': ms(med(peers?.summary?.[1000]?.uws?.p99Ms)),
     'handoff-post-primary': unit(handoff('post')?.primaryUsPerTick?.p50, 'µs', 1),
     'handoff-post-delivery': unit(handoff('post')?.deliveryUs?.p50, 'µs', 1),

@@ -29,12 +29,19 @@ const PROCESS_SCRIPT = fileURLToPath(new URL('./swarm-process.js', import.meta.u
 
 export interface SwarmOptions {
   url: string;
+  /**
+   * Several servers (a cluster's nodes): process i connects to urls[i % urls.length]
+   * instead of `url`, so give at least as many processes as urls.
+   */
+  urls?: string[];
   protocol?: 'ws' | 'socketio';
   clients: number;
   processes: number;
   rampPerSecond: number;
   seconds: number;
   pid?: number;
+  /** Several server processes (a cluster's nodes): their CPU and RSS are summed. */
+  pids?: number[];
   quiet?: boolean;
   /**
    * Runs after the measured span, while every client is still connected (and still
@@ -56,9 +63,9 @@ export interface SwarmResult {
   bytesPerSec: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   server?: {
-    /** All threads of the server process, cores. */
+    /** All threads of the server process (of every one with `pids`), cores. */
     cpuCores: number;
-    /** The server's main thread alone (tid = pid), cores. */
+    /** The server's main thread alone (tid = pid; summed over `pids`), cores. */
     mainThreadCpuCores: number;
     rssBytes: number;
     cpuMsPerThousandMessages: number;
@@ -87,14 +94,38 @@ function percentile(hist: number[], total: number, q: number): number {
   return (hist.length - 1) / 10;
 }
 
-export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
-  const url = new URL(o.url);
+/** The loopback target a swarm process connects to. */
+function target(raw: string): { host: string; port: number; path: string } {
+  const url = new URL(raw);
   if (
     !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) &&
     !url.hostname.startsWith('127.')
   ) {
     throw new Error(`the swarm targets loopback only (got ${url.hostname})`);
   }
+  return {
+    host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
+    port: Number(url.port || 80),
+    path: url.pathname + url.search,
+  };
+}
+
+/** One sample summed over several processes (a cluster's nodes), taken back to back. */
+function sampleProcs(pids: readonly number[]): ProcSample {
+  const all = pids.map(sampleProc);
+  const sum = (f: (p: ProcSample) => number) => all.reduce((n, p) => n + f(p), 0);
+  return {
+    at: sum((p) => p.at) / all.length,
+    cpuMs: sum((p) => p.cpuMs),
+    mainThreadCpuMs: sum((p) => p.mainThreadCpuMs),
+    rssBytes: sum((p) => p.rssBytes),
+    rssAnonBytes: sum((p) => p.rssAnonBytes),
+  };
+}
+
+export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
+  const targets = (o.urls ?? [o.url]).map(target);
+  const serverPids = o.pids ?? (o.pid ? [o.pid] : []);
   const log = (m: string) => {
     if (!o.quiet) process.stderr.write(`${m}\n`);
   };
@@ -102,9 +133,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   const children = Array.from({ length: o.processes }, (_, i) => {
     const config: SwarmProcessConfig = {
       protocol: o.protocol ?? 'ws',
-      host: url.hostname === 'localhost' ? '127.0.0.1' : url.hostname,
-      port: Number(url.port || 80),
-      path: url.pathname + url.search,
+      ...targets[i % targets.length]!,
       connections: Math.min(per, o.clients - i * per),
       rampPerSecond: Math.ceil(o.rampPerSecond / o.processes),
       seconds: o.seconds,
@@ -156,8 +185,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   }
   await new Promise((r) => setTimeout(r, 1500)); // settle
   await flush(); // counts so far are discarded: the span starts now
-  let before: ProcSample | undefined;
-  if (o.pid) before = sampleProc(o.pid);
+  const before = serverPids.length > 0 ? sampleProcs(serverPids) : undefined;
   const swarmPids = children.map((c) => c.pid!).filter((p) => p !== undefined);
   const swarmCpu0 = processesCpuMs(swarmPids);
   const machine0: MachineSample = sampleMachine();
@@ -170,7 +198,7 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
     );
   }
   // Read every counter at the end of the span, before the stop and final reports.
-  const after = o.pid ? sampleProc(o.pid) : undefined;
+  const after = serverPids.length > 0 ? sampleProcs(serverPids) : undefined;
   const swarmCpu1 = processesCpuMs(swarmPids);
   const machine1 = sampleMachine();
   const spanMs = performance.now() - t0;

@@ -32,8 +32,8 @@ import { encodePartial } from './partial-codec.js';
  *
  * The partial: the closed seconds the stream has not acknowledged yet (read again from
  * the node's own ring, so a partial lost to a NATS outage is rebuilt, not buffered) and the
- * open seconds as they stand. Its size depends on the seconds and the sources in them, not
- * on the transaction rate.
+ * open seconds as they stand. Its size depends on the seconds in it and their non-zero
+ * words (partial-codec.ts), which the rate fills in up to the fields its traffic touches.
  */
 
 /** Closed rows per partial at most: after an outage the backlog goes out over a few ticks. */
@@ -158,7 +158,7 @@ export class ClusterView {
     return {
       snapshot: {
         ...local,
-        tps: g.count(nowSecond - 1, now),
+        tps: g.count(g.lastFullSecond(nowSecond, now), now),
         tpsSmoothed: Math.round((recent / smoothing) * 10) / 10,
         windows,
         inFlight: { pending, processing },

@@ -197,6 +197,20 @@ export class GlobalWindows {
     }
   }
 
+  /**
+   * The latest second every live node's newest partial holds in full: the one before the
+   * second that partial was built in (as a node's own `tps` reads its last full second).
+   * nowSecond − 1 would count a node whose partial is from earlier in that second with
+   * only part of it: three nodes asked for 3,000 tx/s read 2,672–2,905 on average over a
+   * span and single frames down to 2,264, while their closed seconds held 3,001.
+   */
+  lastFullSecond(nowSecond: number, nowMs: number): number {
+    let s = nowSecond - 1;
+    for (const node of this.nodes.values())
+      if (this.up(node, nowMs)) s = Math.min(s, Math.floor(node.lastSeen / 1000) - 1);
+    return s;
+  }
+
   /** Transactions of second `s` across the cluster (closed rows + live nodes' open rows). */
   count(s: number, nowMs: number): number {
     const off = (s & BUCKET_MASK) * ROW_STRIDE;

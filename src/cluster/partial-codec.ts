@@ -7,9 +7,10 @@ import { B_SOURCES, OVERFLOW_SLOT, ROW_STRIDE, SOURCE_FIELDS } from '../shared/w
  *
  *   | u32 header length | header (JSON) | row × n: u16 k, then k × (u16 index, f64 value) |
  *
- * Rows are sparse: only their non-zero words travel. A row has ROW_STRIDE (937) words, of
- * which a second of traffic uses a few dozen (a few currencies, the latency buckets hit,
- * the sources seen), so a row is ~10 B per non-zero word whatever the transaction rate, and
+ * Rows are sparse: only their non-zero words travel, 10 B each. A row has ROW_STRIDE (937)
+ * words, of which a second of traffic uses a few dozen (a few currencies, the latency
+ * buckets hit, the sources seen): more of them as the rate rises, until every field the
+ * traffic can touch is in use (bench:cluster measures the words per part of the row), and
  * at most 10 × ROW_STRIDE B. Source slots are each node's own numbering (its registry), so
  * the header names the slots the rows use and the receiver maps them to its own.
  */
