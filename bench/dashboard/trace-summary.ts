@@ -31,6 +31,8 @@ interface TraceEvent {
   ph: string;
   ts: number;
   dur?: number;
+  /** Thread CPU time of a complete event: what it ran, not how long it waited for a core. */
+  tdur?: number;
   tid: number;
   pid: number;
   id?: string;
@@ -47,6 +49,13 @@ interface TraceEvent {
   };
 }
 
+export interface Quantiles {
+  p50: number;
+  p95: number;
+  /** Total over all frames. */
+  ms: number;
+}
+
 export interface TraceSummary {
   /** Renderer main thread: tasks, those over 4 ms, the longest. */
   tasks: number;
@@ -58,9 +67,10 @@ export interface TraceSummary {
   /**
    * The tasks that ran an animation frame, whole: the rAF callbacks and then style, layout,
    * paint and the commit (where a 2D canvas's drawing is rasterised); what an update costs
-   * the main thread. p50/p95 per phase across those tasks.
+   * the main thread. p50/p95 per phase across those tasks, in wall time and in the main
+   * thread's CPU time (which, on a shared machine, leaves out waiting for a core).
    */
-  frameTasks: { phase: string; p50: number; p95: number; ms: number }[];
+  frameTasks: { phase: string; wall: Quantiles; cpu: Quantiles }[];
   /** Main-thread time per trace event name, top entries (nested events overlap). */
   events: { name: string; ms: number; count: number }[];
   /** Sampled CPU time inside animation frames. */
@@ -226,30 +236,35 @@ const PHASES = ['FireAnimationFrame', 'UpdateLayoutTree', 'Layout', 'PrePaint', 
 function frameTaskPhases(mainEvents: TraceEvent[]): TraceSummary['frameTasks'] {
   const sorted = [...mainEvents].sort((a, b) => a.ts - b.ts);
   const tasks = sorted.filter((e) => e.name === 'ThreadControllerImpl::RunTask');
-  const perPhase = new Map<string, number[]>([
-    ['task', []],
-    ...PHASES.map((p) => [p, []] as [string, number[]]),
-  ]);
+  const phases = ['task', ...PHASES];
+  const wall = new Map<string, number[]>(phases.map((p) => [p, []]));
+  const cpu = new Map<string, number[]>(phases.map((p) => [p, []]));
+  const add = (phase: string, events: TraceEvent[]) => {
+    wall.get(phase)!.push(events.reduce((sum, e) => sum + e.dur!, 0) / 1000);
+    cpu.get(phase)!.push(events.reduce((sum, e) => sum + (e.tdur ?? 0), 0) / 1000);
+  };
   for (const f of sorted.filter((e) => e.name === 'FireAnimationFrame')) {
     const task = tasks.find((t) => t.ts <= f.ts && t.ts + t.dur! >= f.ts + f.dur!);
     if (!task) continue;
-    perPhase.get('task')!.push(task.dur! / 1000);
+    add('task', [task]);
     const inside = sorted.filter((e) => e.ts >= task.ts && e.ts + e.dur! <= task.ts + task.dur!);
     for (const p of PHASES)
-      perPhase
-        .get(p)!
-        .push(inside.filter((e) => e.name === p).reduce((sum, e) => sum + e.dur!, 0) / 1000);
+      add(
+        p,
+        inside.filter((e) => e.name === p),
+      );
   }
-  return [...perPhase.entries()].map(([phase, xs]) => {
-    const q = [...xs].sort((a, b) => a - b);
-    const at = (p: number) => q[Math.max(0, Math.ceil(p * q.length) - 1)] ?? 0;
-    return {
-      phase,
-      p50: round(at(0.5)),
-      p95: round(at(0.95)),
-      ms: round(xs.reduce((a, b) => a + b, 0)),
-    };
-  });
+  return phases.map((phase) => ({
+    phase,
+    wall: quantiles(wall.get(phase)!),
+    cpu: quantiles(cpu.get(phase)!),
+  }));
+}
+
+function quantiles(xs: number[]): Quantiles {
+  const q = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => q[Math.max(0, Math.ceil(p * q.length) - 1)] ?? 0;
+  return { p50: round(at(0.5)), p95: round(at(0.95)), ms: round(xs.reduce((a, b) => a + b, 0)) };
 }
 
 export function formatSummary(s: TraceSummary): string {
@@ -258,11 +273,12 @@ export function formatSummary(s: TraceSummary): string {
   return [
     `main thread: ${s.tasks} tasks (${s.tasksOver4Ms} over 4 ms; longest ${s.longestTasksMs.join(', ')} ms)`,
     `animation frames (the updates): ${s.frames} (${s.framesOver4Ms} over 4 ms; longest ${s.longestFramesMs.join(', ')} ms)`,
-    'animation frame tasks, whole (task) and by phase: p50 / p95 / total',
-    ...s.frameTasks.map(
-      (f) =>
-        `  ${f.phase.padEnd(18)} ${f.p50.toFixed(1).padStart(6)} ${f.p95.toFixed(1).padStart(6)} ${f.ms.toFixed(1).padStart(8)} ms`,
-    ),
+    'animation frame tasks, whole (task) and by phase, ms: wall p50 / p95 / total · main-thread CPU p50 / p95 / total',
+    ...s.frameTasks.map((f) => {
+      const q = (x: Quantiles) =>
+        `${x.p50.toFixed(1).padStart(6)} ${x.p95.toFixed(1).padStart(6)} ${x.ms.toFixed(1).padStart(8)}`;
+      return `  ${f.phase.padEnd(18)} ${q(f.wall)} · ${q(f.cpu)}`;
+    }),
     'main-thread time by trace event:',
     ...s.events.map((e) => `  ${pad(e.ms)}  ${e.name} ×${e.count}`),
     `sampled CPU inside animation frames: ${s.frameCpuMs} ms; by page module (nearest web/src frame on the stack):`,
