@@ -31,6 +31,8 @@ interface TraceEvent {
   ph: string;
   ts: number;
   dur?: number;
+  /** Thread CPU time of a complete event: what it ran, not how long it waited for a core. */
+  tdur?: number;
   tid: number;
   pid: number;
   id?: string;
@@ -47,6 +49,13 @@ interface TraceEvent {
   };
 }
 
+export interface Quantiles {
+  p50: number;
+  p95: number;
+  /** Total over all frames. */
+  ms: number;
+}
+
 export interface TraceSummary {
   /** Renderer main thread: tasks, those over 4 ms, the longest. */
   tasks: number;
@@ -55,6 +64,13 @@ export interface TraceSummary {
   frames: number;
   framesOver4Ms: number;
   longestFramesMs: number[];
+  /**
+   * The tasks that ran an animation frame, whole: the rAF callbacks and then style, layout,
+   * paint and the commit (where a 2D canvas's drawing is rasterised); what an update costs
+   * the main thread. p50/p95 per phase across those tasks, in wall time and in the main
+   * thread's CPU time (which, on a shared machine, leaves out waiting for a core).
+   */
+  frameTasks: { phase: string; wall: Quantiles; cpu: Quantiles }[];
   /** Main-thread time per trace event name, top entries (nested events overlap). */
   events: { name: string; ms: number; count: number }[];
   /** Sampled CPU time inside animation frames. */
@@ -139,6 +155,8 @@ export function summariseTrace(json: string, bundle?: string, top = 12): TraceSu
       samples.push({ ts: t, node });
     });
   }
+  // Chromium's timeDeltas can be negative (samples arrive out of order): sort by time.
+  samples.sort((a, b) => a.ts - b.ts);
   const inFrame = (ts: number): boolean => {
     let lo = 0;
     let hi = frameSpans.length - 1;
@@ -163,7 +181,7 @@ export function summariseTrace(json: string, bundle?: string, top = 12): TraceSu
     const s = samples[i]!;
     if (!inFrame(s.ts)) continue;
     // A sample stands for the time until the next one (capped: the profiler can stall).
-    const us = Math.min(2000, samples[i + 1]!.ts - s.ts);
+    const us = Math.max(0, Math.min(2000, samples[i + 1]!.ts - s.ts));
     const leaf = nodes.get(s.node);
     if (!leaf || leaf.callFrame.functionName === '(idle)') continue;
     frameCpu += us;
@@ -194,6 +212,7 @@ export function summariseTrace(json: string, bundle?: string, top = 12): TraceSu
         share: round((us / Math.max(1, frameCpu)) * 100),
       }));
   return {
+    frameTasks: frameTaskPhases(mainEvents),
     tasks: tasks.length,
     tasksOver4Ms: tasks.filter((d) => d > 4).length,
     longestTasksMs: tasks.slice(0, 6).map(round),
@@ -211,12 +230,55 @@ export function summariseTrace(json: string, bundle?: string, top = 12): TraceSu
   };
 }
 
+const PHASES = ['FireAnimationFrame', 'UpdateLayoutTree', 'Layout', 'PrePaint', 'Paint', 'Commit'];
+
+/** Per animation frame: its enclosing task's duration and the time in each phase. */
+function frameTaskPhases(mainEvents: TraceEvent[]): TraceSummary['frameTasks'] {
+  const sorted = [...mainEvents].sort((a, b) => a.ts - b.ts);
+  const tasks = sorted.filter((e) => e.name === 'ThreadControllerImpl::RunTask');
+  const phases = ['task', ...PHASES];
+  const wall = new Map<string, number[]>(phases.map((p) => [p, []]));
+  const cpu = new Map<string, number[]>(phases.map((p) => [p, []]));
+  const add = (phase: string, events: TraceEvent[]) => {
+    wall.get(phase)!.push(events.reduce((sum, e) => sum + e.dur!, 0) / 1000);
+    cpu.get(phase)!.push(events.reduce((sum, e) => sum + (e.tdur ?? 0), 0) / 1000);
+  };
+  for (const f of sorted.filter((e) => e.name === 'FireAnimationFrame')) {
+    const task = tasks.find((t) => t.ts <= f.ts && t.ts + t.dur! >= f.ts + f.dur!);
+    if (!task) continue;
+    add('task', [task]);
+    const inside = sorted.filter((e) => e.ts >= task.ts && e.ts + e.dur! <= task.ts + task.dur!);
+    for (const p of PHASES)
+      add(
+        p,
+        inside.filter((e) => e.name === p),
+      );
+  }
+  return phases.map((phase) => ({
+    phase,
+    wall: quantiles(wall.get(phase)!),
+    cpu: quantiles(cpu.get(phase)!),
+  }));
+}
+
+function quantiles(xs: number[]): Quantiles {
+  const q = [...xs].sort((a, b) => a - b);
+  const at = (p: number) => q[Math.max(0, Math.ceil(p * q.length) - 1)] ?? 0;
+  return { p50: round(at(0.5)), p95: round(at(0.95)), ms: round(xs.reduce((a, b) => a + b, 0)) };
+}
+
 export function formatSummary(s: TraceSummary): string {
   const pad = (ms: number, share?: number) =>
     `${ms.toFixed(1).padStart(7)} ms${share === undefined ? '' : ` ${share.toFixed(1).padStart(5)} %`}`;
   return [
     `main thread: ${s.tasks} tasks (${s.tasksOver4Ms} over 4 ms; longest ${s.longestTasksMs.join(', ')} ms)`,
     `animation frames (the updates): ${s.frames} (${s.framesOver4Ms} over 4 ms; longest ${s.longestFramesMs.join(', ')} ms)`,
+    'animation frame tasks, whole (task) and by phase, ms: wall p50 / p95 / total · main-thread CPU p50 / p95 / total',
+    ...s.frameTasks.map((f) => {
+      const q = (x: Quantiles) =>
+        `${x.p50.toFixed(1).padStart(6)} ${x.p95.toFixed(1).padStart(6)} ${x.ms.toFixed(1).padStart(8)}`;
+      return `  ${f.phase.padEnd(18)} ${q(f.wall)} · ${q(f.cpu)}`;
+    }),
     'main-thread time by trace event:',
     ...s.events.map((e) => `  ${pad(e.ms)}  ${e.name} ×${e.count}`),
     `sampled CPU inside animation frames: ${s.frameCpuMs} ms; by page module (nearest web/src frame on the stack):`,

@@ -2,7 +2,8 @@
  * The three time charts: what they plot and in which colours (CSS custom properties).
  * Each series costs canvas path work on every redraw, so charts carry only what the issue
  * asks for (TPS with failures; volume; p50/p95/p99); flagged counts and the average live
- * in the KPI cards. No dashed strokes: dashing a 1,000-point path is slower in Skia.
+ * in the KPI cards. No dashed strokes: dashing a 1,000-point path is slower in Skia. Every
+ * line is one CSS pixel wide (pb-time-chart.ts says why).
  */
 import { fmtCompact } from '../lib/format.js';
 import type { ChartSpec } from './pb-time-chart.js';
@@ -18,8 +19,8 @@ export const CHART_SPECS: ChartSpec[] = [
     title: 'Throughput · tx/s, failures overlaid',
     format: fmtCompact,
     series: [
-      { key: 'tps', label: 'TPS', color: '--pb-accent', fill: '--pb-accent-fill', width: 1.6 },
-      { key: 'failed', label: 'Failed', color: '--pb-fail', width: 1.4 },
+      { key: 'tps', label: 'TPS', color: '--pb-accent', fill: '--pb-accent-fill' },
+      { key: 'failed', label: 'Failed', color: '--pb-fail' },
     ],
   },
   {
@@ -32,7 +33,6 @@ export const CHART_SPECS: ChartSpec[] = [
         label: 'Volume',
         color: '--pb-volume',
         fill: '--pb-volume-fill',
-        width: 1.6,
       },
     ],
   },
@@ -41,9 +41,9 @@ export const CHART_SPECS: ChartSpec[] = [
     title: 'Processing time · percentiles',
     format: ms,
     series: [
-      { key: 'p50Ms', label: 'p50', color: '--pb-p50', width: 1.4 },
-      { key: 'p95Ms', label: 'p95', color: '--pb-p95', width: 1.4 },
-      { key: 'p99Ms', label: 'p99', color: '--pb-p99', width: 1.4 },
+      { key: 'p50Ms', label: 'p50', color: '--pb-p50' },
+      { key: 'p95Ms', label: 'p95', color: '--pb-p95' },
+      { key: 'p99Ms', label: 'p99', color: '--pb-p99' },
     ],
   },
 ];

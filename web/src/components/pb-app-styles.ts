@@ -106,6 +106,13 @@ export const appStyles = [
     .kpis {
       grid-area: kpis;
     }
+    /* Every update changes text in a few panels; containment keeps each panel's layout and
+       paint from invalidating the rest of the page. */
+    main > :not(.side, .charts),
+    .side > *,
+    .charts > * {
+      contain: content;
+    }
     .charts {
       grid-area: charts;
       display: flex;

@@ -28,7 +28,6 @@ export interface ChartSeriesSpec {
   color: string;
   /** CSS custom property for an area fill under the line. */
   fill?: string;
-  width?: number;
 }
 
 export interface ChartSpec {
@@ -262,7 +261,11 @@ export class PbTimeChart extends LitElement {
           (s): uPlot.Series => ({
             label: s.label,
             stroke: cssVar(s.color),
-            width: s.width ?? 1.5,
+            // One CSS pixel: at a device pixel ratio of 1 that is a hairline, which Skia's
+            // software rasteriser draws directly, while any wider line is stroked into a
+            // polygon and filled; with the width at 1.4–1.6 the canvas rasterisation in the
+            // frame's commit took about three times as long (bench/dashboard: frame time).
+            width: 1,
             ...(s.fill ? { fill: cssVar(s.fill) } : {}),
             points: { show: false },
             value: (_u, v) => (v == null ? '—' : fmt(v)),

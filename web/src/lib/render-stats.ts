@@ -1,8 +1,8 @@
 /**
- * Per-update render cost, measured with performance.now() around the work one update does
- * (applying data to components, Lit re-render, uPlot redraw — all synchronous or
- * microtask work, so nothing else runs inside the measured span). Keeps the last
- * `capacity` samples; percentiles are computed only when someone reads them.
+ * Per-update render cost samples, measured with performance.now() by the page (pb-app.ts):
+ * from the start of the update's animation frame callback to the end of its script, and to
+ * the first task after the frame has rendered (after-frame.ts). Keeps the last `capacity`
+ * samples; percentiles are computed only when someone reads them.
  */
 export interface RenderStatsSummary {
   /** Updates measured since the last reset (percentiles cover the last `capacity` of them). */
