@@ -31,8 +31,9 @@ import {
   STREAM_STATE_UNREACHABLE,
 } from '../../../src/ingest/stream/stream-status.js';
 import { backoffMs, sleep } from '../../common/backoff.js';
+import { AckBatch } from './ack-batch.js';
+import { isRedelivery } from './ack-subject.js';
 import { type DeadLetter, deadLetterOf } from './dead-letter.js';
-import { isRedelivery } from './delivery-count.js';
 import { ensureStreamAndConsumer, StreamSetupError } from './ensure-stream.js';
 
 /**
@@ -68,6 +69,7 @@ export class StreamDoor {
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private messages: ConsumerMessages | undefined;
+  private acks: AckBatch | undefined;
   /** Delivered, not yet settled → when we last told the server we are working on it. */
   private readonly held = new Map<JsMsg, number>();
   /** Held messages answered with backpressure, waiting to be submitted again. */
@@ -125,6 +127,8 @@ export class StreamDoor {
       reconnectJitter: 500,
     });
     if (this.stopping) return;
+    AckBatch.check(this.nc);
+    this.acks = new AckBatch(this.nc);
     void this.watchConnection(this.nc);
     this.jsm = await this.nc.jetstreamManager();
     this.js = this.nc.jetstream();
@@ -235,7 +239,7 @@ export class StreamDoor {
     }
     const dead = deadLetterOf(status, body);
     if (dead === undefined) {
-      m.ack();
+      this.acks!.ack(m);
       this.status[SS_CONSUMED]!++;
       this.release(m);
     } else void this.deadLetter(m, dead);

@@ -1,8 +1,8 @@
 import type { JsMsg } from 'nats';
 
 /**
- * How many times JetStream has delivered a message, read from its ack subject (the reply).
- * nats.js has `JsMsg.redelivered`, but it splits the whole subject into an info object on
+ * A JetStream message's ack subject (its reply): the door acks to it (ack-batch.ts) and
+ * reads from it how many times JetStream has delivered the message. nats.js has `JsMsg.redelivered`, but it splits the whole subject into an info object on
  * first use (parseInfo: ~1.3 µs and an array per message, 4 % of the ingest thread at one
  * transaction per message); the door needs this one number of every message. The layouts
  * are the ones parseInfo reads:
@@ -24,12 +24,18 @@ export function deliveryCount(reply: string): number {
   return Number(reply.slice(start, reply.indexOf('.', start)));
 }
 
+/** The ack subject nats.js keeps on the message (JsMsgImpl.reply, not in its public type). */
+export function replyOf(m: JsMsg): string | undefined {
+  const reply = (m as unknown as { reply?: unknown }).reply;
+  return typeof reply === 'string' && reply !== '' ? reply : undefined;
+}
+
 /**
- * m.redelivered, from the reply subject nats.js keeps on the message (JsMsgImpl.reply, not
- * in its public type); nats.js's own parse when that is ever missing or of another layout.
+ * m.redelivered, from the ack subject; nats.js's own parse when that is ever missing or of
+ * another layout.
  */
 export function isRedelivery(m: JsMsg): boolean {
-  const reply = (m as unknown as { reply?: unknown }).reply;
-  const n = typeof reply === 'string' ? deliveryCount(reply) : Number.NaN;
+  const reply = replyOf(m);
+  const n = reply === undefined ? Number.NaN : deliveryCount(reply);
   return Number.isNaN(n) ? m.redelivered : n > 1;
 }
