@@ -62,8 +62,8 @@ const DOWN_RETRY_AFTER_S = 1;
  * keep finding many survivors, so an idle thread stays small). Everything a held message
  * owns lives until its COMMIT, a few hundred ms: with the default (16 MB semi-spaces) tens
  * of thousands of held messages outgrow it and are copied and promoted over and over.
- * Draining 300,000 one-transaction stream messages, the thread's GC time went from 1.9–2.2 s
- * to 1.35 s with 128 MB (1.1 s with 256 MB).
+ * Draining 300,000 one-transaction stream messages, the thread's GC time was 1.9–2.3 s in
+ * three runs without this, 1.2–1.7 s in three with it (profiles/README.md, JetStream ingest).
  */
 const YOUNG_GENERATION_MB = 128;
 
