@@ -5,7 +5,7 @@ import { connect, RetentionPolicy, StorageType } from 'nats';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { LOCAL_DB, localDbPid, localPidByName, procCpuSeconds } from '../lib/db-proc.js';
 import { progress, RESULTS_DIR, sleep, writeResult } from '../lib/results.js';
-import { startServer } from '../lib/server-process.js';
+import { startServer, type TestServer } from '../lib/server-process.js';
 import { round, spread } from '../lib/stats.js';
 
 /**
@@ -114,22 +114,29 @@ async function run(
   const stream = `PBBENCH_${tag.toUpperCase()}`;
   const database = `pb_bench_stream_${tag}`;
   progress(`stream #${repeat}: publishing ${count} messages of ${items} transaction(s)`);
-  await publish(subject, stream, count, items);
-  progress(`stream #${repeat}: draining through the server`);
-  const s = await startServer(
-    [
-      '--sim-tps',
-      '0',
-      '--ingest-stream',
-      `nats://${natsServer}/${subject}`,
-      '--ingest-stream-name',
-      stream,
-    ],
-    {
-      MYSQL_URL: `mysql://${LOCAL_DB.user}@${LOCAL_DB.host}:${LOCAL_DB.port}/${database}`,
-      PERSISTENCE: 'required',
-    },
-  );
+  let s: TestServer;
+  try {
+    await publish(subject, stream, count, items);
+    progress(`stream #${repeat}: draining through the server`);
+    s = await startServer(
+      [
+        '--sim-tps',
+        '0',
+        '--ingest-stream',
+        `nats://${natsServer}/${subject}`,
+        '--ingest-stream-name',
+        stream,
+      ],
+      {
+        MYSQL_URL: `mysql://${LOCAL_DB.user}@${LOCAL_DB.host}:${LOCAL_DB.port}/${database}`,
+        PERSISTENCE: 'required',
+      },
+    );
+  } catch (err) {
+    // A publish or a start that failed leaves neither its stream nor its database behind.
+    await dropAll(stream, database);
+    throw err;
+  }
   const samples: {
     t: number;
     consumed: number;
