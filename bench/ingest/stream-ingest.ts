@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { connect, RetentionPolicy, StorageType } from 'nats';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
-import { LOCAL_DB, localDbPid, procCpuSeconds } from '../lib/db-proc.js';
+import { LOCAL_DB, localDbPid, localPidByName, procCpuSeconds } from '../lib/db-proc.js';
 import { progress, RESULTS_DIR, sleep, writeResult } from '../lib/results.js';
-import { startServer } from '../lib/server-process.js';
+import { startServer, type TestServer } from '../lib/server-process.js';
 import { round, spread } from '../lib/stats.js';
 
 /**
@@ -50,6 +50,10 @@ interface Run {
   redelivered: number;
   serverCpuCores: number;
   dbCpuCores: number | null;
+  /** The local nats-server's CPU (deliveries, acks), null when it is not on this machine. */
+  natsCpuCores: number | null;
+  /** Server + database + NATS CPU per committed transaction, µs (null without all three). */
+  cpuUsPerTx: number | null;
   eventLoopDelayP99Ms: number;
 }
 
@@ -98,30 +102,48 @@ async function dropAll(stream: string, database: string): Promise<void> {
   await admin.end();
 }
 
-async function run(items: number, repeat: number, dbPid: number | null): Promise<Run> {
+async function run(
+  items: number,
+  repeat: number,
+  dbPid: number | null,
+  natsPid: number | null,
+): Promise<Run> {
   const count = Math.max(1000, Math.round(messages / items));
   const tag = `${runTag}_${items}_${repeat}`;
   const subject = `pbbench.${tag}.tx`;
   const stream = `PBBENCH_${tag.toUpperCase()}`;
   const database = `pb_bench_stream_${tag}`;
   progress(`stream #${repeat}: publishing ${count} messages of ${items} transaction(s)`);
-  await publish(subject, stream, count, items);
-  progress(`stream #${repeat}: draining through the server`);
-  const s = await startServer(
-    [
-      '--sim-tps',
-      '0',
-      '--ingest-stream',
-      `nats://${natsServer}/${subject}`,
-      '--ingest-stream-name',
-      stream,
-    ],
-    {
-      MYSQL_URL: `mysql://${LOCAL_DB.user}@${LOCAL_DB.host}:${LOCAL_DB.port}/${database}`,
-      PERSISTENCE: 'required',
-    },
-  );
-  const samples: { t: number; consumed: number; cpu: number; db: number | null }[] = [];
+  let s: TestServer;
+  try {
+    await publish(subject, stream, count, items);
+    progress(`stream #${repeat}: draining through the server`);
+    s = await startServer(
+      [
+        '--sim-tps',
+        '0',
+        '--ingest-stream',
+        `nats://${natsServer}/${subject}`,
+        '--ingest-stream-name',
+        stream,
+      ],
+      {
+        MYSQL_URL: `mysql://${LOCAL_DB.user}@${LOCAL_DB.host}:${LOCAL_DB.port}/${database}`,
+        PERSISTENCE: 'required',
+      },
+    );
+  } catch (err) {
+    // A publish or a start that failed leaves neither its stream nor its database behind.
+    await dropAll(stream, database);
+    throw err;
+  }
+  const samples: {
+    t: number;
+    consumed: number;
+    cpu: number;
+    db: number | null;
+    nats: number | null;
+  }[] = [];
   let last: MetricsSnapshot | undefined;
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   try {
@@ -132,6 +154,7 @@ async function run(items: number, repeat: number, dbPid: number | null): Promise
         consumed: last.stream?.consumed ?? 0,
         cpu: procCpuSeconds(s.proc.pid!) ?? 0,
         db: procCpuSeconds(dbPid),
+        nats: procCpuSeconds(natsPid),
       });
       if ((last.stream?.consumed ?? 0) >= count) break;
       if (Date.now() > deadline) throw new Error('the backlog did not drain in 10 minutes');
@@ -147,18 +170,29 @@ async function run(items: number, repeat: number, dbPid: number | null): Promise
     await conn.end();
     const { n, k } = (r as { n: string; k: string }[])[0]!;
     const transactions = count * items;
+    const cores = (a: number | null, b: number | null) =>
+      a !== null && b !== null ? round((b - a) / secs, 2) : null;
+    const committedTxPerSec = Math.round(((to.consumed - from.consumed) * items) / secs);
+    const dbCpuCores = cores(from.db, to.db);
+    const natsCpuCores = cores(from.nats, to.nats);
+    const serverCpuCores = round((to.cpu - from.cpu) / secs, 2);
     return {
       itemsPerMessage: items,
       repeat,
       messages: count,
       transactions,
-      committedTxPerSec: Math.round(((to.consumed - from.consumed) * items) / secs),
+      committedTxPerSec,
       measuredSeconds: round(secs, 2),
       exactlyOnce: Number(n) === transactions && Number(k) === transactions,
       rows: Number(n),
       redelivered: last.stream?.redelivered ?? 0,
-      serverCpuCores: round((to.cpu - from.cpu) / secs, 2),
-      dbCpuCores: to.db !== null && from.db !== null ? round((to.db - from.db) / secs, 2) : null,
+      serverCpuCores,
+      dbCpuCores,
+      natsCpuCores,
+      cpuUsPerTx:
+        dbCpuCores !== null && natsCpuCores !== null
+          ? round(((serverCpuCores + dbCpuCores + natsCpuCores) / committedTxPerSec) * 1e6, 1)
+          : null,
       eventLoopDelayP99Ms: last.pipeline.eventLoopDelayP99Ms,
     };
   } finally {
@@ -175,9 +209,12 @@ function simulatorPersisted(): unknown {
 }
 
 const dbPid = await localDbPid();
+const natsPid = /^(127\.0\.0\.1|localhost):/.test(natsServer)
+  ? localPidByName('nats-server')
+  : null;
 const runs: Run[] = [];
 for (let r = 1; r <= repeats; r++)
-  for (const items of itemCounts) runs.push(await run(items, r, dbPid));
+  for (const items of itemCounts) runs.push(await run(items, r, dbPid, natsPid));
 const byItems = itemCounts.map((items) => {
   const mine = runs.filter((x) => x.itemsPerMessage === items);
   return {
@@ -193,7 +230,7 @@ const result = { messages, repeats, runs, byItems, simulatorPersisted: simulator
 const path = writeResult(
   'stream',
   `node dist/bench/ingest/stream-ingest.js --messages ${messages} --items ${itemCounts.join(',')} --repeats ${repeats}`,
-  `${messages} transactions per run, published before the server starts into a fresh stream on the local NATS ${natsServer} (JetStream, file storage), as messages of ${itemCounts.join(' / ')} transaction(s); Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run, draining the backlog through its durable pull consumer (INGEST_STREAM_MAX_ACK_PENDING default, pulls of 5,000); committed tx/s = acknowledged messages × items between 10 % and 90 % of the backlog (acks only after COMMIT); rows checked: rows = distinct (source, ref) = transactions published; ${repeats} repeat(s); CPU from /proc over the same span`,
+  `${messages} transactions per run, published before the server starts into a fresh stream on the local NATS ${natsServer} (JetStream, file storage), as messages of ${itemCounts.join(' / ')} transaction(s); Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run, draining the backlog through its durable pull consumer (INGEST_STREAM_MAX_ACK_PENDING default, pulls of 5,000); committed tx/s = acknowledged messages × items between 10 % and 90 % of the backlog (acks only after COMMIT); rows checked: rows = distinct (source, ref) = transactions published; ${repeats} repeat(s); CPU of the server, MariaDB and nats-server from /proc over the same span`,
   result,
 );
 progress(`stream: ${JSON.stringify(byItems)} → ${path}`);

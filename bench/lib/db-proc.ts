@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 
 /**
@@ -39,4 +39,21 @@ export async function localDbPid(): Promise<number | null> {
   } finally {
     await conn.end();
   }
+}
+
+/**
+ * The pid of the local process whose command name is `comm` (e.g. nats-server, for the
+ * JetStream bench's CPU per transaction), or null when none runs here or there are several.
+ */
+export function localPidByName(comm: string): number | null {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) found.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found.length === 1 ? found[0]! : null;
 }

@@ -6,7 +6,7 @@ import {
   UNKNOWN_MAX_ATTEMPTS,
 } from '../../src/db/db-errors.js';
 import { PulseboardError } from '../../src/errors.js';
-import { type BodyResult, RequestBody } from '../../src/ingest/http/request-body.js';
+import { type BodyResult, RequestBody, wholeJsonBody } from '../../src/ingest/http/request-body.js';
 import { validateBatch } from '../../src/ingest/validate-batch.js';
 import type { Rejection } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULE, STATUS } from '../../src/shared/catalog.js';
@@ -181,21 +181,27 @@ const limits = {
 
 /**
  * Starts receiving request `reqId`'s body, or answers it at once (shutting down, queue
- * full) and returns undefined. Every door's bodies enter here.
+ * full) and returns undefined. HTTP bodies enter here; a stream message, whole, by admit.
  */
 function openBody(reqId: number, ndjson: boolean, gzip: boolean): RequestBody | undefined {
+  if (!admit(reqId)) return undefined;
+  const body = new RequestBody(ndjson, gzip, limits, (r) => onBody(reqId, r));
+  bodies.set(reqId, body);
+  return body;
+}
+
+/** Whether a body may enter now; if not, it is answered (shutting down, queue full). */
+function admit(reqId: number): boolean {
   if (stopping) {
     fail(reqId, new PulseboardError('PB_ERR_INGEST_OFF', 'server is shutting down'), 1);
-    return undefined;
+    return false;
   }
   // Already full: refuse before spending a parse on it (the bytes are bounded on the primary).
   if (queuedItems >= init.maxQueued) {
     backpressure(reqId);
-    return undefined;
+    return false;
   }
-  const body = new RequestBody(ndjson, gzip, limits, (r) => onBody(reqId, r));
-  bodies.set(reqId, body);
-  return body;
+  return true;
 }
 
 /** The HTTP door: body chunks from the primary (ingest-protocol.ts: IngestParts). */
@@ -498,8 +504,9 @@ function pollControl(): void {
 }
 
 /**
- * The JetStream door (workers/ingest/stream/): each message's payload enters by openBody
- * like an HTTP body (a JSON object or array, whole), under a negative request id, and its
+ * The JetStream door (workers/ingest/stream/): each message's payload enters like an HTTP
+ * JSON body given whole (a JSON object or array: same admission, same parse and limits),
+ * under a negative request id, and its
  * answer comes back to the door (answerStream) instead of going to the primary.
  */
 const streamAnswers = new Map<number, StreamAnswer>();
@@ -510,10 +517,14 @@ const streamDoor = init.stream
       (payload, answer) => {
         const reqId = nextStreamReqId--;
         streamAnswers.set(reqId, answer);
-        const body = openBody(reqId, false, false);
-        if (body === undefined) return; // answered already (shutting down, queue full)
-        body.push(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-        body.end();
+        if (!admit(reqId)) return;
+        onBody(
+          reqId,
+          wholeJsonBody(
+            Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+            limits,
+          ),
+        );
       },
       (level, code, message) => post({ type: 'stream', level, code, message }),
     )

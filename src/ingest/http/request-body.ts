@@ -102,12 +102,7 @@ export class RequestBody {
     if (this.failure !== null) return;
     this.size += c.byteLength;
     if (this.size > this.limits.maxBytes) {
-      this.fail(
-        new PulseboardError(
-          'PB_ERR_HTTP_BODY_TOO_LARGE',
-          `request body exceeds ${this.limits.maxBytes} bytes once decompressed (INGEST_BODY_LIMIT)`,
-        ),
-      );
+      this.fail(tooLarge(this.limits.maxBytes));
       return;
     }
     if (this.gunzip !== null) {
@@ -183,33 +178,53 @@ export class RequestBody {
         ? this.chunks[0]!.toString('utf8')
         : Buffer.concat(this.chunks, this.size).toString('utf8');
     this.chunks = [];
-    if (text.trim() === '')
-      return {
-        ok: false,
-        error: new PulseboardError('PB_ERR_INGEST_EMPTY', 'request body is empty'),
-      };
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      return {
-        ok: false,
-        error: new PulseboardError(
-          'PB_ERR_HTTP_BAD_JSON',
-          `request body is not valid JSON${jsonSyntaxWhere(err)}`,
-        ),
-      };
-    }
-    if (!Array.isArray(value)) return { ok: true, raws: [{ index: 0, value }] };
-    if (value.length === 0)
-      return {
-        ok: false,
-        error: new PulseboardError('PB_ERR_INGEST_EMPTY', 'request body is an empty array'),
-      };
-    if (value.length > this.limits.maxItems)
-      return { ok: false, error: tooMany(this.limits.maxItems) };
-    return { ok: true, raws: value.map((v, index) => ({ index, value: v })) };
+    return jsonBody(text, this.limits.maxItems);
   }
+}
+
+/**
+ * A JSON (not NDJSON, not gzip) body that is already whole, such as a stream message's
+ * payload: the same checks and answers as a RequestBody given it in one chunk, without
+ * the object and its chunk list.
+ */
+export function wholeJsonBody(bytes: Buffer, limits: BodyLimits): BodyResult {
+  if (bytes.byteLength > limits.maxBytes) return { ok: false, error: tooLarge(limits.maxBytes) };
+  return jsonBody(bytes.toString('utf8'), limits.maxItems);
+}
+
+function jsonBody(text: string, maxItems: number): BodyResult {
+  if (text.trim() === '')
+    return {
+      ok: false,
+      error: new PulseboardError('PB_ERR_INGEST_EMPTY', 'request body is empty'),
+    };
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return {
+      ok: false,
+      error: new PulseboardError(
+        'PB_ERR_HTTP_BAD_JSON',
+        `request body is not valid JSON${jsonSyntaxWhere(err)}`,
+      ),
+    };
+  }
+  if (!Array.isArray(value)) return { ok: true, raws: [{ index: 0, value }] };
+  if (value.length === 0)
+    return {
+      ok: false,
+      error: new PulseboardError('PB_ERR_INGEST_EMPTY', 'request body is an empty array'),
+    };
+  if (value.length > maxItems) return { ok: false, error: tooMany(maxItems) };
+  return { ok: true, raws: value.map((v, index) => ({ index, value: v })) };
+}
+
+function tooLarge(max: number): PulseboardError {
+  return new PulseboardError(
+    'PB_ERR_HTTP_BODY_TOO_LARGE',
+    `request body exceeds ${max} bytes once decompressed (INGEST_BODY_LIMIT)`,
+  );
 }
 
 function tooMany(max: number): PulseboardError {

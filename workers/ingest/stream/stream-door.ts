@@ -31,6 +31,8 @@ import {
   STREAM_STATE_UNREACHABLE,
 } from '../../../src/ingest/stream/stream-status.js';
 import { backoffMs, sleep } from '../../common/backoff.js';
+import { AckBatch } from './ack-batch.js';
+import { isRedelivery } from './ack-subject.js';
 import { type DeadLetter, deadLetterOf } from './dead-letter.js';
 import { ensureStreamAndConsumer, StreamSetupError } from './ensure-stream.js';
 
@@ -41,9 +43,9 @@ import { ensureStreamAndConsumer, StreamSetupError } from './ensure-stream.js';
  * same live windows), and the message is settled by the answer:
  *
  *   consume (pull, ≤ PULL_BATCH asked at once) ──► held ──► submit ──► answer
- *        ▲ paused while held = maxAckPending             200, all valid ──► ack
- *        │ (the database is slow or down:                 some / all invalid, or the
- *        │  nothing is buffered beyond that)              database refused them ──►
+ *        ▲ the server stops delivering at                 200, all valid ──► ack
+ *        │ max_ack_pending unacknowledged (the            some / all invalid, or the
+ *        │ database is slow or down: nothing more)        database refused them ──►
  *        │                                                dead letter, then ack
  *        └── in-progress acks keep held ones alive        503 backpressure ──► submit again
  *                                                         later (still held)
@@ -67,9 +69,9 @@ export class StreamDoor {
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private messages: ConsumerMessages | undefined;
+  private acks: AckBatch | undefined;
   /** Delivered, not yet settled → when we last told the server we are working on it. */
   private readonly held = new Map<JsMsg, number>();
-  private roomWaiter: (() => void) | undefined;
   /** Held messages answered with backpressure, waiting to be submitted again. */
   private blocked: JsMsg[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
@@ -102,7 +104,6 @@ export class StreamDoor {
     for (const t of this.timers) clearInterval(t);
     this.messages?.stop();
     this.retryBlocked(); // answered PB_ERR_INGEST_OFF now: nak'd for redelivery
-    this.wake();
     while (this.held.size > 0) await sleep(5);
     const nc = this.nc;
     if (nc && !nc.isClosed()) {
@@ -126,6 +127,8 @@ export class StreamDoor {
       reconnectJitter: 500,
     });
     if (this.stopping) return;
+    AckBatch.check(this.nc);
+    this.acks = new AckBatch(this.nc);
     void this.watchConnection(this.nc);
     this.jsm = await this.nc.jetstreamManager();
     this.js = this.nc.jetstream();
@@ -181,7 +184,11 @@ export class StreamDoor {
   private async consume(): Promise<void> {
     const consumer = await this.js!.consumers.get(this.cfg.stream, this.cfg.consumer);
     const max = Math.min(PULL_BATCH, this.cfg.maxAckPending);
-    const messages = await consumer.consume({ max_messages: max });
+    // Callback mode: each message is taken in the client's own receive loop, without an
+    // async iterator's promises per message. There is no pausing here: the server delivers
+    // at most max_ack_pending unacknowledged messages (over every node sharing the
+    // consumer), so that bounds what we hold; each is held (kept alive) from its arrival.
+    const messages = await consumer.consume({ max_messages: max, callback: (m) => this.take(m) });
     this.messages = messages;
     void (async () => {
       for await (const st of await messages.status()) {
@@ -199,22 +206,12 @@ export class StreamDoor {
         }
       }
     })().catch(() => {});
-    for await (const m of messages) {
-      this.take(m);
-      // Pause: the consume iterator pulls again only when we read on. (Not while messages
-      // wait out backpressure: those the client already pulled would outlive ack_wait
-      // unseen; they join the blocked ones instead, kept alive, bounded the same way.)
-      while (this.held.size >= this.cfg.maxAckPending && !this.stopping) {
-        await new Promise<void>((r) => {
-          this.roomWaiter = r;
-        });
-      }
-      if (this.stopping) break;
-    }
+    const err = await messages.closed();
+    if (err instanceof Error && !this.stopping) throw err;
   }
 
   private take(m: JsMsg): void {
-    if (m.redelivered) this.status[SS_REDELIVERED]!++;
+    if (isRedelivery(m)) this.status[SS_REDELIVERED]!++;
     this.held.set(m, Date.now());
     this.status[SS_HELD] = this.held.size;
     // Behind the ones already waiting out backpressure, in order.
@@ -242,7 +239,7 @@ export class StreamDoor {
     }
     const dead = deadLetterOf(status, body);
     if (dead === undefined) {
-      m.ack();
+      this.acks!.ack(m);
       this.status[SS_CONSUMED]!++;
       this.release(m);
     } else void this.deadLetter(m, dead);
@@ -293,7 +290,6 @@ export class StreamDoor {
       this.retryQueued = true;
       queueMicrotask(() => this.retryBlocked());
     }
-    this.wake();
   }
 
   private retryBlocked(): void {
@@ -303,13 +299,6 @@ export class StreamDoor {
     const again = this.blocked;
     this.blocked = [];
     for (const m of again) this.hand(m);
-    this.wake();
-  }
-
-  private wake(): void {
-    const wake = this.roomWaiter;
-    this.roomWaiter = undefined;
-    wake?.();
   }
 
   /** In-progress acks: a message waiting on a slow database is not redelivered elsewhere. */
