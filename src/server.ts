@@ -184,7 +184,7 @@ export async function startServer(
     const partitions = new TopicPartitions(options.wsPublishPartitions);
     const shared = { slots: primarySlots, counters: new ThreadCounters(fanoutShared, 0) };
     registerWsRoute(app, catalog, options, log, partitions, shared, access);
-    sink = new PartitionedPublisher(app, partitions);
+    sink = new PartitionedPublisher(app, partitions, options.wsPublishSocketsPerTurn);
   } else {
     const wsPort = await sharedPort(options.host, options.wsPort);
     fanout = new FanoutPool(

@@ -225,9 +225,15 @@ export const OPTION_SPECS = {
   },
   wsPublishPartitions: {
     env: 'WS_PUBLISH_PARTITIONS',
-    default: '16',
-    doc: 'Each topic is published in this many slices of clients, one per event-loop turn (bounds loop delay).',
+    default: '256',
+    doc: 'Each topic is split into this many slices of clients; a tick publishes a few slices per event-loop turn (WS_PUBLISH_SOCKETS_PER_TURN). More slices: finer turns at high client counts.',
     schema: int(1, 256),
+  },
+  wsPublishSocketsPerTurn: {
+    env: 'WS_PUBLISH_SOCKETS_PER_TURN',
+    default: '64',
+    doc: 'About this many sockets get a tick\'s frames per event-loop turn, so one turn of socket writes stays short (bounds loop delay) whatever the client count.',
+    schema: int(1, 1_000_000),
   },
   wsThreads: {
     env: 'WS_THREADS',

@@ -2,9 +2,11 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { TopicPartitions } from './topic-partitions.js';
 
 /**
- * Hands a tick's frames to uWS one partition per event-loop turn (topic-partitions.ts):
- * partition 0 now, the next after a setImmediate, so HTTP requests and control frames run
- * in between. The primary uses it with WS_THREADS=1, each fan-out thread with more. A tick
+ * Hands a tick's frames to uWS a few partitions per event-loop turn (topic-partitions.ts):
+ * the first partitions now, the next after a setImmediate, so HTTP requests and control
+ * frames run in between. A turn takes partitions until they hold `socketsPerTurn` open
+ * sockets (at least one partition; empty ones are skipped), so a turn's socket writes are
+ * bounded whatever the client count and a small audience still goes out in one turn. The primary uses it with WS_THREADS=1, each fan-out thread with more. A tick
  * whose frames arrive while the previous one is still being handed out waits its turn:
  * frames go out in order, never dropped, never interleaved (that would break `seq`).
  */
@@ -28,6 +30,7 @@ export class PartitionedPublisher implements FrameSink {
   constructor(
     private readonly app: TemplatedApp,
     private readonly partitions: TopicPartitions,
+    private readonly socketsPerTurn: number,
   ) {}
 
   get busy(): boolean {
@@ -44,16 +47,24 @@ export class PartitionedPublisher implements FrameSink {
     this.queue.length = 0;
   }
 
-  private partition(k: number): void {
+  private partition(first: number): void {
     if (this.stopped) return;
     const started = performance.now();
     const { frames, done } = this.queue[0]!;
-    for (const [topic, frame] of frames) {
-      this.app.publish(this.partitions.internal(topic, k), frame, false, false);
+    const count = this.partitions.count;
+    let k = first;
+    let sockets = 0;
+    for (; k < count && sockets < this.socketsPerTurn; k++) {
+      const n = this.partitions.socketsIn(k);
+      if (n === 0) continue;
+      sockets += n;
+      for (const [topic, frame] of frames) {
+        this.app.publish(this.partitions.internal(topic, k), frame, false, false);
+      }
     }
     this.costMs += performance.now() - started;
-    if (k + 1 < this.partitions.count) {
-      setImmediate(() => this.partition(k + 1));
+    if (k < count) {
+      setImmediate(() => this.partition(k));
       return;
     }
     this.queue.shift();

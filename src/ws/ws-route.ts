@@ -265,6 +265,7 @@ export function registerWsRoute(
       slow.add(ws);
       const data = ws.getUserData();
       data.slot.opened = true;
+      partitions.opened(data.partition);
       const initial = data.initial;
       data.initial = null;
       if (!initial) return;
@@ -338,6 +339,7 @@ export function registerWsRoute(
       const data = ws.getUserData();
       data.closed = true;
       slots.close(data.addressKey);
+      partitions.closed(data.partition);
       for (const t of data.topics) counters.subscribers(catalog.column(t), -1);
       slow.delete(ws);
       counters.add('open', -1);

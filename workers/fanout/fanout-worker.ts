@@ -68,7 +68,7 @@ app.any('/*', (res) => {
     new PulseboardError('PB_ERR_HTTP_NOT_FOUND', 'this port serves /ws only (WS_PORT)'),
   );
 });
-const publisher = new PartitionedPublisher(app, partitions);
+const publisher = new PartitionedPublisher(app, partitions, options.wsPublishSocketsPerTurn);
 const fault = new FaultTrigger(init.fault);
 
 let listenSocket: uWS.us_listen_socket | undefined;
