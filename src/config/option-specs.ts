@@ -232,7 +232,7 @@ export const OPTION_SPECS = {
   wsPublishSocketsPerTurn: {
     env: 'WS_PUBLISH_SOCKETS_PER_TURN',
     default: '64',
-    doc: 'About this many sockets get a tick\'s frames per event-loop turn, so one turn of socket writes stays short (bounds loop delay) whatever the client count.',
+    doc: "About this many sockets get a tick's frames per event-loop turn, so one turn of socket writes stays short (bounds loop delay) whatever the client count.",
     schema: int(1, 1_000_000),
   },
   wsThreads: {
