@@ -93,6 +93,9 @@ export async function runCeiling(o: CeilingOptions): Promise<CeilingResult> {
   const nowMs = Date.now();
   for (let i = 0; i < batchRows; i++) {
     factory.create(ring.f, i, nowMs);
+    // Placeholder ids of this era's width (batchText rewrites them).
+    ring.f.idHi[i] = idHigh(nowMs - TX_ID_EPOCH_MS);
+    ring.f.idLo[i] = idLow(nowMs - TX_ID_EPOCH_MS, CEILING_WORKER, i & 4095);
     ring.f.status[i] = ring.f.failureReason[i]! > 0 ? STATUS.failed : STATUS.completed;
     ring.f.completedAt[i] = nowMs + ring.f.processingMs[i]!;
   }
