@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import { parseOptions } from '../../src/config/parse-options.js';
@@ -10,7 +9,7 @@ import { STATUS } from '../../src/shared/catalog.js';
 import { idHigh, idLow, TX_ID_EPOCH_MS } from '../../src/shared/tx-id.js';
 import { TxRing } from '../../src/shared/tx-ring.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
-import { dbServerPid, procCpuSeconds } from '../lib/db-proc.js';
+import { dbServerPid, procCpuSeconds, threadCpuSeconds } from '../lib/db-proc.js';
 import { round } from '../lib/stats.js';
 
 /**
@@ -34,11 +33,6 @@ import { round } from '../lib/stats.js';
 const BATCH = 5000;
 const CONNECTIONS = 2;
 type Order = 'consecutive' | 'completion' | 'sorted';
-
-function threadCpuSeconds(pid: number, tid: number): number {
-  const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 async function run(order: Order, seconds: number, rollups: boolean): Promise<object> {
   const database = `pb_bench_order_${Date.now()}`;
@@ -77,7 +71,7 @@ async function run(order: Order, seconds: number, rollups: boolean): Promise<obj
   }
   const pid = await dbServerPid(conns[0]!);
   if (pid === null) throw new Error('the database server is not a readable local process');
-  const threads = () => tids.reduce((s, t) => s + threadCpuSeconds(pid, t), 0);
+  const threads = () => tids.reduce((s, t) => s + threadCpuSeconds(pid, t)!, 0);
   let rows = 0;
   let batches = 0;
   let upserts = 0;
