@@ -17,10 +17,12 @@ import { round } from '../lib/stats.js';
  * pipeline vs the LOAD DATA ceiling"). The ceiling's LOAD DATA, 2 connections × 5,000 rows of
  * the simulator's shape, with the ids made three ways:
  *
- *   consecutive   creation time = now for every row (the ceiling's consecutive ids)
- *   completion    creation time = now − processing time, rows in ring (completion) order:
- *                 what the writers see, ids scattered over the last ~2 s of the key
- *   sorted        the same ids, each batch sent in id order (what the writers now send)
+ *   consecutive   id time = now for every row (the ceiling's consecutive ids; what the
+ *                 writers send now that shards mint ids at completion)
+ *   completion    id time = now − processing time (creation-time ids, as shards minted them
+ *                 before), rows in ring (completion) order: ids scattered over the last
+ *                 ~2 s of the key
+ *   sorted        the same ids, each batch sent in id order
  *
  * and `--rollups` adds the batch's rollup upserts to its transaction. The figure is the CPU of
  * the two server threads serving these connections (/proc/<mariadbd>/task/<tid>, tid from
