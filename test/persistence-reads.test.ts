@@ -102,20 +102,20 @@ t.test('filters: every page through a bounded scan equals the SQL answer', async
     if (query === 'flagged=true')
       t.ok(got.scanLimited > 0, 'a rare filter pages through scan-limited pages');
   }
-  // A time range is an id range.
+  // A time range is an id range, and a simulated transaction's id carries its completion time.
   const [mid] = await sql<{ c: string }>(
-    'SELECT created_ms AS c FROM transactions ORDER BY id LIMIT 1 OFFSET 10000',
+    'SELECT completed_ms AS c FROM transactions ORDER BY id LIMIT 1 OFFSET 10000',
   );
   const from = Number(mid!.c);
   const to = from + 999;
   const got = await allPages(`from=${from}&to=${to}`, 1000);
   const inRange = got.ids.length;
-  t.ok(inRange > 0, `${inRange} rows created in one second`);
-  const created = await sql<{ n: string }>(
-    'SELECT COUNT(*) AS n FROM transactions WHERE created_ms BETWEEN ? AND ?',
+  t.ok(inRange > 0, `${inRange} rows completed in one second`);
+  const completed = await sql<{ n: string }>(
+    'SELECT COUNT(*) AS n FROM transactions WHERE completed_ms BETWEEN ? AND ?',
     [from, to],
   );
-  t.equal(inRange, Number(created[0]!.n), 'from/to select the creation time range');
+  t.equal(inRange, Number(completed[0]!.n), 'from/to select the completion time range');
 });
 
 t.test('bad parameters are 400s naming the parameter', async (t) => {

@@ -96,6 +96,7 @@ t.test('a restarted shard mints only above the failed thread’s last id ms', as
   let atOrBelow = 0;
   for (let slot = 0; slot < 16; slot++) {
     after.create(pool, slot, now);
+    after.mintId(pool, slot, now); // at completion
     const id = (BigInt(pool.idHi[slot]!) << 32n) | BigInt(pool.idLo[slot]!);
     if (Number(id >> ID_MS_SHIFT) <= lastMs) atOrBelow++;
   }

@@ -15,7 +15,12 @@ import { STATUS } from '../../src/shared/catalog.js';
 import { idHigh, idLow, TX_ID_EPOCH_MS } from '../../src/shared/tx-id.js';
 import { TxRing } from '../../src/shared/tx-ring.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
-import { dbServerPid, procCpuSeconds } from '../lib/db-proc.js';
+import {
+  databaseThreadsCpu,
+  dbServerPid,
+  procCpuSeconds,
+  threadsCpuBetween,
+} from '../lib/db-proc.js';
 import { round } from '../lib/stats.js';
 import { machineBusyCores, sampleMachine } from '../ws-swarm/proc-stats.js';
 
@@ -45,8 +50,12 @@ export interface CeilingResult {
   rows: number;
   rowsPerSec: number;
   rowsInDb: number;
-  /** CPU per row, µs: the database server, and this process (generating and encoding). */
-  cpuUsPerRow: { db: number | null; client: number };
+  /**
+   * CPU per row, µs: the database server, the server threads of this run's connections
+   * (db-proc.ts databaseThreadsCpu: other clients of a shared server left out), and this
+   * process (generating and encoding).
+   */
+  cpuUsPerRow: { db: number | null; dbThreads: number | null; client: number };
   machineBusyCores: number;
 }
 
@@ -93,6 +102,9 @@ export async function runCeiling(o: CeilingOptions): Promise<CeilingResult> {
   const nowMs = Date.now();
   for (let i = 0; i < batchRows; i++) {
     factory.create(ring.f, i, nowMs);
+    // Placeholder ids of this era's width (batchText rewrites them).
+    ring.f.idHi[i] = idHigh(nowMs - TX_ID_EPOCH_MS);
+    ring.f.idLo[i] = idLow(nowMs - TX_ID_EPOCH_MS, CEILING_WORKER, i & 4095);
     ring.f.status[i] = ring.f.failureReason[i]! > 0 ? STATUS.failed : STATUS.completed;
     ring.f.completedAt[i] = nowMs + ring.f.processingMs[i]!;
   }
@@ -146,6 +158,7 @@ export async function runCeiling(o: CeilingOptions): Promise<CeilingResult> {
   const pid = await dbServerPid(conns[0]!);
   let rows = 0;
   let stop = false;
+  const threads0 = pid === null ? null : await databaseThreadsCpu(conns[0]!, pid, database);
   const cpu0 = process.cpuUsage();
   const db0 = procCpuSeconds(pid);
   const m0 = sampleMachine();
@@ -175,6 +188,7 @@ export async function runCeiling(o: CeilingOptions): Promise<CeilingResult> {
   const cpu = process.cpuUsage(cpu0);
   const db1 = procCpuSeconds(pid);
   const m1 = sampleMachine();
+  const threads1 = pid === null ? null : await databaseThreadsCpu(conns[0]!, pid, database);
   const [res] = await conns[0]!.query('SELECT COUNT(*) AS n FROM transactions');
   const rowsInDb = Number((res as { n: number }[])[0]!.n);
   await conns[0]!.query(`DROP DATABASE \`${database}\``);
@@ -189,6 +203,10 @@ export async function runCeiling(o: CeilingOptions): Promise<CeilingResult> {
     rowsInDb,
     cpuUsPerRow: {
       db: db0 === null || db1 === null ? null : round(((db1 - db0) * 1e6) / Math.max(1, rows), 2),
+      dbThreads:
+        threads0 === null || threads1 === null
+          ? null
+          : round((threadsCpuBetween(threads0, threads1) * 1e6) / Math.max(1, rows), 2),
       client: round((cpu.user + cpu.system) / Math.max(1, rows), 2),
     },
     machineBusyCores: round(machineBusyCores(m0, m1), 3),

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import { parseOptions } from '../../src/config/parse-options.js';
@@ -10,7 +9,7 @@ import { STATUS } from '../../src/shared/catalog.js';
 import { idHigh, idLow, TX_ID_EPOCH_MS } from '../../src/shared/tx-id.js';
 import { TxRing } from '../../src/shared/tx-ring.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
-import { dbServerPid, procCpuSeconds } from '../lib/db-proc.js';
+import { dbServerPid, procCpuSeconds, threadCpuSeconds } from '../lib/db-proc.js';
 import { round } from '../lib/stats.js';
 
 /**
@@ -18,10 +17,12 @@ import { round } from '../lib/stats.js';
  * pipeline vs the LOAD DATA ceiling"). The ceiling's LOAD DATA, 2 connections × 5,000 rows of
  * the simulator's shape, with the ids made three ways:
  *
- *   consecutive   creation time = now for every row (the ceiling's consecutive ids)
- *   completion    creation time = now − processing time, rows in ring (completion) order:
- *                 what the writers see, ids scattered over the last ~2 s of the key
- *   sorted        the same ids, each batch sent in id order (what the writers now send)
+ *   consecutive   id time = now for every row (the ceiling's consecutive ids; what the
+ *                 writers send now that shards mint ids at completion)
+ *   completion    id time = now − processing time (creation-time ids, as shards minted them
+ *                 before), rows in ring (completion) order: ids scattered over the last
+ *                 ~2 s of the key
+ *   sorted        the same ids, each batch sent in id order
  *
  * and `--rollups` adds the batch's rollup upserts to its transaction. The figure is the CPU of
  * the two server threads serving these connections (/proc/<mariadbd>/task/<tid>, tid from
@@ -34,11 +35,6 @@ import { round } from '../lib/stats.js';
 const BATCH = 5000;
 const CONNECTIONS = 2;
 type Order = 'consecutive' | 'completion' | 'sorted';
-
-function threadCpuSeconds(pid: number, tid: number): number {
-  const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-}
 
 async function run(order: Order, seconds: number, rollups: boolean): Promise<object> {
   const database = `pb_bench_order_${Date.now()}`;
@@ -77,7 +73,7 @@ async function run(order: Order, seconds: number, rollups: boolean): Promise<obj
   }
   const pid = await dbServerPid(conns[0]!);
   if (pid === null) throw new Error('the database server is not a readable local process');
-  const threads = () => tids.reduce((s, t) => s + threadCpuSeconds(pid, t), 0);
+  const threads = () => tids.reduce((s, t) => s + threadCpuSeconds(pid, t)!, 0);
   let rows = 0;
   let batches = 0;
   let upserts = 0;

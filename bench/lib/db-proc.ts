@@ -57,3 +57,49 @@ export function localPidByName(comm: string): number | null {
   }
   return found.length === 1 ? found[0]! : null;
 }
+
+/** utime + stime of thread `tid` of local process `pid`, seconds, or null when it is gone. */
+export function threadCpuSeconds(pid: number, tid: number): number | null {
+  try {
+    const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * CPU seconds of the server threads serving the connections now open to `database`, by
+ * thread id (MariaDB's information_schema.PROCESSLIST.TID). Unlike the whole server's CPU,
+ * other clients of a shared server do not show in it: the database's own cost per row of
+ * one benchmark, on a box where others use the same server.
+ */
+export async function databaseThreadsCpu(
+  conn: mysql.Connection,
+  pid: number,
+  database: string,
+): Promise<Map<number, number>> {
+  const [r] = await conn.query(
+    'SELECT TID AS tid FROM information_schema.PROCESSLIST WHERE DB = ?',
+    [database],
+  );
+  const out = new Map<number, number>();
+  for (const { tid } of r as { tid: number }[]) {
+    const s = threadCpuSeconds(pid, Number(tid));
+    if (s !== null) out.set(Number(tid), s);
+  }
+  return out;
+}
+
+/**
+ * CPU seconds spent between two databaseThreadsCpu snapshots by the threads in both (a
+ * connection opened or closed in between is left out: its thread may have served others).
+ */
+export function threadsCpuBetween(a: Map<number, number>, b: Map<number, number>): number {
+  let s = 0;
+  for (const [tid, end] of b) {
+    const start = a.get(tid);
+    if (start !== undefined) s += end - start;
+  }
+  return s;
+}

@@ -88,7 +88,10 @@ let now = Date.now();
 bench
   .add(`generate ${BATCH} transactions`, () => {
     now++;
-    for (let i = 0; i < BATCH; i++) factory.create(pool, i, now);
+    for (let i = 0; i < BATCH; i++) {
+      factory.create(pool, i, now);
+      factory.mintId(pool, i, now);
+    }
   })
   .add(`ring: write + read ${BATCH} records`, () => {
     let w = ring.writePos;

@@ -10,7 +10,12 @@ import {
   G_THROTTLED,
 } from '../../src/shared/metric-buckets.js';
 import { SourceRegistry } from '../../src/shared/source-registry.js';
-import { dbServerPid, procCpuSeconds } from '../lib/db-proc.js';
+import {
+  databaseThreadsCpu,
+  dbServerPid,
+  procCpuSeconds,
+  threadsCpuBetween,
+} from '../lib/db-proc.js';
 import { machineBusyCores, sampleMachine } from '../ws-swarm/proc-stats.js';
 
 /**
@@ -39,8 +44,10 @@ export interface PersistedResult {
    * database server (when it runs on this machine and its pid file is readable). On a
    * shared 2-core box wall-clock rows/s swings with whatever else runs; CPU per row does not,
    * and 2 cores ÷ (sum per row) is the rate the box could sustain with nothing else on it.
+   * `serverThreads`: only the server threads of the writers' connections (db-proc.ts
+   * databaseThreadsCpu), which other clients of a shared server do not show in.
    */
-  cpuUsPerRow: { process: number; server: number | null };
+  cpuUsPerRow: { process: number; server: number | null; serverThreads: number | null };
   /** 2 × 10^6 / (process + server µs per row): rows/s with both cores to ourselves. */
   twoCoreCeiling: number | null;
   /** Busy cores of the whole machine over the span (all processes, /proc/stat). */
@@ -85,7 +92,6 @@ export async function runPersisted(
     password: db.password,
   });
   const pid = await dbServerPid(probe);
-  await probe.end();
   const rows = () => persistence.writers!.status().rowsTotal;
   pool.setParams({ tps: Number.POSITIVE_INFINITY });
   log(
@@ -94,6 +100,8 @@ export async function runPersisted(
   await new Promise((r) => setTimeout(r, warmup * 1000));
   const r0 = rows();
   const c0 = sum(G_COMPLETED);
+  // The writers' connections (lanes) stay open over the span: their server threads' CPU.
+  const threads0 = pid === null ? null : await databaseThreadsCpu(probe, pid, database);
   const cpu0 = process.cpuUsage();
   const srv0 = procCpuSeconds(pid);
   const m0 = sampleMachine();
@@ -116,6 +124,13 @@ export async function runPersisted(
   const cpu = process.cpuUsage(cpu0);
   const srv1 = procCpuSeconds(pid);
   const m1 = sampleMachine();
+  const threads1 = pid === null ? null : await databaseThreadsCpu(probe, pid, database);
+  await probe.end();
+  const threadsUs =
+    threads0 === null || threads1 === null
+      ? null
+      : Math.round(((threadsCpuBetween(threads0, threads1) * 1e6) / Math.max(1, committed)) * 100) /
+        100;
   const procUs = Math.round(((cpu.user + cpu.system) / Math.max(1, committed)) * 100) / 100;
   const srvUs =
     srv0 === null || srv1 === null
@@ -152,7 +167,7 @@ export async function runPersisted(
     distinctIds: Number(d),
     lossless: Number(n) === completed && Number(d) === Number(n),
     throttled: sum(G_THROTTLED),
-    cpuUsPerRow: { process: procUs, server: srvUs },
+    cpuUsPerRow: { process: procUs, server: srvUs, serverThreads: threadsUs },
     twoCoreCeiling: srvUs === null ? null : Math.round(2e6 / (procUs + srvUs)),
     machineBusyCores: Math.round(machineBusyCores(m0, m1) * 1000) / 1000,
   };

@@ -83,6 +83,9 @@ const out = {
   cpuUsPerRow: {
     process: spread(runs.map((r) => r.cpuUsPerRow.process)),
     server: spread(runs.map((r) => r.cpuUsPerRow.server).filter((v): v is number => v !== null)),
+    serverThreads: spread(
+      runs.map((r) => r.cpuUsPerRow.serverThreads).filter((v): v is number => v !== null),
+    ),
   },
   machineBusyCores: spread(runs.map((r) => r.machineBusyCores)),
   ceiling:
@@ -98,6 +101,9 @@ const out = {
           ),
           dbCpuUsPerRow: spread(
             ceilings.map((c) => c.cpuUsPerRow.db).filter((v): v is number => v !== null),
+          ),
+          dbThreadsCpuUsPerRow: spread(
+            ceilings.map((c) => c.cpuUsPerRow.dbThreads).filter((v): v is number => v !== null),
           ),
           clientCpuUsPerRow: spread(ceilings.map((c) => c.cpuUsPerRow.client)),
           machineBusyCores: spread(ceilings.map((c) => c.machineBusyCores)),

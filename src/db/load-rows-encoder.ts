@@ -50,14 +50,15 @@ export class LoadRowsEncoder {
    * their rollup cells added to `rollup`; the same contract as encodeRingRows' 'load'.
    * The returned Buffer is a view of this encoder's memory, valid until the next call.
    *
-   * `byId` writes the rows in id order instead of ring order. The ring holds records in
-   * completion order, but the primary key is the creation-time id, and processing takes
-   * 100 ms to 2 s: one batch's ids are scattered over the last ~2 s of the key space, so
-   * InnoDB descends to and latches a different leaf for nearly every row, and splits
-   * leaves in the middle. Measured with the LOAD DATA alone (2 connections, 5,000 rows,
-   * CPU of the two server connection threads): ids in order 3.3 µs/row, in the ring's
-   * completion order 4.9–5.6, the same rows sorted per batch 4.4–4.5
-   * (profiles/README.md, "Persisted pipeline vs the LOAD DATA ceiling").
+   * `byId` writes the rows in id order instead of ring order. A simulator shard mints ids
+   * at completion, so its ring is in id order already; the sort keeps a batch in key order
+   * whatever fills a ring. When the ids were creation-time ones and
+   * processing took 100 ms to 2 s, one batch's ids were scattered over the last ~2 s of the
+   * key, and InnoDB descended to and latched a different leaf for nearly every row.
+   * Measured with the LOAD DATA alone (2 connections, 5,000 rows, CPU of the two server
+   * connection threads): ids in order 3.3 µs/row, in that scattered order 4.9–5.6, the same
+   * rows sorted per batch 4.4–4.5 (profiles/README.md, "Persisted pipeline vs the LOAD DATA
+   * ceiling").
    */
   encode(
     f: RecordViews,
@@ -133,7 +134,7 @@ export class LoadRowsEncoder {
    * Offsets 0..count-1 of the batch in ascending id order. The usual case is one native
    * numeric sort of float64 keys (id relative to the batch's smallest high half, times
    * 2^bits, plus the offset), exact while they stay below 2^53: a batch of 8,192 rows whose
-   * ids span up to 256 × 2^32 (about 4 minutes of creation time). Otherwise a comparator.
+   * ids span up to 256 × 2^32 (about 4 minutes of id time). Otherwise a comparator.
    */
   private idOrder(f: RecordViews, mask: number, start: number, count: number): Int32Array {
     if (this.order.length < count) {

@@ -12,8 +12,9 @@ import { firstIdAt } from './tx-id-time.js';
  *
  * Newest first, keyset-paged on the primary key: ids are time-ordered (tx-id.ts), so the
  * time range is an id range and every page is a backwards range scan of the PK from the
- * cursor, never an OFFSET. The time range is the server-assigned id time (creation for
- * simulated transactions, arrival for ingested ones).
+ * cursor, never an OFFSET. The time range is the server-assigned id time (completion for
+ * simulated transactions, the same second the rollups count them in; arrival for ingested
+ * ones).
  *
  * Bounded cost: the PK bounds the scan; the other filters (source, status, flagged, amount)
  * are checked on the rows scanned, and one page reads at most SCAN_LIMIT rows. When the scan

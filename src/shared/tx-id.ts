@@ -1,12 +1,19 @@
 /**
  * 64-bit transaction ids, Snowflake-style, so ids from different shards and nodes never
- * collide and sort by creation time:
+ * collide and sort by the time they were minted:
  *
  *   63            22 21      12 11          0
  *   +---------------+----------+------------+
  *   | ms since epoch |  node ×  |  sequence  |
  *   |  (42 bits)     |  shard   |  (12 bits) |
  *   +---------------+----------+------------+
+ *
+ * That time is when the transaction completed (a simulator shard mints the id then, not at
+ * creation) or, for an ingested one, when it reached the server — never before it
+ * completed. So a thread's ids rise in the order its transactions complete, which is the
+ * order the writers commit them in: they append at the right edge of the primary key
+ * (profiles/README.md, "Persisted pipeline vs the LOAD DATA ceiling"). `created_ms` is a
+ * column of its own.
  *
  * The worker keeps the id as two uint32 halves (no BigInt on the hot path); `txIdToString`
  * joins them only for records the primary encodes for clients.

@@ -137,7 +137,6 @@ function generate(n: number, nowMs: number, mono: number): number {
   }
   pending += started;
   counters[G_GENERATED]! += started;
-  gauges[G_ID_MS] = factory.lastIdMs; // before any of these ids can reach the ring (restart floor)
   return started;
 }
 
@@ -172,6 +171,7 @@ function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
     const failed = pool.failureReason[slot] !== 0;
     pool.status[slot] = failed ? STATUS.failed : STATUS.completed;
     pool.completedAt[slot] = nowMs;
+    factory.mintId(pool, slot, nowMs);
     const processingMs = nowMs - pool.createdAt[slot]!;
     pool.processingMs[slot] = processingMs;
     const currency = pool.currency[slot]!;
@@ -203,6 +203,7 @@ function advance(nowMs: number, mono: number, ringOpen: boolean): boolean {
     freeSlots[freeTop++] = slot;
     if (++completions === limit) break;
   }
+  gauges[G_ID_MS] = factory.lastIdMs; // before any of these ids can reach the ring (restart floor)
   // Test-only (fault-switch.ts): dies as if in the middle of a publish — seqlock left odd,
   // this batch neither in the rows nor in the ring.
   fault.count(completions, () => beginWrite(control));

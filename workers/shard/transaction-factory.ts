@@ -5,7 +5,7 @@ import { amountTable, processingDelayTable, TABLE_MASK, weightedPicker } from '.
 import { FraudRules, usualCurrencyMask } from './fraud-rules.js';
 
 /**
- * Writes one new simulated transaction into a slot of the in-flight pool: id, account,
+ * Writes one new simulated transaction into a slot of the in-flight pool: account,
  * source, type, amount, currency, outcome and planned processing time, and runs the fraud
  * rules on it. No object is allocated per transaction.
  */
@@ -98,11 +98,13 @@ export class TransactionFactory {
   }
 
   /**
-   * Fills pool slot `slot` with a new transaction created at `nowMs` (integer epoch ms).
-   * Returns its planned processing time in ms.
+   * Gives pool slot `slot` its id, minted at `nowMs` (integer epoch ms): the moment it
+   * completes, not the moment it was created. The shard completes transactions in time
+   * order, so its ids rise in ring order and the writers append them at the right edge of
+   * the primary key instead of scattering them over the last seconds of it
+   * (profiles/README.md). Borrows the next ms when a ms's 4,096 sequence numbers are used.
    */
-  create(p: RecordViews, slot: number, nowMs: number): number {
-    // id: ms since our epoch, worker, sequence within the ms (borrow the next ms on overflow)
+  mintId(p: RecordViews, slot: number, nowMs: number): void {
     let ms = nowMs - TX_ID_EPOCH_MS;
     if (ms <= this.lastMs) {
       if (this.sequence === MAX_SEQUENCE) {
@@ -116,7 +118,13 @@ export class TransactionFactory {
     }
     p.idHi[slot] = idHigh(ms);
     p.idLo[slot] = idLow(ms, this.cfg.worker, this.sequence);
+  }
 
+  /**
+   * Fills pool slot `slot` with a new transaction created at `nowMs` (integer epoch ms),
+   * all but its id (mintId, at completion). Returns its planned processing time in ms.
+   */
+  create(p: RecordViews, slot: number, nowMs: number): number {
     const source = this.sourcePicker[(Math.random() * 256) | 0]!;
     let currency: number;
     if (this.pairingRate > 0 && Math.random() < this.pairingRate) {
