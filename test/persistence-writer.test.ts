@@ -49,7 +49,12 @@ t.test('persistence is on and rows arrive', async (t) => {
 
 t.test('exactly once when writer connections are KILLed mid-batch', async (t) => {
   let killed = 0;
-  for (let round = 0; round < 8; round++) {
+  const retried = () =>
+    server.logs.some((l) => l.msg === 'database write failed; retrying with backoff');
+  // A kill that lands between batches only makes the writer reconnect for the next one
+  // (lane.ts); keep killing until one has landed mid-batch (the writer retried), at least 8
+  // rounds. Batches are short (ids arrive in key order), so that can take a few rounds.
+  for (let round = 0; round < 8 || (round < 60 && !retried()); round++) {
     for (const id of await writerConnections()) {
       try {
         await db.conn.query(`KILL ${id}`);
