@@ -7,8 +7,12 @@ import { benchRules } from './rule-set.js';
  * The worker side of the primary-vs-worker measurement (rule-evaluation.ts): the same
  * rules, evaluated on values the primary posts every tick; the state changes go back.
  */
-const { rules, sources } = workerData as { rules: number; sources: string[] };
-const slots = new MetricSlots(sources);
+const { rules, sources, sourceSlots } = workerData as {
+  rules: number;
+  sources: string[];
+  sourceSlots: number;
+};
+const slots = new MetricSlots(sources, sourceSlots);
 const evaluator = new RuleEvaluator({
   sources,
   slotOf: (name) => sources.indexOf(name),

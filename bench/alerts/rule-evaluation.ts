@@ -10,7 +10,7 @@ import type { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { DEFAULT_SOURCES } from '../../src/shared/catalog.js';
 import { ShardMetrics } from '../../src/shared/metric-buckets.js';
 import { SourceRegistry } from '../../src/shared/source-registry.js';
-import { SOURCES_LIMIT } from '../../src/shared/window-row.js';
+import { SOURCE_SLOTS, SOURCES_LIMIT } from '../../src/shared/window-row.js';
 import { WindowWriter } from '../../workers/common/window-writer.js';
 import { progress, writeResult } from '../lib/results.js';
 import { benchRules } from './rule-set.js';
@@ -117,7 +117,8 @@ console.table(rows);
 
 // The same evaluation on a worker: one round trip per tick.
 const worker = new Worker(fileURLToPath(new URL('./evaluation-worker.js', import.meta.url)), {
-  workerData: { rules: RULES, sources },
+  // The same slot layout as the reader's (a slot per registry entry, SOURCE_SLOTS of them).
+  workerData: { rules: RULES, sources, sourceSlots: SOURCE_SLOTS },
 });
 const roundTrip = (): Promise<number> =>
   new Promise((resolve) => {
