@@ -105,6 +105,38 @@ t.test('evaluator: threshold with for, one event per change, in evaluation order
   t.equal(status.series[0]!.value, 10, 'the last value is kept');
 });
 
+t.test('evaluator: `for` counts evaluations, whatever the timer jitter of the ticks', async (t) => {
+  // Ticks from a timer: four intervals of 500 ms can add up to 1,999 ms.
+  const jittered = [0, 499, 998, 1497, 1996, 2495];
+  for (const [forText, firesAt] of [
+    ['2s', 4],
+    ['100ms', 1],
+    ['0s', 0],
+  ] as const) {
+    const r = reader();
+    const ev = new RuleEvaluator(r, TICK);
+    ev.set(rule({ alert: 'Busy', metric: 'inFlight', op: '>', threshold: 10, for: forText }));
+    r.values[r.slots.slot('inFlight', null, ALL)] = 11;
+    const fired = jittered.findIndex((ts) => ev.evaluate(ts).some((e) => e.state === 'firing'));
+    t.equal(fired, firesAt, `for ${forText}: fires at evaluation ${firesAt} after the condition`);
+  }
+  // keepFiringFor likewise: cleared at 499, still firing at 998, resolved at 1497 (1 s on).
+  const r = reader();
+  const ev = new RuleEvaluator(r, TICK);
+  ev.set(rule({ alert: 'Busy', metric: 'inFlight', op: '>', threshold: 10, keepFiringFor: '1s' }));
+  const slot = r.slots.slot('inFlight', null, ALL);
+  r.values[slot] = 11;
+  ev.evaluate(0);
+  r.values[slot] = 0;
+  const states = [499, 998, 1497].map((ts) =>
+    ev
+      .evaluate(ts)
+      .map((e) => e.state)
+      .join(),
+  );
+  t.same(states, ['', '', 'resolved'], 'firing until 1 s after it cleared, resolved then');
+});
+
 t.test('evaluator: per source, each source its own alert with a source label', async (t) => {
   const r = reader();
   const ev = new RuleEvaluator(r);

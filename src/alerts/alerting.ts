@@ -67,7 +67,7 @@ export class Alerting {
     private readonly log: Logger,
   ) {
     this.reader = new SnapshotMetricReader(snapshots);
-    this.evaluator = new RuleEvaluator(this.reader);
+    this.evaluator = new RuleEvaluator(this.reader, options.tickMs);
     this.events = new AlertEventLog(db, log, options.rollupRetentionDays);
     this.store = new RulesStore(db, log);
     this.alertmanager =
