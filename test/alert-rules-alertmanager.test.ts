@@ -118,7 +118,13 @@ t.test('rule → WebSocket → Alertmanager → webhook; resolved; a silence hol
     'pending, then firing, each published once',
   );
   const [pending, firing] = busy;
-  t.ok(firing.ts - pending.activeAt >= 1000, 'fired only once `for` (1 s) had passed');
+  // `for` counts ticks (README): 1 s is two 500 ms ticks after the one that went pending.
+  // The ticks' own timestamps jitter, so two of them may be a few ms under 1,000 apart.
+  const ticksPending = ws
+    .of('metrics')
+    .filter((f) => f.data.ts > pending.activeAt && f.data.ts <= firing.ts).length;
+  t.ok(ticksPending >= 2, `fired only once \`for\` (1 s = 2 ticks) had passed: ${ticksPending} ticks`);
+  t.ok(firing.ts - pending.activeAt >= 750, 'and no sooner than half a tick under 1 s');
   const evaluated = ws.of('metrics').find((f) => f.data.ts === firing.ts);
   t.ok(evaluated, 'the snapshot it was evaluated on went out as a metrics frame');
   t.equal(evaluated?.ts, firing.frameTs, 'the state change went out in that same tick');
