@@ -123,7 +123,10 @@ t.test('rule → WebSocket → Alertmanager → webhook; resolved; a silence hol
   const ticksPending = ws
     .of('metrics')
     .filter((f) => f.data.ts > pending.activeAt && f.data.ts <= firing.ts).length;
-  t.ok(ticksPending >= 2, `fired only once \`for\` (1 s = 2 ticks) had passed: ${ticksPending} ticks`);
+  t.ok(
+    ticksPending >= 2,
+    `fired only once \`for\` (1 s = 2 ticks) had passed: ${ticksPending} ticks`,
+  );
   t.ok(firing.ts - pending.activeAt >= 750, 'and no sooner than half a tick under 1 s');
   const evaluated = ws.of('metrics').find((f) => f.data.ts === firing.ts);
   t.ok(evaluated, 'the snapshot it was evaluated on went out as a metrics frame');

@@ -46,6 +46,8 @@ export async function runMergeRate(tps: number, seconds: number) {
     const feedBytes: number[] = [];
     const feedItems: number[] = [];
     const feedAlerts: number[] = [];
+    /** Bytes of each feed message's alerts (its JSON array); the rest is the sample. */
+    const feedAlertBytes: number[] = [];
     const subs = [
       nc.subscribe(`${name}.partial.*`, {
         callback: (_e, m) => {
@@ -66,6 +68,7 @@ export async function runMergeRate(tps: number, seconds: number) {
           const f = JSON.parse(new TextDecoder().decode(m.data)) as { items: []; alerts: [] };
           feedItems.push(f.items.length);
           feedAlerts.push(f.alerts.length);
+          feedAlertBytes.push(Buffer.byteLength(JSON.stringify(f.alerts)));
         },
       }),
     ];
@@ -142,6 +145,14 @@ export async function runMergeRate(tps: number, seconds: number) {
       partialBytesPerTick: { mean: round(mean(partialBytes), 0), max: Math.max(...partialBytes) },
       partialAnatomy: anatomy.summary(),
       feedBytesPerTick: { mean: round(mean(feedBytes), 0), max: Math.max(...feedBytes) },
+      /**
+       * The feed message split: the transaction sample (FEED_PER_TICK at most, uniform) and
+       * the alerts (every flagged transaction, ALERTS_PER_TICK at most).
+       */
+      feedSampleBytesPerTick: {
+        mean: round(mean(feedBytes.map((b, i) => b - feedAlertBytes[i]!)), 0),
+      },
+      feedAlertBytesPerTick: { mean: round(mean(feedAlertBytes), 0) },
       /** Means per feed message: transactions and alerts in it, and bytes per item. */
       feedAnatomy: {
         items: round(mean(feedItems), 1),

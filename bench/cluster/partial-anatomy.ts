@@ -16,7 +16,7 @@ export interface PartialAnatomy {
   rows: number;
   /** Means per row: non-zero words by part of the row. */
   wordsPerRow: { counters: number; volumes: number; histogram: number; sources: number };
-  /** Source slots named in the header (the sources its rows touch), mean. */
+  /** Source slots named in the header (the names its registry holds), mean. */
   sourceSlots: number;
 }
 
@@ -34,7 +34,7 @@ export class AnatomyCounter {
     this.bytes += data.length;
     this.headerBytes += new DataView(data.buffer, data.byteOffset).getUint32(0, true);
     this.rows += p.header.seconds.length;
-    this.slots += Object.keys(p.header.slots).length;
+    this.slots += p.header.sources.length;
     for (let i = 0; i < p.rows.length; i++) {
       if (p.rows[i] === 0) continue;
       const w = i % ROW_STRIDE;

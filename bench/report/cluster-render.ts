@@ -12,20 +12,27 @@ export const CLUSTER_BARS = {
 } as const;
 
 /**
- * "Independent of the rate", as measured: the partial's mean bytes per tick at every rate
- * within ±5 % of its mean at the lowest rate (a partial carries two or three seconds
- * depending on the tick's phase, so means of equal content still differ by a few %).
+ * "Independent of the rate", as measured: the mean bytes per tick of the partial (the
+ * windows) and of the feed's transaction sample, at every rate, within ±5 % of their mean
+ * at the lowest rate (a partial carries two or three seconds depending on the tick's phase,
+ * so means of equal content still differ by a few %). The feed's alerts are every flagged
+ * transaction (ALERTS_PER_TICK at most), not a sample: they are shown next to it, with
+ * their count per message, not folded into the verdict.
  */
 const SAME_SIZE = 0.05;
 
 const runsOf = (d: ResultDoc | undefined): any[] =>
   [...((d?.result?.runs as any[]) ?? [])].sort((a, b) => a.clusterTps - b.clusterTps);
 
-type BytesField = 'partialBytesPerTick' | 'feedBytesPerTick';
+type BytesField =
+  | 'partialBytesPerTick'
+  | 'feedBytesPerTick'
+  | 'feedSampleBytesPerTick'
+  | 'feedAlertBytesPerTick';
 
 /** The largest relative difference of a per-tick mean from its value at the lowest rate. */
 function bytesGrowth(runs: any[], field: BytesField = 'partialBytesPerTick'): number | null {
-  if (runs.length < 2) return null;
+  if (runs.length < 2 || runs.some((r) => r[field] === undefined)) return null;
   const base = runs[0][field].mean;
   return Math.max(...runs.map((r) => Math.abs(r[field].mean - base) / base));
 }
@@ -36,14 +43,14 @@ export function clusterBars(docs: Map<string, ResultDoc>, missing: string[]): st
   if (!d || runs.length === 0) return missing;
   const worst = Math.max(...runs.map((r) => r.mergeLatencyMs.p99));
   const growth = bytesGrowth(runs);
-  const feedGrowth = bytesGrowth(runs, 'feedBytesPerTick');
+  const sampleGrowth = bytesGrowth(runs, 'feedSampleBytesPerTick');
   const at = (r: any) => `${n(r.clusterTps)} tx/s`;
   const means = (field: BytesField) =>
     runs.map((r) => `${n(r[field].mean)} B at ${at(r)}`).join(', ');
   const pct = (g: number | null) => (g === null ? '—' : `${n(g * 100, 1)} %`);
   return [
     `| cluster | ${CLUSTER_BARS.merge} | ${runs.map((r) => `${ms(r.mergeLatencyMs.p99)} at ${at(r)}`).join(', ')} (bar ${ms(runs[0].mergeLatencyMs.bar)}) | ${verdict(worst < runs[0].mergeLatencyMs.bar)} | ${source(d, 'npm run bench:cluster')} |`,
-    `| cluster | ${CLUSTER_BARS.bytes} | per node and tick, mean: partial ${means('partialBytesPerTick')} (largest difference from the lowest rate ${pct(growth)}); feed message ${means('feedBytesPerTick')} (${pct(feedGrowth)}); independent: within ±${SAME_SIZE * 100} % | ${verdict(growth === null || feedGrowth === null ? null : Math.max(growth, feedGrowth) <= SAME_SIZE)} | same run |`,
+    `| cluster | ${CLUSTER_BARS.bytes} | per node and tick, mean: partial (the windows) ${means('partialBytesPerTick')} (largest difference from the lowest rate ${pct(growth)}); the feed's transaction sample ${means('feedSampleBytesPerTick')} (${pct(sampleGrowth)}); independent: within ±${SAME_SIZE * 100} %. Besides, the feed's alerts (every flagged transaction, not a sample; ALERTS_PER_TICK at most): ${runs.map((r) => `${n(r.feedAlertBytesPerTick?.mean)} B (${n(r.feedAnatomy?.alerts, 1)} alerts) at ${at(r)}`).join(', ')} | ${verdict(growth === null || sampleGrowth === null ? null : Math.max(growth, sampleGrowth) <= SAME_SIZE)} | same run |`,
   ];
 }
 
@@ -57,8 +64,8 @@ export function clusterMissed(docs: Map<string, ResultDoc>): string[] {
     out.push(
       `- **Cluster merge latency (p99 ${ms(worst.mergeLatencyMs.p99)} at ${n(worst.clusterTps)} tx/s).** Over that span the cluster delivered ${worst.deliveredTps ? `${n(worst.deliveredTps.perSecond)} tx/s` : '—'}${worst.machineBusyCores === undefined ? '' : ` and the machine (every process on it) was ${n(worst.machineBusyCores, 2)} of ${n(docs.get('cluster')?.machine.cores)} cores busy`}; p50 ${ms(worst.mergeLatencyMs.p50)}, ${n(worst.mergeLatencyMs.samples)} samples.`,
     );
-  const feedGrowth = bytesGrowth(runs, 'feedBytesPerTick');
-  if (feedGrowth !== null && feedGrowth > SAME_SIZE)
+  const sampleGrowth = bytesGrowth(runs, 'feedSampleBytesPerTick');
+  if (sampleGrowth !== null && sampleGrowth > SAME_SIZE)
     out.push(
       `- **Cluster feed message per tick (${runs.map((r) => `${n(r.feedBytesPerTick.mean)} B at ${n(r.clusterTps)} tx/s`).join(', ')}).**${
         runs.every((r) => r.feedAnatomy)
@@ -97,7 +104,7 @@ function anatomyTable(runs: any[]): string[] {
   if (withAnatomy.length === 0) return [];
   return [
     '',
-    "What a partial is made of, read back from the partials of the span (means; words = the row's non-zero float64 words, 10 B each on the wire):",
+    'What a partial is made of, read back from the partials of the span (means). Rows have a fixed width on the wire, whatever their content (8 B a word: the shared words and three per named source); the word columns count the non-zero ones, which is what the traffic touches:',
     '',
     '| cluster rate | bytes | header (JSON) | seconds (rows) | counter words per row | currency-volume words | latency-bucket words | source words | sources named |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -175,8 +182,16 @@ export function clusterFigures(docs: Map<string, ResultDoc>): Record<string, str
   }
   const growth = bytesGrowth(runsOf(d));
   out['cluster-partial-growth'] = growth === null ? '—' : `${n(growth * 100, 1)} %`;
-  const feedGrowth = bytesGrowth(runsOf(d), 'feedBytesPerTick');
-  out['cluster-feed-growth'] = feedGrowth === null ? '—' : `${n(feedGrowth * 100, 1)} %`;
+  const sampleGrowth = bytesGrowth(runsOf(d), 'feedSampleBytesPerTick');
+  out['cluster-feed-sample-growth'] = sampleGrowth === null ? '—' : `${n(sampleGrowth * 100, 1)} %`;
+  const top = runsOf(d).at(-1);
+  if (top) {
+    out['cluster-top-rate'] = `${n(top.clusterTps)} tx/s`;
+    out['cluster-top-alerts'] = n(top.feedAnatomy?.alerts, 1);
+    out['cluster-top-alert-bytes'] = `${n(top.feedAlertBytesPerTick?.mean)} B`;
+    // The partials stream keeps an hour: two partials a second per node at the mean size.
+    out['cluster-stream-mb'] = `${n((top.partialBytesPerTick.mean * 7_200) / 1e6, 0)} MB`;
+  }
   for (const s of d?.result?.clients?.byNodes ?? []) {
     out[`cluster-clients-${s.nodes}-p99`] = ms(med(s.p99Ms));
     out[`cluster-clients-${s.nodes}-cpu`] = `${n(med(s.cpuUsPerMessage), 2)} µs`;

@@ -216,7 +216,7 @@ export class ClusterView {
         inFlight: [local.inFlight.pending, local.inFlight.processing],
       },
       rows,
-      (slot) => this.registry.nameOf(slot),
+      this.registry.names(),
     );
     this.lastPublishAt = now;
     this.publishing = true;

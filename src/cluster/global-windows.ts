@@ -109,7 +109,7 @@ export class GlobalWindows {
     const openRows: Float64Array[] = [];
     for (let r = 0; r < h.seconds.length; r++) {
       const s = h.seconds[r]!;
-      const row = this.toLocalSlots(p.rows, r * ROW_STRIDE, h.slots);
+      const row = this.toLocalSlots(p.rows, r * ROW_STRIDE, h.sources);
       if (s <= h.closedThrough) {
         if (s > node.closedThrough) this.addClosed(s, row);
       } else {
@@ -131,18 +131,14 @@ export class GlobalWindows {
   }
 
   /** A row with the sender's source slots renumbered to this process's registry. */
-  private toLocalSlots(
-    rows: Float64Array,
-    off: number,
-    slots: Record<number, string>,
-  ): Float64Array {
+  private toLocalSlots(rows: Float64Array, off: number, sources: readonly string[]): Float64Array {
     const out = this.scratch;
     out.fill(0);
     for (let i = 1; i < B_SOURCES; i++) out[i] = rows[off + i]!;
     for (let i = B_SOURCES; i < ROW_STRIDE; i += SOURCE_FIELDS) {
       if (rows[off + i] === 0 && rows[off + i + 1] === 0 && rows[off + i + 2] === 0) continue;
       const slot = slotOfIndex(i);
-      const name = slots[slot];
+      const name = sources[slot];
       const local =
         slot === OVERFLOW_SLOT || name === undefined ? OVERFLOW_SLOT : this.registry.slotOf(name);
       const at = B_SOURCES + local * SOURCE_FIELDS;

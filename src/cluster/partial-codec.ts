@@ -5,14 +5,19 @@ import { B_SOURCES, OVERFLOW_SLOT, ROW_STRIDE, SOURCE_FIELDS } from '../shared/w
  * as absolute per-(second, node) window rows (window-row.ts), so a receiver replaces rather
  * than adds and a message seen twice changes nothing.
  *
- *   | u32 header length | header (JSON) | row × n: u16 k, then k × (u16 index, f64 value) |
+ *   | u32 header length | header (JSON) | row × n: the row's words 1…B_SOURCES−1, then
+ *                                         SOURCE_FIELDS words per named source and the
+ *                                         overflow's, each an f64 |
  *
- * Rows are sparse: only their non-zero words travel, 10 B each. A row has ROW_STRIDE (937)
- * words, of which a second of traffic uses a few dozen (a few currencies, the latency
- * buckets hit, the sources seen): more of them as the rate rises, until every field the
- * traffic can touch is in use (bench:cluster measures the words per part of the row), and
- * at most 10 × ROW_STRIDE B. Source slots are each node's own numbering (its registry), so
- * the header names the slots the rows use and the receiver maps them to its own.
+ * Rows are dense and of one fixed size, so a partial's bytes do not depend on the traffic:
+ * (B_SOURCES − 1 + SOURCE_FIELDS × (sources + 1)) × 8 B a second, where sources is how many
+ * names the node's registry holds (at most SOURCES_MAX). A sparse encoding (only the
+ * non-zero words, 10 B each) is smaller at a few sources, but its size follows the words a
+ * second touches (latency buckets, currencies, sources), which grow with the rate: a
+ * backplane's size should follow the layout, not the load (bench:cluster measures its bytes
+ * and the non-zero words of its rows).
+ * Source slots are each node's own numbering (its registry), so the header names them in
+ * order and the receiver maps them to its own.
  */
 
 export interface PartialHeader {
@@ -30,8 +35,8 @@ export interface PartialHeader {
   clients: number;
   /** In-flight pending, processing. */
   inFlight: [number, number];
-  /** Slot → source name for every source slot the rows use (the overflow slot needs none). */
-  slots: Record<number, string>;
+  /** The sender's source names by slot: slot i of each row is sources[i]. */
+  sources: string[];
 }
 
 export interface Partial {
@@ -48,42 +53,32 @@ export function slotOfIndex(i: number): number {
   return i < B_SOURCES ? -1 : Math.floor((i - B_SOURCES) / SOURCE_FIELDS);
 }
 
+/** Words a row takes on the wire with `sources` named slots (B_SECOND travels in the header). */
+export function wireWords(sources: number): number {
+  return B_SOURCES - 1 + (sources + 1) * SOURCE_FIELDS;
+}
+
 export function encodePartial(
-  header: Omit<PartialHeader, 'slots'>,
+  header: Omit<PartialHeader, 'sources'>,
   rows: Float64Array,
-  nameOf: (slot: number) => string,
+  sources: readonly string[],
 ): Uint8Array {
   const n = header.seconds.length;
-  const slots: Record<number, string> = {};
-  let nonZero = 0;
-  for (let i = 0; i < n * ROW_STRIDE; i++) {
-    if (rows[i] === 0) continue;
-    nonZero++;
-    const slot = slotOfIndex(i % ROW_STRIDE);
-    if (slot >= 0 && slot !== OVERFLOW_SLOT && slots[slot] === undefined)
-      slots[slot] = nameOf(slot);
-  }
-  const head = encoder.encode(JSON.stringify({ ...header, slots }));
-  const out = new Uint8Array(4 + head.length + n * 2 + nonZero * 10);
+  const head = encoder.encode(JSON.stringify({ ...header, sources }));
+  const named = sources.length * SOURCE_FIELDS;
+  const overflow = B_SOURCES + OVERFLOW_SLOT * SOURCE_FIELDS;
+  const out = new Uint8Array(4 + head.length + n * wireWords(sources.length) * 8);
   const view = new DataView(out.buffer);
   view.setUint32(0, head.length, true);
   out.set(head, 4);
   let at = 4 + head.length;
+  const put = (from: number, to: number) => {
+    for (let i = from; i < to; i++, at += 8) view.setFloat64(at, rows[i]!, true);
+  };
   for (let r = 0; r < n; r++) {
     const base = r * ROW_STRIDE;
-    const countAt = at;
-    at += 2;
-    let k = 0;
-    // B_SECOND (index 0) is a label, not a sum: it travels in header.seconds.
-    for (let i = 1; i < ROW_STRIDE; i++) {
-      const v = rows[base + i]!;
-      if (v === 0) continue;
-      view.setUint16(at, i, true);
-      view.setFloat64(at + 2, v, true);
-      at += 10;
-      k++;
-    }
-    view.setUint16(countAt, k, true);
+    put(base + 1, base + B_SOURCES + named);
+    put(base + overflow, base + overflow + SOURCE_FIELDS);
   }
   return out;
 }
@@ -93,19 +88,27 @@ export function decodePartial(data: Uint8Array): Partial {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   const headLength = view.getUint32(0, true);
   const header = JSON.parse(decoder.decode(data.subarray(4, 4 + headLength))) as PartialHeader;
-  if (!Array.isArray(header.seconds) || typeof header.node !== 'number')
+  if (
+    !Array.isArray(header.seconds) ||
+    typeof header.node !== 'number' ||
+    !Array.isArray(header.sources) ||
+    header.sources.length > OVERFLOW_SLOT
+  )
     throw new TypeError('not a partial');
-  const rows = new Float64Array(header.seconds.length * ROW_STRIDE);
+  const n = header.seconds.length;
+  if (data.byteLength !== 4 + headLength + n * wireWords(header.sources.length) * 8)
+    throw new TypeError('partial length does not match its header');
+  const rows = new Float64Array(n * ROW_STRIDE);
+  const named = header.sources.length * SOURCE_FIELDS;
+  const overflow = B_SOURCES + OVERFLOW_SLOT * SOURCE_FIELDS;
   let at = 4 + headLength;
-  for (let r = 0; r < header.seconds.length; r++) {
-    const k = view.getUint16(at, true);
-    at += 2;
-    for (let j = 0; j < k; j++) {
-      const i = view.getUint16(at, true);
-      if (i === 0 || i >= ROW_STRIDE) throw new TypeError('row index out of range');
-      rows[r * ROW_STRIDE + i] = view.getFloat64(at + 2, true);
-      at += 10;
-    }
+  const get = (from: number, to: number) => {
+    for (let i = from; i < to; i++, at += 8) rows[i] = view.getFloat64(at, true);
+  };
+  for (let r = 0; r < n; r++) {
+    const base = r * ROW_STRIDE;
+    get(base + 1, base + B_SOURCES + named);
+    get(base + overflow, base + overflow + SOURCE_FIELDS);
   }
   return { header, rows };
 }
