@@ -3,9 +3,9 @@ import { B_HISTOGRAM, B_SOURCES, B_VOLUME, ROW_STRIDE } from '../../src/shared/w
 
 /**
  * What a partial's bytes are made of, read back from the messages themselves: its JSON
- * header, its rows (seconds), and per row the non-zero words of each part of the window
- * row (window-row.ts) — counters, per-currency volumes, latency histogram buckets, source
- * fields — which are what the sparse encoding sends (10 B each).
+ * header, its rows (seconds, each of a fixed width on the wire), and per row the non-zero
+ * words of each part of the window row (window-row.ts) — counters, per-currency volumes,
+ * latency histogram buckets, source fields — which is what the traffic touched.
  */
 
 export interface PartialAnatomy {
