@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { connect } from 'nats';
+import { clusterStreams } from '../../src/cluster/cluster-names.js';
 import { startServer, type TestServer } from '../lib/server-process.js';
 
 /**
  * A bench cluster: `count` nodes of the real server under one fresh CLUSTER_NAME on the
  * box's NATS, started together. A node that fails to start stops the others; stopAll is
- * bounded (SIGTERM, then SIGKILL) so a node draining a long backlog cannot hang the bench.
+ * bounded (SIGTERM, then SIGKILL) so a node draining a long backlog cannot hang the bench,
+ * and then deletes the cluster's streams and buckets, which the shared NATS would otherwise
+ * keep (the partials stream for its hour, the buckets for good).
  */
 
 export const NATS_URL = process.env.NATS_URL || 'nats://127.0.0.1:4222';
@@ -45,6 +49,7 @@ export async function startCluster(
   const nodes = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   const stopAll = async () => {
     await Promise.all(nodes.map(stopBounded));
+    await deleteStreams(name);
   };
   const failed = started.find((s) => s.status === 'rejected');
   if (failed) {
@@ -58,4 +63,14 @@ async function stopBounded(node: TestServer): Promise<void> {
   const timer = setTimeout(() => node.proc.kill('SIGKILL'), STOP_WAIT_MS);
   await node.stop();
   clearTimeout(timer);
+}
+
+async function deleteStreams(name: string): Promise<void> {
+  const nc = await connect({ servers: NATS_URL, timeout: 2000 });
+  try {
+    const jsm = await nc.jetstreamManager();
+    for (const stream of clusterStreams(name)) await jsm.streams.delete(stream).catch(() => {});
+  } finally {
+    await nc.close();
+  }
 }

@@ -30,3 +30,9 @@ export function clusterNames(name: string): ClusterNames {
     controlBucket: `${name}_control`,
   };
 }
+
+/** Every JetStream stream a cluster leaves on the server (a KV bucket is stream KV_<bucket>). */
+export function clusterStreams(name: string): string[] {
+  const n = clusterNames(name);
+  return [n.stream, `KV_${n.leaseBucket}`, `KV_${n.controlBucket}`];
+}

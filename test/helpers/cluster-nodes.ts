@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from 'nats';
+import { clusterStreams } from '../../src/cluster/cluster-names.js';
 import { startPrivateNats } from './cluster-nats.js';
 import { startServer, type TestServer } from './server.js';
 import { getJson, waitFor } from './wait-for.js';
@@ -83,8 +84,7 @@ export async function startCluster(
       await Promise.all(nodes.map((n) => n.stop()));
       const nc = await connect({ servers: natsUrl, timeout: 2000 });
       const jsm = await nc.jetstreamManager();
-      for (const stream of [`${name}_partials`, `KV_${name}_nodes`, `KV_${name}_control`])
-        await jsm.streams.delete(stream).catch(() => {});
+      for (const stream of clusterStreams(name)) await jsm.streams.delete(stream).catch(() => {});
       await nc.close();
     },
   };
