@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { GlobalWindows } from '../src/cluster/global-windows.js';
 import {
@@ -58,6 +59,9 @@ t.test('codec round trip is exact, and its size follows the layout, not the traf
   };
   t.equal(rowBytes(500), 3 * wireWords(3) * 8, 'three rows of the fixed width');
   t.equal(rowBytes(5), rowBytes(500), 'as many bytes for 5 transactions a second as for 500');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const shared = /\((\d+) \+ 3 × \(sources \+ 1\)\) × 8/.exec(readme)?.[1];
+  t.equal(Number(shared) + 3 * (3 + 1), wireWords(3), "README's partial size formula");
   const bytes = encodePartial(p.header, p.rows, p.header.sources);
   t.throws(
     () => decodePartial(bytes.subarray(0, bytes.length - 8)),
