@@ -119,7 +119,7 @@ if (!noWrite) {
   writeResult(
     'persisted',
     command,
-    `simulator at max, persistence on (MariaDB on the same machine): ${first.shards} shard(s), ${first.writers} writer(s) × ${first.connections} connection(s), batches of up to ${first.batchSize} rows; ${seconds} s measured after ${warmup} s warm-up; then rows in MySQL checked against completions (lossless = equal, no duplicate id); ceiling: a bare LOAD DATA LOCAL INFILE of the same rows into the same table (fresh database, real schema, no rollups), ${ceilingBatch}-row batches on ${ceilingConnections} connections, ${ceilingSeconds} s; ${repeats} interleaved pair(s) (persisted, ceiling, …), median with min–max; CPU per row from /proc (this process, the database server)`,
+    `simulator at max, persistence on (MariaDB on the same machine): ${first.shards} shard(s), ${first.writers} writer(s) × ${first.connections} connection(s), batches of up to ${first.batchSize} rows; ${seconds} s measured after ${warmup} s warm-up; then rows in MySQL checked against completions (lossless = equal, no duplicate id); ceiling: a bare LOAD DATA LOCAL INFILE of the same rows into the same table (fresh database, real schema, no rollups), ${ceilingBatch}-row batches on ${ceilingConnections} connections, ${ceilingSeconds} s; ${repeats} interleaved pair(s) (persisted, ceiling, …), median with min–max; CPU per row from /proc: this process (every thread), the database server (every thread), and the database server's threads that served this run's connections (information_schema.PROCESSLIST.TID, so other clients of the shared server do not count)`,
     out,
   );
 }

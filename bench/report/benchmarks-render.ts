@@ -299,13 +299,13 @@ export function render(docs: Map<string, ResultDoc>): string {
       '',
       source(R('persisted'), ''),
       '',
-      '| run | committed tx/s | lossless | CPU µs per row: Pulseboard | CPU µs per row: database | machine busy (cores) | ceiling rows/s | ceiling: database µs per row | persisted / ceiling |',
+      '| run | committed tx/s | lossless | CPU µs per row: Pulseboard | CPU µs per row: database server (its threads serving this run) | machine busy (cores) | ceiling rows/s | ceiling: database µs per row (its threads serving the ceiling) | persisted / ceiling |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     );
     persisted.runs.forEach((r: any, i: number) => {
       const c = persisted.ceiling?.runs?.[i];
       lines.push(
-        `| ${i + 1} | ${n(r.committedPerSec)} | ${r.lossless} | ${n(r.cpuUsPerRow?.process, 2)} | ${n(r.cpuUsPerRow?.server, 2)} | ${n(r.machineBusyCores, 2)} | ${n(c?.rowsPerSec)} | ${n(c?.cpuUsPerRow?.db, 2)} | ${c ? n(r.committedPerSec / c.rowsPerSec, 2) : '—'} |`,
+        `| ${i + 1} | ${n(r.committedPerSec)} | ${r.lossless} | ${n(r.cpuUsPerRow?.process, 2)} | ${n(r.cpuUsPerRow?.server, 2)} (${n(r.cpuUsPerRow?.serverThreads, 2)}) | ${n(r.machineBusyCores, 2)} | ${n(c?.rowsPerSec)} | ${n(c?.cpuUsPerRow?.db, 2)} (${n(c?.cpuUsPerRow?.dbThreads, 2)}) | ${c ? n(r.committedPerSec / c.rowsPerSec, 2) : '—'} |`,
       );
     });
     lines.push('');
