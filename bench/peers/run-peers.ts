@@ -22,10 +22,13 @@ import { runSwarm, type SwarmResult } from '../ws-swarm/swarm.js';
  * count and swarm — served by Pulseboard (its pipeline running), by a bare uWebSockets.js
  * publisher (the floor: no pipeline, one `app.publish` per tick), by `ws` and by
  * Socket.IO; and the same GET /api/metrics snapshot served by Pulseboard and by Fastify.
- * Every target runs `--repeats` times, interleaved (pulseboard, uws, ws, socketio,
- * pulseboard, …), each in a fresh process, so a figure is a median with its min–max and
- * drift of the machine hits every target alike. At `--floor-clients` (1,000) only
- * Pulseboard and the bare publisher run: the fan-out bar's second point.
+ * Every target runs `--repeats` times, interleaved (pulseboard, pulseboard WS_THREADS=2,
+ * uws, ws, socketio, pulseboard, …), each in a fresh process, so a figure is a median with
+ * its min–max and drift of the machine hits every target alike. Pulseboard runs once per
+ * `--ws-threads` value (its WS_THREADS; summary key `pulseboard` for 1, `pulseboard-wsK`
+ * for K), so the fan-out threads bar is paired with the bare publisher of the same repeat.
+ * At `--floor-clients` (1,000) only Pulseboard (WS_THREADS=1) and the bare publisher run:
+ * the fan-out bar's second point.
  *
  * Per broadcast row: delivery latency and gaps (swarm), server CPU from /proc over the
  * span (all threads; above the server's own CPU with no clients; its main thread alone),
@@ -35,6 +38,7 @@ import { runSwarm, type SwarmResult } from '../ws-swarm/swarm.js';
  *
  *   node dist/bench/peers/run-peers.js [--clients 10000] [--floor-clients 1000] [--repeats 3]
  *        [--seconds 15] [--http-seconds 10] [--tps 10000] [--http-client raw|autocannon]
+ *        [--ws-threads 1,2]
  */
 
 const PEER = fileURLToPath(new URL('./peer-server.js', import.meta.url));
@@ -61,6 +65,30 @@ function arg(name: string, fallback: number): number {
   return i === -1 ? fallback : Number(process.argv[i + 1]);
 }
 
+/** A comma-separated list of numbers, e.g. `--ws-threads 1,2`. */
+function listArg(name: string, fallback: readonly number[]): number[] {
+  const i = process.argv.indexOf(name);
+  if (i === -1) return [...fallback];
+  const v = (process.argv[i + 1] ?? '').split(',').map(Number);
+  if (v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 1))
+    throw new Error(
+      `${name} takes positive integers separated by commas (got ${process.argv[i + 1]})`,
+    );
+  return v;
+}
+
+/**
+ * One broadcast server of the plan: a target and, for Pulseboard, its WS_THREADS (null for
+ * the peers). The key names it in the summary and the ratios; WS_THREADS=1 keeps the plain
+ * `pulseboard` the report has always read.
+ */
+interface Pass {
+  target: Target;
+  wsThreads: number | null;
+}
+const passKey = (p: Pass) =>
+  p.target === 'pulseboard' && p.wsThreads !== 1 ? `pulseboard-ws${p.wsThreads}` : p.target;
+
 function clientArg(): LoadClient {
   const i = process.argv.indexOf('--http-client');
   const v = i === -1 ? 'raw' : process.argv[i + 1];
@@ -78,10 +106,18 @@ interface Running {
   stop(): Promise<unknown>;
 }
 
-async function start(target: Target | 'fastify', payload: string, tps: number): Promise<Running> {
+async function start(
+  target: Target | 'fastify',
+  payload: string,
+  tps: number,
+  wsThreads = 1,
+): Promise<Running> {
   if (target === 'pulseboard') {
+    // With WS_THREADS > 1, startServer's wsUrl is the fan-out threads' WS_PORT.
     const s = await startServer(
       [
+        '--ws-threads',
+        String(wsThreads),
         '--sim-tps',
         String(tps),
         '--persistence',
@@ -147,6 +183,10 @@ async function captureFrame(tps: number): Promise<{ payload: string; frameBytes:
 
 interface BroadcastRow extends SwarmResult {
   target: Target;
+  /** Pulseboard's WS_THREADS; null for the peers. */
+  wsThreads: number | null;
+  /** passKey: `pulseboard`, `pulseboard-ws2`, `uws`, … */
+  key: string;
   repeat: number;
   /** Server CPU with no client connected (its own background work: Pulseboard's pipeline). */
   idleCpuCores: number;
@@ -176,15 +216,18 @@ interface BroadcastRow extends SwarmResult {
 }
 
 async function broadcast(
-  target: Target,
+  pass: Pass,
   clients: number,
   seconds: number,
   repeat: number,
   payload: string,
   tps: number,
 ): Promise<BroadcastRow> {
-  progress(`broadcast #${repeat}: ${target}, ${clients} clients`);
-  const s = await start(target, payload, tps);
+  const { target, wsThreads } = pass;
+  progress(
+    `broadcast #${repeat}: ${target}${wsThreads === null ? '' : ` WS_THREADS=${wsThreads}`}, ${clients} clients`,
+  );
+  const s = await start(target, payload, tps, wsThreads ?? 1);
   try {
     const settled = await gcSettle(s.pid, SETTLE_MS, s.gc);
     const i0 = sampleProc(s.pid);
@@ -219,6 +262,8 @@ async function broadcast(
       r.messages > 0 ? round((cores * span * 1e6) / r.messages, 3) : 0;
     const row: BroadcastRow = {
       target,
+      wsThreads,
+      key: passKey(pass),
       repeat,
       ...r,
       idleCpuCores: round(idleCpuCores, 3),
@@ -411,54 +456,92 @@ async function main(): Promise<void> {
   const httpSeconds = arg('--http-seconds', 10);
   const tps = arg('--tps', 10_000);
   const httpClient = clientArg();
+  const threadCounts = listArg('--ws-threads', [1, 2]);
 
   progress(`peers: capturing the live metrics frame at ${tps} tx/s`);
   const { payload, frameBytes } = await captureFrame(tps);
   progress(`  frame ${frameBytes} bytes`);
 
-  const plan: [Target, number][] = [
-    ...(['pulseboard', 'uws', ...PEERS] as Target[]).map((t): [Target, number] => [t, clients]),
+  const peer = (target: Target): Pass => ({ target, wsThreads: null });
+  const ours = (wsThreads: number): Pass => ({ target: 'pulseboard', wsThreads });
+  const plan: [Pass, number][] = [
+    ...[...threadCounts.map(ours), peer('uws'), ...PEERS.map(peer)].map((p): [Pass, number] => [
+      p,
+      clients,
+    ]),
     ...(floorClients > 0
-      ? (['pulseboard', 'uws'] as Target[]).map((t): [Target, number] => [t, floorClients])
+      ? [ours(1), peer('uws')].map((p): [Pass, number] => [p, floorClients])
       : []),
   ];
   const rows: BroadcastRow[] = [];
   const httpRows: HttpRow[] = [];
   for (let repeat = 1; repeat <= repeats; repeat++) {
-    for (const [target, n] of plan)
-      rows.push(await broadcast(target, n, seconds, repeat, payload, tps));
+    for (const [pass, n] of plan)
+      rows.push(await broadcast(pass, n, seconds, repeat, payload, tps));
     if (httpSeconds > 0) {
       for (const target of ['pulseboard', 'fastify'] as const)
         httpRows.push(await http(target, repeat, httpSeconds, payload, tps, httpClient));
     }
   }
 
-  const at = (t: Target, n: number) => rows.filter((r) => r.target === t && r.clients === n);
+  const at = (key: string, n: number) => rows.filter((r) => r.key === key && r.clients === n);
   const summary: Record<number, Record<string, ReturnType<typeof summarise>>> = {};
-  for (const [t, n] of plan) {
+  for (const [p, n] of plan) {
     summary[n] ??= {};
-    summary[n]![t] = summarise(at(t, n));
+    summary[n]![passKey(p)] = summarise(at(passKey(p), n));
   }
-  const ours = at('pulseboard', clients);
+  const pulseboard = at('pulseboard', clients);
   const vsPeers = Object.fromEntries(
     [...PEERS, 'uws' as const].map((k) => [
       k,
       {
-        cpuPerMessage: pairedRatio(at(k, clients), ours, (r) => r.cpuUsPerDeliveredMessage),
+        cpuPerMessage: pairedRatio(at(k, clients), pulseboard, (r) => r.cpuUsPerDeliveredMessage),
         marginalCpuPerMessage: pairedRatio(
           at(k, clients),
-          ours,
+          pulseboard,
           (r) => r.marginalCpuUsPerDeliveredMessage,
         ),
         mainThreadCpuPerMessage: pairedRatio(
           at(k, clients),
-          ours,
+          pulseboard,
           (r) => r.mainThreadCpuUsPerDeliveredMessage,
         ),
-        memoryPerConnection: pairedRatio(at(k, clients), ours, (r) => r.memoryPerConnectionBytes),
-        p99Latency: pairedRatio(at(k, clients), ours, (r) => r.latencyMs.p99),
+        memoryPerConnection: pairedRatio(
+          at(k, clients),
+          pulseboard,
+          (r) => r.memoryPerConnectionBytes,
+        ),
+        p99Latency: pairedRatio(at(k, clients), pulseboard, (r) => r.latencyMs.p99),
       },
     ]),
+  );
+  // Pulseboard at each WS_THREADS ÷ the bare uWS publisher of the same repeat, at the main
+  // client count: the fan-out threads bar (WS_THREADS=2) next to WS_THREADS=1.
+  const uwsRows = at('uws', clients);
+  const byThreads = Object.fromEntries(
+    threadCounts.map((k) => {
+      const mine = at(passKey(ours(k)), clients);
+      return [
+        k,
+        {
+          clients,
+          p99: pairedRatio(mine, uwsRows, (r) => r.latencyMs.p99),
+          cpuPerMessage: pairedRatio(mine, uwsRows, (r) => r.cpuUsPerDeliveredMessage),
+          marginalCpuPerMessage: pairedRatio(
+            mine,
+            uwsRows,
+            (r) => r.marginalCpuUsPerDeliveredMessage,
+          ),
+          mainThreadCpuPerMessage: pairedRatio(
+            mine,
+            uwsRows,
+            (r) => r.mainThreadCpuUsPerDeliveredMessage,
+          ),
+          gapsTotal: mine.reduce((n, r) => n + r.gaps, 0),
+          connectedMin: Math.min(...mine.map((r) => r.connected)),
+        },
+      ];
+    }),
   );
   const floor = Object.fromEntries(
     [clients, ...(floorClients > 0 ? [floorClients] : [])].map((n) => [
@@ -504,6 +587,7 @@ async function main(): Promise<void> {
   const result = {
     clients,
     floorClients,
+    wsThreads: threadCounts,
     repeats,
     seconds,
     tickMs: TICK_MS,
@@ -523,12 +607,12 @@ async function main(): Promise<void> {
     summary,
     httpRuns: httpRows,
     httpSummary,
-    ratios: { vsPeers, floor, fastifyReqPerSec: httpRatio },
+    ratios: { vsPeers, floor, wsThreadsVsUws: byThreads, fastifyReqPerSec: httpRatio },
   };
   const file = writeResult(
     'peers',
-    `node dist/bench/peers/run-peers.js --clients ${clients} --floor-clients ${floorClients} --repeats ${repeats} --seconds ${seconds} --http-seconds ${httpSeconds} --tps ${tps}`,
-    `${repeats} interleaved repeats (pulseboard, uws, ws, socketio; then pulseboard, uws at ${floorClients} clients), a fresh server process each, settled with a forced GC every second until its anonymous RSS held still (5 readings 1 s apart within 512 KB, after at least ${SETTLE_MS / 1000} s, at most ${(3 * SETTLE_MS) / 1000} s), then its CPU read over ${IDLE_MS / 1000} s with no clients; ${clients} WebSocket clients on topic metrics, one ${frameBytes}-byte frame every ${TICK_MS} ms (Pulseboard's live metrics frame captured at ${tps} tx/s, sent by every server); Pulseboard runs its pipeline at ${tps} tx/s, persistence off, --ws-max-backpressure ${MAX_BACKPRESSURE}; the peers run no pipeline; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured; CPU above idle = server CPU during the span − its CPU with no clients; memory per connection = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the clients connected − the same before they connect) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers); GET /api/metrics: ${httpClient === 'raw' ? `the bench's lean raw-TCP HTTP client (bench/ingest/http-load-client.ts, one child process; autocannon's own CPU per request capped what this box could show: compare with --http-client autocannon), ${HTTP_CONNECTIONS} keep-alive connections` : `autocannon ${HTTP_CONNECTIONS} connections, ${HTTP_WORKERS} worker threads`}, ${httpSeconds} s, the same ${Buffer.byteLength(payload)}-byte snapshot (Pulseboard's live one with its pipeline at ${tps} tx/s)`,
+    `node dist/bench/peers/run-peers.js --clients ${clients} --floor-clients ${floorClients} --repeats ${repeats} --seconds ${seconds} --http-seconds ${httpSeconds} --tps ${tps} --ws-threads ${threadCounts.join(',')}`,
+    `${repeats} interleaved repeats (${threadCounts.map((k) => `pulseboard WS_THREADS=${k}`).join(', ')}, uws, ws, socketio; then pulseboard WS_THREADS=1, uws at ${floorClients} clients), a fresh server process each, settled with a forced GC every second until its anonymous RSS held still (5 readings 1 s apart within 512 KB, after at least ${SETTLE_MS / 1000} s, at most ${(3 * SETTLE_MS) / 1000} s), then its CPU read over ${IDLE_MS / 1000} s with no clients; ${clients} WebSocket clients on topic metrics, one ${frameBytes}-byte frame every ${TICK_MS} ms (Pulseboard's live metrics frame captured at ${tps} tx/s, sent by every server); Pulseboard runs its pipeline at ${tps} tx/s, persistence off, --ws-max-backpressure ${MAX_BACKPRESSURE} (with WS_THREADS > 1 its fan-out threads hold the connections on WS_PORT and publish each tick; the primary serialises it once); the peers run no pipeline; raw-TCP swarm on the same machine (one process per 5,000 clients), ramp ${RAMP_PER_SECOND}/s, ${seconds} s measured; CPU above idle = server CPU during the span − its CPU with no clients; memory per connection = (median of ${RSS_SAMPLES} post-GC readings of anonymous RSS ${RSS_INTERVAL_MS} ms apart with the clients connected − the same before they connect) / connected (RssAnon of the server process: heap and malloc, not code pages nor kernel socket buffers); GET /api/metrics: ${httpClient === 'raw' ? `the bench's lean raw-TCP HTTP client (bench/ingest/http-load-client.ts, one child process; autocannon's own CPU per request capped what this box could show: compare with --http-client autocannon), ${HTTP_CONNECTIONS} keep-alive connections` : `autocannon ${HTTP_CONNECTIONS} connections, ${HTTP_WORKERS} worker threads`}, ${httpSeconds} s, the same ${Buffer.byteLength(payload)}-byte snapshot (Pulseboard's live one with its pipeline at ${tps} tx/s)`,
     result,
   );
   progress(`wrote ${file}`);

@@ -11,6 +11,13 @@ import {
 } from './cluster-render.js';
 import { med, ms, n, type ResultDoc, source, sp, toSpread, verdict } from './format.js';
 import { lineChart } from './svg-chart.js';
+import {
+  peersLabel,
+  WS_THREADS_BAR,
+  wsThreadsBar,
+  wsThreadsFloorText,
+  wsThreadsMissed,
+} from './ws-threads-render.js';
 
 /**
  * Renders BENCHMARKS.md, its charts and the figures ARCHITECTURE.md quotes from
@@ -81,7 +88,7 @@ export const BARS = {
   alerts:
     '1,000 rules evaluated in < 1 ms per tick; the WebSocket event within one tick after `for` elapses',
   cluster: `${CLUSTER_BARS.merge}; ${CLUSTER_BARS.bytes}`,
-  wsThreads: '`WS_THREADS=2`: no gaps, 10k-client p99 ≤ 1.25× a bare uWS publisher in the same run',
+  wsThreads: WS_THREADS_BAR,
 } as const;
 
 export function render(docs: Map<string, ResultDoc>): string {
@@ -276,7 +283,7 @@ export function render(docs: Map<string, ResultDoc>): string {
     streamBar(docs, notMeasured('stream ingest', BARS.stream)),
     ...alertBars(docs, notMeasured('alert rules', BARS.alerts)),
     ...clusterBars(docs, [notMeasured('cluster', BARS.cluster)]),
-    notMeasured('fan-out threads', BARS.wsThreads),
+    wsThreadsBar(docs, notMeasured('fan-out threads', BARS.wsThreads)),
     '',
     ...missedBars(docs),
     '## The seed table',
@@ -416,7 +423,7 @@ export function render(docs: Map<string, ResultDoc>): string {
     )) {
       for (const [target, s] of Object.entries(byTarget as Record<string, any>)) {
         lines.push(
-          `| ${target} | ${n(Number(clients))} | ${n(s.p99Ms?.values?.length)} | ${n(s.connectedMin)} | ${sp(s.messagesPerSec)} | ${n(s.gapsTotal)} | ${sp(s.p50Ms, 0, ' ms')} | ${sp(s.p99Ms, 0, ' ms')} | ${sp(s.cpuCores, 2)} | ${sp(s.cpuUsPerDeliveredMessage, 2)} | ${sp(s.marginalCpuUsPerDeliveredMessage, 2)} | ${sp(s.mainThreadCpuUsPerDeliveredMessage, 2)} | ${sp(s.memoryPerConnectionBytes, 0, ' B')} | ${sp(s.swarmCpuCores, 2)} | ${sp(s.machineBusyCores, 2)} |`,
+          `| ${peersLabel(peers, target)} | ${n(Number(clients))} | ${n(s.p99Ms?.values?.length)} | ${n(s.connectedMin)} | ${sp(s.messagesPerSec)} | ${n(s.gapsTotal)} | ${sp(s.p50Ms, 0, ' ms')} | ${sp(s.p99Ms, 0, ' ms')} | ${sp(s.cpuCores, 2)} | ${sp(s.cpuUsPerDeliveredMessage, 2)} | ${sp(s.marginalCpuUsPerDeliveredMessage, 2)} | ${sp(s.mainThreadCpuUsPerDeliveredMessage, 2)} | ${sp(s.memoryPerConnectionBytes, 0, ' B')} | ${sp(s.swarmCpuCores, 2)} | ${sp(s.machineBusyCores, 2)} |`,
         );
       }
     }
@@ -429,6 +436,8 @@ export function render(docs: Map<string, ResultDoc>): string {
       );
     if (floorText.length > 0)
       lines.push('', `Pulseboard ÷ the bare uWS publisher, per repeat: ${floorText.join('; ')}.`);
+    const threadsText = wsThreadsFloorText(peers);
+    if (threadsText) lines.push('', threadsText);
     if (httpSum) {
       lines.push(
         '',
@@ -680,6 +689,7 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
     );
   }
   out.push(...clusterMissed(docs));
+  out.push(...wsThreadsMissed(docs));
   if (out.length === 0) return [];
   return ['### Where a bar is missed: what was measured', '', ...out, ''];
 }
