@@ -99,6 +99,10 @@ export class PbTxList extends LitElement {
         border-bottom: 1px solid var(--pb-grid);
         white-space: nowrap;
         font-variant-numeric: tabular-nums;
+        /* Fixed height, width from the list: with size and layout containment each row
+           is its own relayout boundary, so rewriting a row's text (every visible row, every
+           tick) lays out that row, not the whole page from the document down. */
+        contain: strict;
       }
       .row > span {
         overflow: hidden;
