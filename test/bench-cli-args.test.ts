@@ -57,6 +57,7 @@ const usage = {
 
 t.test('values are typed, defaults applied, and bad values named', async (t) => {
   t.same(parseBenchArgs(usage, []), {
+    serverArgs: [],
     seconds: 20,
     sizes: [100, 1000],
     quiet: false,
@@ -64,6 +65,7 @@ t.test('values are typed, defaults applied, and bad values named', async (t) => 
     label: undefined,
   });
   t.same(parseBenchArgs(usage, ['--seconds', '5', '--sizes', '', '--quiet', '--label=x']), {
+    serverArgs: [],
     seconds: 5,
     sizes: [],
     quiet: true,
@@ -81,4 +83,28 @@ t.test('values are typed, defaults applied, and bad values named', async (t) => 
   bad(['-x'], /unknown flag -x/);
   t.ok(new BenchArgsError('x').code === 'PB_ERR_BENCH_ARGS');
   t.match(benchUsage(usage), /--quiet +no output\n/);
+});
+
+t.test('a script that starts the server takes its options, checked by its parser', async (t) => {
+  const withServer = {
+    command: 'node y.js',
+    about: 'a test',
+    flags: {
+      seconds: { type: 'number', default: '15', min: 1, help: 'seconds' },
+      json: { type: 'boolean', help: 'JSON' },
+    },
+    serverOptions: true,
+  } as const;
+  t.same(parseBenchArgs(withServer, ['--db-writers', '2', '--json', '--seconds=3']), {
+    serverArgs: ['--db-writers', '2'],
+    seconds: 3,
+    json: true,
+  });
+  t.throws(() => parseBenchArgs(withServer, ['--db-writer', '2']), {
+    message:
+      /unknown option --db-writer; known flags: --seconds, --json, --help, and the server's options/,
+  });
+  t.throws(() => parseBenchArgs(withServer, ['--seconds', '0']), {
+    message: /--seconds takes numbers ≥ 1/,
+  });
 });

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { parseOptions } from '../../src/config/parse-options.js';
 
 /**
  * The bench scripts' flags, declared once per script and read here with node:util parseArgs
@@ -22,6 +23,8 @@ export interface FlagSpec {
   type: FlagType;
   /** The value when the flag is absent, as it would be typed (booleans default to false). */
   default?: string;
+  /** For a number flag: the smallest value it takes (for each number of a list too). */
+  min?: number;
   /** For a string flag: the only values it takes. */
   choices?: readonly string[];
   help: string;
@@ -33,6 +36,11 @@ export interface BenchUsage<F extends Record<string, FlagSpec>> {
   /** One paragraph: what the script measures. */
   about: string;
   flags: F;
+  /**
+   * The script starts the server with any further flags (`--db-batch-size 1000`, …): they
+   * are checked against the server's own options here, and handed back as `serverArgs`.
+   */
+  serverOptions?: boolean;
 }
 
 type Value<T extends FlagType> = T extends 'boolean'
@@ -49,6 +57,9 @@ export type BenchFlags<F extends Record<string, FlagSpec>> = {
     : F[K] extends { default: string }
       ? Value<F[K]['type']>
       : Value<F[K]['type']> | undefined;
+} & {
+  /** With `serverOptions`: the flags that are the server's, in order (else empty). */
+  serverArgs: string[];
 };
 
 /** A bad command line; `message` names the flag and the known ones. */
@@ -65,6 +76,11 @@ export function benchUsage<F extends Record<string, FlagSpec>>(u: BenchUsage<F>)
     const d = f.default === undefined ? '' : ` (default: ${f.default === '' ? "''" : f.default})`;
     return { left, right: `${f.help}${d}` };
   });
+  if (u.serverOptions)
+    rows.push({
+      left: '--<server option> <value>',
+      right: 'passed to the server (see its --help)',
+    });
   rows.push({ left: '--help', right: 'print this and exit' });
   const width = Math.max(...rows.map((r) => r.left.length));
   return [
@@ -79,7 +95,28 @@ export function benchUsage<F extends Record<string, FlagSpec>>(u: BenchUsage<F>)
 }
 
 function known<F extends Record<string, FlagSpec>>(u: BenchUsage<F>): string {
-  return [...Object.keys(u.flags), 'help'].map((n) => `--${n}`).join(', ');
+  const list = [...Object.keys(u.flags), 'help'].map((n) => `--${n}`).join(', ');
+  return u.serverOptions
+    ? `${list}, and the server's options (node dist/src/main.js --help)`
+    : list;
+}
+
+/** Splits argv into the script's flags and the rest (each with its value), for the server. */
+function splitServerArgs(flags: Record<string, FlagSpec>, argv: string[]): [string[], string[]] {
+  const ours: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const name = a.startsWith('--') ? a.slice(2).split('=')[0]! : undefined;
+    const mine = name === 'help' || (name !== undefined && Object.hasOwn(flags, name));
+    const to = mine ? ours : rest;
+    to.push(a);
+    // Every server option takes a value; of ours, every one but a boolean.
+    const takesValue = mine ? name !== 'help' && flags[name!]!.type !== 'boolean' : true;
+    if (name !== undefined && !a.includes('=') && takesValue && i + 1 < argv.length)
+      to.push(argv[++i]!);
+  }
+  return [ours, rest];
 }
 
 function convert(name: string, f: FlagSpec, text: string): unknown {
@@ -97,6 +134,8 @@ function convert(name: string, f: FlagSpec, text: string): unknown {
       `--${name} takes ${type === 'number' ? 'a number' : 'comma-separated numbers'} (got '${text}')`,
     );
   }
+  if (f.min !== undefined && numbers.some((n) => n < f.min!))
+    throw new BenchArgsError(`--${name} takes numbers ≥ ${f.min} (got '${text}')`);
   return type === 'number' ? numbers[0] : numbers;
 }
 
@@ -112,8 +151,9 @@ export function parseBenchArgs<const F extends Record<string, FlagSpec>>(
   for (const [name, f] of Object.entries(u.flags))
     options[name] = { type: f.type === 'boolean' ? 'boolean' : 'string' };
   let values: Record<string, string | boolean | undefined>;
+  const [ours, serverArgs] = u.serverOptions ? splitServerArgs(u.flags, argv) : [argv, []];
   try {
-    ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({ args: ours, options, strict: true, allowPositionals: false }));
   } catch (err) {
     // parseArgs' own message suggests `--` for positionals, which no bench script takes.
     const m = /option '([^']+)'|argument '([^']+)'/i.exec((err as Error).message);
@@ -128,7 +168,15 @@ export function parseBenchArgs<const F extends Record<string, FlagSpec>>(
     throw new BenchArgsError(`${reason}; known flags: ${known(u)}`);
   }
   if (values.help === true) return null;
-  const out: Record<string, unknown> = {};
+  if (serverArgs.length > 0) {
+    try {
+      parseOptions(serverArgs, {});
+    } catch (err) {
+      const why = (err as Error).message.replace(/ \(see --help\)$/, '');
+      throw new BenchArgsError(`${why}; known flags: ${known(u)}`);
+    }
+  }
+  const out: Record<string, unknown> = { serverArgs };
   for (const [name, f] of Object.entries(u.flags)) {
     const v = values[name];
     if (f.type === 'boolean') out[name] = v === true;

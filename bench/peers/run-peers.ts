@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { cpuUsPerRequest, type LoadClient, runHttpLoad } from '../ingest/http-load-client.js';
 import { startChildServer } from '../lib/child-server.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { GC_NODE_ARGS, type GcSample, startServer } from '../lib/server-process.js';
 import { round, type Spread, spread } from '../lib/stats.js';
@@ -56,18 +57,25 @@ const RAMP_PER_SECOND = 2000;
 type Target = 'pulseboard' | 'uws' | 'ws' | 'socketio';
 const PEERS: readonly Target[] = ['ws', 'socketio'];
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
-
-function clientArg(): LoadClient {
-  const i = process.argv.indexOf('--http-client');
-  const v = i === -1 ? 'raw' : process.argv[i + 1];
-  if (v !== 'raw' && v !== 'autocannon')
-    throw new Error(`--http-client takes raw or autocannon (got ${v})`);
-  return v;
-}
+const flags = benchArgs({
+  command: 'node dist/bench/peers/run-peers.js',
+  about:
+    'The same broadcast served by Pulseboard, a bare uWebSockets.js publisher, ws and Socket.IO, and the same GET /api/metrics by Pulseboard and Fastify, interleaved. Writes bench/results/peers.json.',
+  flags: {
+    clients: { type: 'number', default: '10000', help: 'WebSocket clients of the fan-out runs' },
+    'floor-clients': { type: 'number', default: '1000', help: 'clients of the floor run' },
+    repeats: { type: 'number', default: '3', help: 'runs of each target' },
+    seconds: { type: 'number', default: '15', help: 'seconds of each fan-out run' },
+    'http-seconds': { type: 'number', default: '10', help: 'seconds of each HTTP run' },
+    tps: { type: 'number', default: '10000', help: 'simulator transactions/s' },
+    'http-client': {
+      type: 'string',
+      default: 'raw',
+      choices: ['raw', 'autocannon'],
+      help: 'HTTP load client',
+    },
+  },
+});
 
 interface Running {
   pid: number;
@@ -404,13 +412,10 @@ function pairedRatio(
 }
 
 async function main(): Promise<void> {
-  const clients = arg('--clients', 10_000);
-  const floorClients = arg('--floor-clients', 1000);
-  const repeats = arg('--repeats', 3);
-  const seconds = arg('--seconds', 15);
-  const httpSeconds = arg('--http-seconds', 10);
-  const tps = arg('--tps', 10_000);
-  const httpClient = clientArg();
+  const { clients, repeats, seconds, tps } = flags;
+  const floorClients = flags['floor-clients'];
+  const httpSeconds = flags['http-seconds'];
+  const httpClient = flags['http-client'] as LoadClient;
 
   progress(`peers: capturing the live metrics frame at ${tps} tx/s`);
   const { payload, frameBytes } = await captureFrame(tps);
