@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from './lib/cli-args.js';
 import { progress, writeResult } from './lib/results.js';
 
 /**
@@ -160,9 +161,12 @@ function runStep(step: Step): Promise<void> {
   });
 }
 
-const only = process.argv.includes('--only')
-  ? process.argv[process.argv.indexOf('--only') + 1]!.split(',')
-  : null;
+const onlyFlag = benchArgs({
+  command: 'node dist/bench/run-all.js',
+  about: `Every benchmark in turn, each writing its bench/results/*.json: ${STEPS.map((s) => s.name).join(', ')}.`,
+  flags: { only: { type: 'string', help: 'comma-separated step names to run' } },
+}).only;
+const only = onlyFlag === undefined ? null : onlyFlag.split(',');
 const started = Date.now();
 const failed: string[] = [];
 const durations: { name: string; seconds: number; ok: boolean }[] = [];

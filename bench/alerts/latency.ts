@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { startServer } from '../lib/server-process.js';
 
@@ -20,14 +21,19 @@ import { startServer } from '../lib/server-process.js';
  *   node dist/bench/alerts/latency.js [--rounds 10] [--for-ms 2000] [--tick-ms 500]
  */
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
-
-const rounds = Number(arg('--rounds', '10'));
-const forMs = Number(arg('--for-ms', '2000'));
-const tickMs = Number(arg('--tick-ms', '500'));
+const flags = benchArgs({
+  command: 'node dist/bench/alerts/latency.js',
+  about:
+    "Alert latency: from the moment a rule's condition has held for its `for` to the firing event on the alerts topic and at the Alertmanager endpoint, over rounds. Writes bench/results/alert-latency.json.",
+  flags: {
+    rounds: { type: 'number', default: '10', help: 'alerts fired and resolved' },
+    'for-ms': { type: 'number', default: '2000', help: "the rule's for, ms" },
+    'tick-ms': { type: 'number', default: '500', help: 'the evaluation tick, ms' },
+  },
+});
+const rounds = flags.rounds;
+const forMs = flags['for-ms'];
+const tickMs = flags['tick-ms'];
 
 const dir = mkdtempSync(join(tmpdir(), 'pb-alert-latency-'));
 const rulesFile = join(dir, 'rules.yaml');

@@ -12,6 +12,7 @@ import { ShardMetrics } from '../../src/shared/metric-buckets.js';
 import { SourceRegistry } from '../../src/shared/source-registry.js';
 import { SOURCE_SLOTS, SOURCES_LIMIT } from '../../src/shared/window-row.js';
 import { WindowWriter } from '../../workers/common/window-writer.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, writeResult } from '../lib/results.js';
 import { benchRules } from './rule-set.js';
 
@@ -28,7 +29,12 @@ import { benchRules } from './rule-set.js';
  * A snapshot of real windows (one shard, an hour of data) feeds the reader, as in the tick.
  */
 
-const RULES = Number(process.argv[process.argv.indexOf('--rules') + 1] || 1000);
+const RULES = benchArgs({
+  command: 'node dist/bench/alerts/rule-evaluation.js',
+  about:
+    'Alert rule evaluation per tick over a snapshot of real windows: on the primary, and on a worker thread round trip. Writes bench/results/alert-rules.json.',
+  flags: { rules: { type: 'number', default: '1000', help: 'rules evaluated per tick' } },
+}).rules;
 const sources = [...DEFAULT_SOURCES];
 
 // An hour of data in one shard's buckets, and the SnapshotService the tick uses over it.

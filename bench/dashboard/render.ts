@@ -5,6 +5,7 @@ import { parseMysqlUrl } from '../../src/db/db-config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { launchBrowser } from '../../test/helpers/browser.js';
 import { createTestDatabase } from '../../test/helpers/database.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { startServer } from '../lib/server-process.js';
 import { writeHourOfRollups } from './hour-of-rollups.js';
@@ -58,10 +59,18 @@ function gzipBytes(dir: string): number {
   return total;
 }
 
+const flags = benchArgs({
+  command: 'node dist/bench/dashboard/render.js',
+  about:
+    "The dashboard's per-update render time in headless Chromium, on an hour of real per-second rollups with live updates (the 1 h and 5 m windows), and the gzipped size of the built bundle. Writes bench/results/dashboard.json.",
+  flags: {
+    seconds: { type: 'number', default: '15', help: 'measured seconds' },
+    trace: { type: 'boolean', help: 'also record a Chromium performance trace' },
+  },
+});
+
 async function main(): Promise<void> {
-  const i = process.argv.indexOf('--seconds');
-  const seconds = i === -1 ? 15 : Number(process.argv[i + 1]);
-  const trace = process.argv.includes('--trace');
+  const { seconds, trace } = flags;
   const db = await createTestDatabase('pb_bench_dash');
   // Until the server runs, a failure must still remove the database (later: `finally`).
   const server = await (async () => {

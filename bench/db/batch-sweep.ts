@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { benchArgs } from '../lib/cli-args.js';
 import { runPersisted } from '../pipeline/persisted-run.js';
 
 /**
@@ -8,13 +9,18 @@ import { runPersisted } from '../pipeline/persisted-run.js';
  *   npm run bench:db-sweep -- [--seconds 15] [--sizes 100,1000,5000] [server options…]
  */
 
-const args = process.argv.slice(2);
-let seconds = 15;
-let sizes = [100, 1000, 5000];
-const si = args.indexOf('--seconds');
-if (si !== -1) seconds = Number(args.splice(si, 2)[1]);
-const zi = args.indexOf('--sizes');
-if (zi !== -1) sizes = args.splice(zi, 2)[1]!.split(',').map(Number);
+const flags = benchArgs({
+  command: 'node dist/bench/db/batch-sweep.js',
+  about:
+    'The full persisted pipeline at max, one fresh database per writer batch size: committed rows/s and the lossless check per size. Prints JSON.',
+  flags: {
+    seconds: { type: 'number', default: '15', help: 'measured seconds per size' },
+    sizes: { type: 'numbers', default: '100,1000,5000', help: 'writer batch sizes, a run each' },
+  },
+  serverOptions: true,
+});
+const args = flags.serverArgs;
+const { seconds, sizes } = flags;
 
 const results = [];
 for (const size of sizes) {

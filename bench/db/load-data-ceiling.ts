@@ -15,6 +15,7 @@ import { STATUS } from '../../src/shared/catalog.js';
 import { idHigh, idLow, TX_ID_EPOCH_MS } from '../../src/shared/tx-id.js';
 import { TxRing } from '../../src/shared/tx-ring.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
+import { benchArgs } from '../lib/cli-args.js';
 import {
   databaseThreadsCpu,
   dbServerPid,
@@ -214,22 +215,22 @@ export async function runCeiling(o: CeilingOptions): Promise<CeilingResult> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const a = process.argv.slice(2);
-  const take = (name: string, d: number) => {
-    const i = a.indexOf(name);
-    if (i === -1) return d;
-    const v = Number(a[i + 1]);
-    a.splice(i, 2);
-    return v;
-  };
-  const seconds = take('--seconds', 15);
-  const connections = take('--connections', 2);
-  const batchRows = take('--batch', 5000);
+  const { seconds, connections, batch, serverArgs } = benchArgs({
+    command: 'node dist/bench/db/load-data-ceiling.js',
+    about:
+      "The database's ceiling for the simulator's rows: bare LOAD DATA into the same table, no rollups. Prints JSON.",
+    flags: {
+      seconds: { type: 'number', default: '15', help: 'measured seconds' },
+      connections: { type: 'number', default: '2', help: 'connections loading at once' },
+      batch: { type: 'number', default: '5000', help: 'rows per LOAD DATA' },
+    },
+    serverOptions: true,
+  });
   const r = await runCeiling({
     seconds,
     connections,
-    batchRows,
-    args: a,
+    batchRows: batch,
+    args: serverArgs,
     log: (m) => process.stderr.write(`${m}\n`),
   });
   process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);

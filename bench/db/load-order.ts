@@ -9,6 +9,7 @@ import { STATUS } from '../../src/shared/catalog.js';
 import { idHigh, idLow, TX_ID_EPOCH_MS } from '../../src/shared/tx-id.js';
 import { TxRing } from '../../src/shared/tx-ring.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { dbServerPid, procCpuSeconds, threadCpuSeconds } from '../lib/db-proc.js';
 import { round } from '../lib/stats.js';
 
@@ -139,9 +140,14 @@ async function run(order: Order, seconds: number, rollups: boolean): Promise<obj
   };
 }
 
-const args = process.argv.slice(2);
-const at = args.indexOf('--seconds');
-const seconds = at === -1 ? 6 : Number(args[at + 1]);
-const rollups = args.includes('--rollups');
+const { seconds, rollups } = benchArgs({
+  command: 'node dist/bench/db/load-order.js',
+  about:
+    "What the order of a batch's rows costs the database: LOAD DATA with ids consecutive, in completion order, or sorted; the CPU of the server threads serving it. Prints JSON lines.",
+  flags: {
+    seconds: { type: 'number', default: '6', help: 'seconds per order' },
+    rollups: { type: 'boolean', help: 'also upsert the rollup cells' },
+  },
+});
 for (const order of ['consecutive', 'completion', 'sorted'] as const)
   process.stdout.write(`${JSON.stringify(await run(order, seconds, rollups))}\n`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
+import { benchArgs } from '../lib/cli-args.js';
 
 /**
  * `node dist/bench/db/load-vs-insert.js [--rows 200000] [--batch 5000]`: the database
@@ -11,13 +12,17 @@ import mysql from 'mysql2/promise';
  * is steadier than wall-clock rows/s. Prints JSON.
  */
 
-const args = process.argv.slice(2);
-const flag = (name: string, d: number) => {
-  const i = args.indexOf(name);
-  return i === -1 ? d : Number(args[i + 1]);
-};
-const N = flag('--rows', 200_000);
-const B = flag('--batch', 5000);
+const flags = benchArgs({
+  command: 'node dist/bench/db/load-vs-insert.js',
+  about:
+    "The database server's CPU per row for multi-row INSERT and LOAD DATA LOCAL INFILE, with and without the by_source index, on a scratch database. Prints JSON.",
+  flags: {
+    rows: { type: 'number', default: '200000', help: 'rows written by each method' },
+    batch: { type: 'number', default: '5000', help: 'rows per statement' },
+  },
+});
+const N = flags.rows;
+const B = flags.batch;
 const database = `pb_bench_load_${Date.now()}`;
 const SOURCES = ['card-pos', 'ach', 'wire', 'mobile', 'atm', 'p2p'];
 

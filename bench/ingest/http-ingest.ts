@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { startChildServer } from '../lib/child-server.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { LOCAL_DB, localDbPid, procCpuSeconds } from '../lib/db-proc.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { startServer } from '../lib/server-process.js';
@@ -72,22 +73,51 @@ const TIMEOUT_S = 10;
 /** The event-loop monitor rolls a 10 s window: a run this long has one wholly inside it. */
 const LOOP_WINDOW_S = 10;
 
-const args = process.argv.slice(2);
-const list = (name: string, d: string) => {
-  const i = args.indexOf(name);
-  return (i === -1 ? d : args[i + 1]!)
-    .split(',')
-    .filter((x) => x !== '')
-    .map(Number);
-};
-const num = (name: string, d: number) => {
-  const i = args.indexOf(name);
-  return i === -1 ? d : Number(args[i + 1]);
-};
-const connectionCounts = list('--connections', '8,64,256');
-const seconds = num('--seconds', 20);
-const repeats = num('--repeats', 1);
-const headlineRepeats = num('--headline-repeats', 3);
+const flags = benchArgs({
+  command: 'node dist/bench/ingest/http-ingest.js',
+  about:
+    'POST /api/transactions, one new transaction per request, over keep-alive connections: Pulseboard (answering after the COMMIT) against a hand-written Fastify + mysql2 endpoint, interleaved, then batched requests against Pulseboard; every acknowledged ref is checked in MySQL. Writes bench/results/<name>.json.',
+  flags: {
+    connections: {
+      type: 'numbers',
+      default: '8,64,256',
+      help: 'connection counts of the single-item runs; the largest is the headline',
+    },
+    seconds: { type: 'number', default: '20', help: 'measured seconds per run' },
+    repeats: { type: 'number', default: '1', help: 'runs of each non-headline row' },
+    'headline-repeats': {
+      type: 'number',
+      default: '3',
+      help: 'runs of the headline row (the largest connection count)',
+    },
+    'batch-sizes': {
+      type: 'numbers',
+      default: '100,1000',
+      help: "items per request of the batched runs ('' skips them)",
+    },
+    'batch-connections': {
+      type: 'number',
+      default: '8',
+      help: 'connections of the batched runs',
+    },
+    'no-peer': { type: 'boolean', help: 'skip the hand-written Fastify endpoint' },
+    client: {
+      type: 'string',
+      default: 'raw',
+      choices: ['raw', 'autocannon'],
+      help: "load client: the bench's lean one or autocannon",
+    },
+    name: {
+      type: 'string',
+      default: 'ingest',
+      help: 'result file bench/results/<name>.json (another name keeps a trial off the report)',
+    },
+  },
+});
+const connectionCounts = flags.connections;
+const seconds = flags.seconds;
+const repeats = flags.repeats;
+const headlineRepeats = flags['headline-repeats'];
 const headlineConnections = Math.max(...connectionCounts);
 /** Issue 12 §3 (DESIGN §7): the single-item bars at 256 keep-alive connections. */
 const HEADLINE_BARS = {
@@ -96,18 +126,12 @@ const HEADLINE_BARS = {
   eventLoopDelayP99Ms: 5,
   ratio: 5,
 };
-const batchSizes = list('--batch-sizes', '100,1000');
-const batchConnections = num('--batch-connections', 8);
-const withPeer = !args.includes('--no-peer');
-const str = (name: string, d: string) => {
-  const i = args.indexOf(name);
-  return i === -1 ? d : args[i + 1]!;
-};
-const client = str('--client', 'raw') as LoadClient;
-if (client !== 'raw' && client !== 'autocannon')
-  throw new TypeError(`--client must be raw or autocannon (got ${client})`);
+const batchSizes = flags['batch-sizes'];
+const batchConnections = flags['batch-connections'];
+const withPeer = !flags['no-peer'];
+const client = flags.client as LoadClient;
 /** The result file: bench/results/<name>.json (another name keeps a trial off the report). */
-const resultName = str('--name', 'ingest');
+const resultName = flags.name;
 const load: (o: LoadOptions) => Promise<LoadResult> =
   client === 'autocannon' ? runAutocannonLoad : runHttpLoad;
 

@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from '../lib/cli-args.js';
 import { cpuShare, type ProcSample, sampleProc } from '../ws-swarm/proc-stats.js';
 import type { HttpLoadConfig, LoadMessage, SpanEnd } from './http-load-messages.js';
 import { refOf } from './request-template.js';
@@ -126,17 +127,23 @@ export function runHttpLoad(o: LoadOptions): Promise<LoadResult> {
   });
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
-
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const flags = benchArgs({
+    command: 'node dist/bench/ingest/http-load-client.js',
+    about:
+      "The bench's lean HTTP/1.1 load client on its own: POST /api/transactions over keep-alive connections, one request in flight on each, and print its figures as JSON.",
+    flags: {
+      url: { type: 'string', default: 'http://127.0.0.1:8080', help: 'the server' },
+      connections: { type: 'number', default: '256', help: 'keep-alive connections' },
+      seconds: { type: 'number', default: '10', help: 'measured seconds' },
+      items: { type: 'number', default: '1', help: 'transactions per request' },
+    },
+  });
   runHttpLoad({
-    url: arg('--url', 'http://127.0.0.1:8080'),
-    connections: Number(arg('--connections', '256')),
-    seconds: Number(arg('--seconds', '10')),
-    itemsPerRequest: Number(arg('--items', '1')),
+    url: flags.url,
+    connections: flags.connections,
+    seconds: flags.seconds,
+    itemsPerRequest: flags.items,
     refPrefix: `load-${Date.now().toString(36)}-`,
   }).then(
     (r) => {

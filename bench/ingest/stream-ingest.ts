@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import { connect, RetentionPolicy, StorageType } from 'nats';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { LOCAL_DB, localDbPid, localPidByName, procCpuSeconds } from '../lib/db-proc.js';
 import { progress, RESULTS_DIR, sleep, writeResult } from '../lib/results.js';
 import { startServer, type TestServer } from '../lib/server-process.js';
@@ -27,14 +28,19 @@ const CURRENCIES = ['USD', 'EUR', 'GBP', 'JPY'];
 const SAMPLE_MS = 250;
 const DRAIN_TIMEOUT_MS = 10 * 60_000;
 
-const args = process.argv.slice(2);
-const arg = (name: string, d: string) => {
-  const i = args.indexOf(name);
-  return i === -1 ? d : args[i + 1]!;
-};
-const messages = Number(arg('--messages', '300000'));
-const itemCounts = arg('--items', '1,100').split(',').map(Number);
-const repeats = Number(arg('--repeats', '1'));
+const flags = benchArgs({
+  command: 'node dist/bench/ingest/stream-ingest.js',
+  about:
+    'Committed tx/s from NATS JetStream: a backlog of messages is published into a stream of its own, then the server drains it through its durable consumer; the table is read back. Writes bench/results/stream.json.',
+  flags: {
+    messages: { type: 'number', default: '300000', help: 'messages published per run' },
+    items: { type: 'numbers', default: '1,100', help: 'transactions per message, one run each' },
+    repeats: { type: 'number', default: '1', help: 'runs of each item count' },
+  },
+});
+const messages = flags.messages;
+const itemCounts = flags.items;
+const repeats = flags.repeats;
 const natsServer = process.env.NATS_URL?.replace(/^nats:\/\//, '') ?? '127.0.0.1:4222';
 const runTag = randomBytes(3).toString('hex');
 

@@ -1,3 +1,4 @@
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { startServer } from '../lib/server-process.js';
 import { sampleProc } from '../ws-swarm/proc-stats.js';
@@ -11,15 +12,19 @@ import { runSwarm } from '../ws-swarm/swarm.js';
  *   node dist/bench/memory/steady-state.js [--tps 50] [--clients 200] [--seconds 30]
  */
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
+const flags = benchArgs({
+  command: 'node dist/bench/memory/steady-state.js',
+  about:
+    'RSS and the primary heap at a modest load (simulator + dashboard clients on every topic) after a settle period. Writes bench/results/memory.json.',
+  flags: {
+    tps: { type: 'number', default: '50', help: 'simulator transactions/s' },
+    clients: { type: 'number', default: '200', help: 'dashboard WebSocket clients' },
+    seconds: { type: 'number', default: '30', help: 'measured seconds' },
+  },
+});
 
 async function main(): Promise<void> {
-  const tps = arg('--tps', 50);
-  const clients = arg('--clients', 200);
-  const seconds = arg('--seconds', 30);
+  const { tps, clients, seconds } = flags;
   const server = await startServer(['--sim-tps', String(tps), '--persistence', 'off']);
   try {
     await sleep(2000);

@@ -81,12 +81,16 @@ if (!isMainThread) {
     wait();
   }
 } else {
-  const arg = (name: string, d: string) => {
-    const i = process.argv.indexOf(name);
-    return i === -1 ? d : process.argv[i + 1]!;
-  };
-  const ticks = Number(arg('--ticks', '2000'));
-  const threads = Number(arg('--threads', '2'));
+  const { benchArgs } = await import('../lib/cli-args.js');
+  const { ticks, threads } = benchArgs({
+    command: 'node dist/bench/micro/fanout-handoff.js',
+    about:
+      "How the primary hands a tick's frames to the fan-out threads: postMessage against a SharedArrayBuffer slot; the primary's CPU per tick and the delay until a thread has the frames. Writes bench/results/fanout-handoff.json.",
+    flags: {
+      ticks: { type: 'number', default: '2000', help: 'ticks handed off per mode' },
+      threads: { type: 'number', default: '2', help: 'fan-out threads' },
+    },
+  });
   const { progress, writeResult } = await import('../lib/results.js');
 
   async function run(mode: Mode) {

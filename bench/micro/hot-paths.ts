@@ -10,6 +10,7 @@ import { ROW_STRIDE } from '../../src/shared/window-row.js';
 import { envelope } from '../../src/ws/envelope.js';
 import { WindowWriter } from '../../workers/common/window-writer.js';
 import { TransactionFactory } from '../../workers/shard/transaction-factory.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, writeResult } from '../lib/results.js';
 
 /**
@@ -18,6 +19,13 @@ import { progress, writeResult } from '../lib/results.js';
  * buckets, taking a snapshot (3 windows, 1 shard), encoding a metrics frame, and the
  * Host + Origin checks every HTTP request and upgrade pays (src/security/host-origin-policy.ts).
  */
+
+benchArgs({
+  command: 'node dist/bench/micro/hot-paths.js',
+  about:
+    'The hot paths in isolation (tinybench): a transaction, a ring record, a window completion, a snapshot, a metrics frame, the Host + Origin checks. Writes bench/results/micro.json.',
+  flags: {},
+});
 
 const BATCH = 1024;
 const ring = TxRing.create(4096);

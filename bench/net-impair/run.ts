@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from '../lib/cli-args.js';
 import { startServer } from '../lib/server-process.js';
 import { type ReconnectingResult, runReconnectingClients } from './clients.js';
 import { type Impairment, ImpairProxy, type ProxyStats } from './proxy.js';
@@ -82,25 +83,30 @@ export async function runImpairments(o: {
   return out;
 }
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
-
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const flags = benchArgs({
+    command: 'node dist/bench/net-impair/run.js',
+    about:
+      'Reconnecting dashboards subscribed to metrics through an impairing proxy, a fresh one per impairment: delivery rate, gaps, reconnects and delivery latency. Prints JSON.',
+    flags: {
+      'tick-ms': { type: 'number', default: '500', help: "the server's tick, ms" },
+      clients: { type: 'number', default: '50', help: 'WebSocket clients per impairment' },
+      seconds: { type: 'number', default: '60', help: 'seconds per impairment' },
+    },
+  });
   const server = await startServer([
     '--persistence',
     'off',
     '--sim-tps',
     '1000',
     '--tick-ms',
-    arg('--tick-ms', '500'),
+    String(flags['tick-ms']),
   ]);
   try {
     const reports = await runImpairments({
       serverPort: server.port,
-      clients: Number(arg('--clients', '50')),
-      seconds: Number(arg('--seconds', '60')),
+      clients: flags.clients,
+      seconds: flags.seconds,
       impairments: DEFAULT_IMPAIRMENTS,
       log: (l) => process.stderr.write(`${l}\n`),
     });

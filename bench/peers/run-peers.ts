@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
 import { cpuUsPerRequest, type LoadClient, runHttpLoad } from '../ingest/http-load-client.js';
 import { startChildServer } from '../lib/child-server.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { GC_NODE_ARGS, type GcSample, startServer } from '../lib/server-process.js';
 import { round, type Spread, spread } from '../lib/stats.js';
@@ -60,22 +61,31 @@ const RAMP_PER_SECOND = 2000;
 type Target = 'pulseboard' | 'uws' | 'ws' | 'socketio';
 const PEERS: readonly Target[] = ['ws', 'socketio'];
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
-
-/** A comma-separated list of numbers, e.g. `--ws-threads 1,2`. */
-function listArg(name: string, fallback: readonly number[]): number[] {
-  const i = process.argv.indexOf(name);
-  if (i === -1) return [...fallback];
-  const v = (process.argv[i + 1] ?? '').split(',').map(Number);
-  if (v.length === 0 || v.some((x) => !Number.isInteger(x) || x < 1))
-    throw new Error(
-      `${name} takes positive integers separated by commas (got ${process.argv[i + 1]})`,
-    );
-  return v;
-}
+const flags = benchArgs({
+  command: 'node dist/bench/peers/run-peers.js',
+  about:
+    'The same broadcast served by Pulseboard, a bare uWebSockets.js publisher, ws and Socket.IO, and the same GET /api/metrics by Pulseboard and Fastify, interleaved. Writes bench/results/peers.json.',
+  flags: {
+    clients: { type: 'number', default: '10000', help: 'WebSocket clients of the fan-out runs' },
+    'floor-clients': { type: 'number', default: '1000', help: 'clients of the floor run' },
+    repeats: { type: 'number', default: '3', help: 'runs of each target' },
+    seconds: { type: 'number', default: '15', help: 'seconds of each fan-out run' },
+    'http-seconds': { type: 'number', default: '10', help: 'seconds of each HTTP run' },
+    tps: { type: 'number', default: '10000', help: 'simulator transactions/s' },
+    'http-client': {
+      type: 'string',
+      default: 'raw',
+      choices: ['raw', 'autocannon'],
+      help: 'HTTP load client',
+    },
+    'ws-threads': {
+      type: 'numbers',
+      default: '1,2',
+      min: 1,
+      help: "Pulseboard's WS_THREADS values at the main client count, one pass each",
+    },
+  },
+});
 
 /**
  * One broadcast server of the plan: a target and, for Pulseboard, its WS_THREADS (null for
@@ -88,14 +98,6 @@ interface Pass {
 }
 const passKey = (p: Pass) =>
   p.target === 'pulseboard' && p.wsThreads !== 1 ? `pulseboard-ws${p.wsThreads}` : p.target;
-
-function clientArg(): LoadClient {
-  const i = process.argv.indexOf('--http-client');
-  const v = i === -1 ? 'raw' : process.argv[i + 1];
-  if (v !== 'raw' && v !== 'autocannon')
-    throw new Error(`--http-client takes raw or autocannon (got ${v})`);
-  return v;
-}
 
 interface Running {
   pid: number;
@@ -449,14 +451,11 @@ function pairedRatio(
 }
 
 async function main(): Promise<void> {
-  const clients = arg('--clients', 10_000);
-  const floorClients = arg('--floor-clients', 1000);
-  const repeats = arg('--repeats', 3);
-  const seconds = arg('--seconds', 15);
-  const httpSeconds = arg('--http-seconds', 10);
-  const tps = arg('--tps', 10_000);
-  const httpClient = clientArg();
-  const threadCounts = listArg('--ws-threads', [1, 2]);
+  const { clients, repeats, seconds, tps } = flags;
+  const floorClients = flags['floor-clients'];
+  const httpSeconds = flags['http-seconds'];
+  const httpClient = flags['http-client'] as LoadClient;
+  const threadCounts = flags['ws-threads'];
 
   progress(`peers: capturing the live metrics frame at ${tps} tx/s`);
   const { payload, frameBytes } = await captureFrame(tps);

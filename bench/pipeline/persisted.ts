@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { type CeilingResult, runCeiling } from '../db/load-data-ceiling.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { writeResult } from '../lib/results.js';
 import { round, spread } from '../lib/stats.js';
 import { type PersistedResult, runPersisted } from './persisted-run.js';
@@ -19,29 +20,29 @@ import { type PersistedResult, runPersisted } from './persisted-run.js';
  *        [--db-batch-size N] [--db-writers N] …
  */
 
-function takeFlag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i === -1) return fallback;
-  const v = Number(args[i + 1]);
-  args.splice(i, 2);
-  return v;
-}
-function takeSwitch(args: string[], name: string): boolean {
-  const i = args.indexOf(name);
-  if (i !== -1) args.splice(i, 1);
-  return i !== -1;
-}
-
 const command = `node dist/bench/pipeline/persisted.js ${process.argv.slice(2).join(' ')}`.trim();
-const args = process.argv.slice(2);
-const json = takeSwitch(args, '--json');
-const noWrite = takeSwitch(args, '--no-write');
-const seconds = takeFlag(args, '--seconds', 60);
-const warmup = takeFlag(args, '--warmup', 5);
-const repeats = takeFlag(args, '--repeats', 2);
-const ceilingSeconds = takeFlag(args, '--ceiling-seconds', 15);
-const ceilingConnections = takeFlag(args, '--ceiling-connections', 2);
-const ceilingBatch = takeFlag(args, '--ceiling-batch', 5000);
+const flags = benchArgs({
+  command: 'node dist/bench/pipeline/persisted.js',
+  about:
+    "Sustained persisted tx/s with the simulator at max and the zero-loss / zero-duplicate check, each run followed by the database's own LOAD DATA ceiling for the same rows. Writes bench/results/persisted.json.",
+  flags: {
+    seconds: { type: 'number', default: '60', help: 'measured seconds per run' },
+    warmup: { type: 'number', default: '5', help: 'seconds before measuring' },
+    repeats: { type: 'number', default: '2', help: 'persisted + ceiling pairs' },
+    'ceiling-seconds': { type: 'number', default: '15', help: 'seconds of each ceiling (0: none)' },
+    'ceiling-connections': { type: 'number', default: '2', help: 'connections of the ceiling' },
+    'ceiling-batch': { type: 'number', default: '5000', help: 'rows per LOAD DATA of the ceiling' },
+    json: { type: 'boolean', help: 'print the result as JSON' },
+    'no-write': { type: 'boolean', help: 'do not write bench/results/persisted.json' },
+  },
+  serverOptions: true,
+});
+const args = flags.serverArgs;
+const { json, seconds, warmup, repeats } = flags;
+const noWrite = flags['no-write'];
+const ceilingSeconds = flags['ceiling-seconds'];
+const ceilingConnections = flags['ceiling-connections'];
+const ceilingBatch = flags['ceiling-batch'];
 const log = (m: string) => process.stderr.write(`${m}\n`);
 
 const runs: PersistedResult[] = [];

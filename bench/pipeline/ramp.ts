@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { startServer } from '../lib/server-process.js';
 import { cpuShare, sampleProc } from '../ws-swarm/proc-stats.js';
@@ -16,10 +17,20 @@ import { cpuShare, sampleProc } from '../ws-swarm/proc-stats.js';
 const STAGES: (number | 'max')[] = [10, 50, 100, 1_000, 10_000, 'max'];
 const DATABASE = 'pulseboard_bench_ramp';
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
+const flags = benchArgs({
+  command: 'node dist/bench/pipeline/ramp.js',
+  about:
+    'The real server with persistence on, driven through 10, 50, 100, 1,000, 10,000 tx/s and max; per stage: achieved tx/s, persisted rows/s, CPU, RSS, writer lag and event-loop delay. Writes bench/results/ramp.json.',
+  flags: {
+    'stage-seconds': { type: 'number', default: '10', help: 'seconds per stage' },
+    persistence: {
+      type: 'string',
+      default: 'on',
+      choices: ['on', 'off'],
+      help: 'persist to MySQL (off without a database)',
+    },
+  },
+});
 
 async function dropDatabase(): Promise<boolean> {
   try {
@@ -38,8 +49,8 @@ async function dropDatabase(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
-  const stageSeconds = Number(arg('--stage-seconds', '10'));
-  const wantPersistence = arg('--persistence', 'on') === 'on';
+  const stageSeconds = flags['stage-seconds'];
+  const wantPersistence = flags.persistence === 'on';
   const persistence = wantPersistence && (await dropDatabase());
   if (wantPersistence && !persistence)
     progress('ramp: no database on 127.0.0.1:3306 — running with persistence off');

@@ -1,6 +1,7 @@
 import { parseOptions } from '../../src/config/parse-options.js';
 import { ShardPool } from '../../src/pipeline/shard-pool.js';
 import { G_COMPLETED, G_GENERATED, G_THROTTLED } from '../../src/shared/metric-buckets.js';
+import { benchArgs } from '../lib/cli-args.js';
 
 /**
  * `npm run bench:pipeline`: sustained tx/s of generate → lifecycle → aggregate with
@@ -11,22 +12,19 @@ import { G_COMPLETED, G_GENERATED, G_THROTTLED } from '../../src/shared/metric-b
  * Any server option (e.g. --shards, --inflight-capacity) is accepted too.
  */
 
-function takeFlag(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i === -1) return fallback;
-  const v = Number(args[i + 1]);
-  args.splice(i, 2);
-  if (!Number.isFinite(v) || v <= 0) throw new Error(`${name} needs a positive number`);
-  return v;
-}
-
 async function main(): Promise<void> {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  if (json) args.splice(args.indexOf('--json'), 1);
-  const seconds = takeFlag(args, '--seconds', 15);
-  const warmup = takeFlag(args, '--warmup', 5);
-  const { options } = parseOptions(args, {}, { simTps: '0', logLevel: 'silent' });
+  const { json, seconds, warmup, serverArgs } = benchArgs({
+    command: 'node dist/bench/pipeline/throughput.js',
+    about:
+      'Sustained tx/s of generate → lifecycle → aggregate with persistence off, the simulator at max, the shard threads alone (no HTTP).',
+    flags: {
+      seconds: { type: 'number', default: '15', min: 1, help: 'measured seconds' },
+      warmup: { type: 'number', default: '5', min: 1, help: 'seconds before measuring' },
+      json: { type: 'boolean', help: 'print the result as one JSON line' },
+    },
+    serverOptions: true,
+  });
+  const { options } = parseOptions(serverArgs, {}, { simTps: '0', logLevel: 'silent' });
   const pool = new ShardPool(options);
   await pool.start();
   pool.setParams({ tps: Number.POSITIVE_INFINITY });

@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import mysql from 'mysql2/promise';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, RESULTS_DIR, sleep, writeResult } from '../lib/results.js';
 import { GC_NODE_ARGS, startServer } from '../lib/server-process.js';
 import { round, slope } from '../lib/stats.js';
@@ -29,15 +30,19 @@ import { runSwarm } from '../ws-swarm/swarm.js';
 const DATABASE = 'pulseboard_soak';
 const SAMPLE_S = 10;
 
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : Number(process.argv[i + 1]);
-}
+const flags = benchArgs({
+  command: 'node dist/bench/soak/soak.js',
+  about:
+    'Minutes at a steady persisted load with dashboard clients, sampling RSS, heap after a forced GC, CPU, event-loop delay and writer lag every 10 s; rows in MySQL against the completed count at the end. Writes bench/results/soak.csv and soak.json.',
+  flags: {
+    minutes: { type: 'number', default: '30', help: 'length of the soak' },
+    tps: { type: 'number', default: '10000', help: 'simulator transactions/s' },
+    clients: { type: 'number', default: '1000', help: 'dashboard WebSocket clients' },
+  },
+});
 
 async function main(): Promise<void> {
-  const minutes = arg('--minutes', 30);
-  const tps = arg('--tps', 10_000);
-  const clients = arg('--clients', 1000);
+  const { minutes, tps, clients } = flags;
   const admin = await mysql.createConnection({ host: '127.0.0.1', port: 3306, user: 'root' });
   await admin.query(`DROP DATABASE IF EXISTS \`${DATABASE}\``);
   const server = await startServer(

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { MetricsSnapshot } from '../../src/metrics/snapshot-types.js';
+import { benchArgs } from '../lib/cli-args.js';
 import { progress, sleep, writeResult } from '../lib/results.js';
 import { GC_NODE_ARGS, startServer } from '../lib/server-process.js';
 import { gcSettle, settledRss } from './proc-stats.js';
@@ -38,22 +39,32 @@ const RSS_SAMPLES = 5;
 const RSS_INTERVAL_MS = 500;
 const MAX_BACKPRESSURE = 16 << 20;
 
-function arg(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-}
+const flags = benchArgs({
+  command: 'node dist/bench/ws-swarm/fanout.js',
+  about:
+    'WebSocket fan-out: the live metrics frame to N subscribed clients (and idle connected ones) at a simulator rate, per client count and fan-out thread count; a remote server with --server-url. Writes bench/results/<name>.json.',
+  flags: {
+    clients: { type: 'numbers', default: '100,1000,10000', help: 'subscribed clients, a run each' },
+    'ws-threads': { type: 'numbers', default: '1', help: 'fan-out thread counts, a run each' },
+    'server-url': { type: 'string', default: '', help: 'measure a running server instead' },
+    'ws-url': { type: 'string', help: "the remote server's /ws (default: from --server-url)" },
+    'read-token': { type: 'string', default: '', help: "the remote server's READ_TOKEN" },
+    tps: { type: 'number', default: '10000', help: 'simulator transactions/s' },
+    seconds: { type: 'number', default: '20', help: 'measured seconds per run' },
+    'idle-clients': { type: 'number', default: '10000', help: 'connected clients with no topic' },
+    name: { type: 'string', default: 'fanout', help: 'result file bench/results/<name>.json' },
+  },
+});
 
 async function main(): Promise<void> {
-  const counts = arg('--clients', '100,1000,10000').split(',').map(Number);
-  const threadCounts = arg('--ws-threads', '1').split(',').map(Number);
-  const remote = arg('--server-url', '');
+  const counts = flags.clients;
+  const threadCounts = flags['ws-threads'];
+  const remote = flags['server-url'];
   // A server reachable from another machine has a READ_TOKEN: /api/metrics needs it.
-  const readToken = arg('--read-token', '');
+  const readToken = flags['read-token'];
   const headers: Record<string, string> = readToken ? { authorization: `Bearer ${readToken}` } : {};
-  const tps = Number(arg('--tps', '10000'));
-  const seconds = Number(arg('--seconds', '20'));
-  const idleClients = Number(arg('--idle-clients', '10000'));
-  const name = arg('--name', 'fanout');
+  const { tps, seconds, name } = flags;
+  const idleClients = flags['idle-clients'];
   const rows = [];
   for (const wsThreads of remote ? [0] : threadCounts) {
     for (const clients of counts) {
@@ -68,7 +79,7 @@ async function main(): Promise<void> {
         continue;
       }
       const server: SwarmTarget = remote
-        ? remoteServer(remote, arg('--ws-url', `${remote.replace(/^http/, 'ws')}/ws`))
+        ? remoteServer(remote, flags['ws-url'] ?? `${remote.replace(/^http/, 'ws')}/ws`)
         : await startServer([
             '--sim-tps',
             String(tps),

@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from '../lib/cli-args.js';
 import {
   cpuShare,
   type MachineSample,
@@ -21,7 +22,7 @@ import type { SwarmProcessConfig, SwarmReport } from './swarm-process.js';
  * the server: a report can then state how much CPU each side had.
  *
  *   node dist/bench/ws-swarm/swarm.js --url ws://127.0.0.1:8080/ws?topics=metrics \
- *        --clients 1000 [--processes 1] [--ramp 2000] [--seconds 20] [--pid N] [--json]
+ *        --clients 1000 [--processes 1] [--ramp 2000] [--seconds 20] [--pid N]
  * Loopback targets only; stops by itself.
  */
 
@@ -254,21 +255,30 @@ export async function runSwarm(o: SwarmOptions): Promise<SwarmResult> {
   return result;
 }
 
-function arg(name: string, fallback?: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? fallback : process.argv[i + 1];
-}
-
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const clients = Number(arg('--clients', '1000'));
+  const flags = benchArgs({
+    command: 'node dist/bench/ws-swarm/swarm.js',
+    about:
+      "A swarm of minimal WebSocket clients against a running loopback server: delivered messages/s, gaps, delivery latency, bandwidth, and with --pid the server's CPU and RSS. Prints JSON.",
+    flags: {
+      url: { type: 'string', default: 'ws://127.0.0.1:8080/ws?topics=metrics', help: 'where' },
+      protocol: { type: 'string', default: 'ws', choices: ['ws', 'socketio'], help: 'protocol' },
+      clients: { type: 'number', default: '1000', help: 'clients' },
+      processes: { type: 'number', help: 'client processes (default: one per 5,000 clients)' },
+      ramp: { type: 'number', default: '2000', help: 'connections opened per second' },
+      seconds: { type: 'number', default: '20', help: 'measured seconds' },
+      pid: { type: 'number', help: "the server's pid, for its CPU and RSS" },
+    },
+  });
+  const clients = flags.clients;
   runSwarm({
-    url: arg('--url', 'ws://127.0.0.1:8080/ws?topics=metrics')!,
-    protocol: arg('--protocol', 'ws') === 'socketio' ? 'socketio' : 'ws',
+    url: flags.url,
+    protocol: flags.protocol === 'socketio' ? 'socketio' : 'ws',
     clients,
-    processes: Number(arg('--processes', String(Math.max(1, Math.ceil(clients / 5000))))),
-    rampPerSecond: Number(arg('--ramp', '2000')),
-    seconds: Number(arg('--seconds', '20')),
-    pid: arg('--pid') ? Number(arg('--pid')) : undefined,
+    processes: flags.processes ?? Math.max(1, Math.ceil(clients / 5000)),
+    rampPerSecond: flags.ramp,
+    seconds: flags.seconds,
+    pid: flags.pid,
   }).then(
     (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
     (err: unknown) => {

@@ -32,6 +32,7 @@ import { prepareResume } from '../supervise/resume-state.js';
 import type { Supervision } from '../supervise/supervisor.js';
 import { ingestQueueBytes } from './http/queue-budget.js';
 import { IngestOutbox } from './ingest-outbox.js';
+import { PacedAnswers } from './paced-answers.js';
 import { streamDoorConfig } from './stream/stream-config.js';
 import {
   createStreamStatus,
@@ -95,6 +96,8 @@ export class IngestService {
     (m, transfer) => this.shard.worker.postMessage(m, transfer),
     () => this.statusBlock[IS_COMMIT_SINCE_MS]! > 0,
   );
+  /** A group's answers, a bounded slice per loop turn (paced-answers.ts). */
+  private readonly answers = new PacedAnswers<IngestResult>((r) => this.answer(r));
   private nextId = 1;
   /** Requests whose first part is not sent yet: its flags say how to read the body. */
   private readonly opening = new Map<number, number>();
@@ -229,7 +232,7 @@ export class IngestService {
     } else if (m.type === 'results') {
       // A commit just ended: what waits for the next group goes now.
       this.outbox.flush();
-      for (const r of m.results) this.answer(r);
+      this.answers.add(m.results);
     } else if (m.type === 'refused') {
       // Once per cause: the counter in /metrics says how often.
       this.log.error(
@@ -263,6 +266,8 @@ export class IngestService {
   /** The thread failed: answer every waiting request now, and new ones until it is back. */
   private failed(reason: string): void {
     this.down = reason;
+    // Results the thread sent before it failed are committed: they get their real answer.
+    this.answers.writeAll();
     const answer = downAnswer();
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
