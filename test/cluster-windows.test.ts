@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { connect } from 'nats';
 import t from 'tap';
 import { MIGRATIONS } from '../src/db/schema.js';
 import { startCluster, type TestCluster, waitForClusterView } from './helpers/cluster-nodes.js';
@@ -47,11 +48,26 @@ t.test('every node serves the cluster view with the three nodes', async (t) => {
   t.same([...ids].sort(), [0, 1, 2], 'ids derived, one each');
 });
 
-t.test('the partial each node sends is small and does not grow with the rate', async (t) => {
+t.test('the partial each node sends is small; one it cannot read is counted', async (t) => {
   const { body } = await getJson(`${cluster.nodes[0]!.url}/api/metrics`);
   t.ok(body.backplane.partialsSent > 0);
-  // 1–3 seconds of a handful of currencies, latency buckets and six sources.
+  // 1–3 seconds of fixed-width rows, (165 + 3 × (6 sources + 1)) × 8 B each, and a header.
   t.ok(body.backplane.meanPartialBytes < 8000, `${body.backplane.meanPartialBytes} B`);
+  t.equal(body.backplane.partialsRefused, 0, 'every partial read');
+  // What a node of another version (another wire format) or a corrupt message looks like.
+  const nc = await connect({ servers: cluster.natsUrl });
+  await nc.jetstream().publish(`${cluster.name}.partial.9`, new Uint8Array([1, 0, 0, 0, 123]));
+  await nc.close();
+  const refused = await waitFor('the unreadable partial counted', async () => {
+    const r = await getJson(`${cluster.nodes[0]!.url}/api/metrics`);
+    return r.body.backplane.partialsRefused > 0 && r.body;
+  });
+  t.equal(refused.backplane.partialsRefused, 1, 'counted once, in backplane.partialsRefused');
+  t.same(
+    refused.nodes.map((n: { id: number }) => n.id),
+    [0, 1, 2],
+    'and no node 9 appears',
+  );
 });
 
 t.test('a second live node with a taken NODE_ID is refused with exit 2', async (t) => {

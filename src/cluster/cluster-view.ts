@@ -51,6 +51,11 @@ export interface BackplaneFigures {
   meanPartialBytes: number;
   partialsSent: number;
   partialsReceived: number;
+  /**
+   * Partials this node could not read (partial-codec.ts), e.g. from a node of a version with
+   * another wire format: that node shows as down here, and this count says why.
+   */
+  partialsRefused: number;
 }
 
 export class ClusterView {
@@ -64,6 +69,7 @@ export class ClusterView {
     meanPartialBytes: 0,
     partialsSent: 0,
     partialsReceived: 0,
+    partialsRefused: 0,
   };
 
   /** Called with the number of live nodes (this one included) whenever it changes. */
@@ -106,6 +112,7 @@ export class ClusterView {
     this.publish(local, acc, now);
     this.node.checkConsumer(this.downAfterMs * 2);
     this.backplane.partialsReceived = this.node.received;
+    this.backplane.partialsRefused = this.node.malformed;
     const g = this.global;
     g.advance(nowSecond);
     const nodes = g.summaries(now);

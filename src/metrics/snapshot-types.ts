@@ -178,6 +178,8 @@ export interface MetricsSnapshot {
     meanPartialBytes: number;
     partialsSent: number;
     partialsReceived: number;
+    /** Partials it could not read (another version's wire format, or corrupt). */
+    partialsRefused: number;
   };
 }
 
