@@ -38,9 +38,7 @@ const flags = benchArgs({
     repeats: { type: 'number', default: '1', help: 'runs of each item count' },
   },
 });
-const messages = flags.messages;
-const itemCounts = flags.items;
-const repeats = flags.repeats;
+const { messages, items: itemCounts, repeats } = flags;
 const natsServer = process.env.NATS_URL?.replace(/^nats:\/\//, '') ?? '127.0.0.1:4222';
 const runTag = randomBytes(3).toString('hex');
 

@@ -128,8 +128,8 @@ function convert(name: string, f: FlagSpec, text: string): unknown {
   }
   const parts = type === 'numbers' ? text.split(',').filter((x) => x.trim() !== '') : [text];
   const numbers = parts.map(Number);
-  const bad = parts.find((_, i) => text.trim() === '' || !Number.isFinite(numbers[i]));
-  if (bad !== undefined || (type === 'number' && text.trim() === '')) {
+  // Number('') and Number(' ') are 0: an empty value is refused before it can read as one.
+  if ((type === 'number' && text.trim() === '') || !numbers.every(Number.isFinite)) {
     throw new BenchArgsError(
       `--${name} takes ${type === 'number' ? 'a number' : 'comma-separated numbers'} (got '${text}')`,
     );

@@ -450,6 +450,16 @@ function pairedRatio(
   return spread(values);
 }
 
+/** Pulseboard's runs ÷ the bare uWS publisher's of the same repeat: latency and CPU. */
+function vsUws(mine: BroadcastRow[], uws: BroadcastRow[]) {
+  return {
+    p99: pairedRatio(mine, uws, (r) => r.latencyMs.p99),
+    cpuPerMessage: pairedRatio(mine, uws, (r) => r.cpuUsPerDeliveredMessage),
+    marginalCpuPerMessage: pairedRatio(mine, uws, (r) => r.marginalCpuUsPerDeliveredMessage),
+    mainThreadCpuPerMessage: pairedRatio(mine, uws, (r) => r.mainThreadCpuUsPerDeliveredMessage),
+  };
+}
+
 async function main(): Promise<void> {
   const { clients, repeats, seconds, tps } = flags;
   const floorClients = flags['floor-clients'];
@@ -524,18 +534,7 @@ async function main(): Promise<void> {
         k,
         {
           clients,
-          p99: pairedRatio(mine, uwsRows, (r) => r.latencyMs.p99),
-          cpuPerMessage: pairedRatio(mine, uwsRows, (r) => r.cpuUsPerDeliveredMessage),
-          marginalCpuPerMessage: pairedRatio(
-            mine,
-            uwsRows,
-            (r) => r.marginalCpuUsPerDeliveredMessage,
-          ),
-          mainThreadCpuPerMessage: pairedRatio(
-            mine,
-            uwsRows,
-            (r) => r.mainThreadCpuUsPerDeliveredMessage,
-          ),
+          ...vsUws(mine, uwsRows),
           gapsTotal: mine.reduce((n, r) => n + r.gaps, 0),
           connectedMin: Math.min(...mine.map((r) => r.connected)),
         },
@@ -545,19 +544,7 @@ async function main(): Promise<void> {
   const floor = Object.fromEntries(
     [clients, ...(floorClients > 0 ? [floorClients] : [])].map((n) => [
       n,
-      {
-        p99: pairedRatio(at('pulseboard', n), at('uws', n), (r) => r.latencyMs.p99),
-        marginalCpuPerMessage: pairedRatio(
-          at('pulseboard', n),
-          at('uws', n),
-          (r) => r.marginalCpuUsPerDeliveredMessage,
-        ),
-        mainThreadCpuPerMessage: pairedRatio(
-          at('pulseboard', n),
-          at('uws', n),
-          (r) => r.mainThreadCpuUsPerDeliveredMessage,
-        ),
-      },
+      vsUws(at('pulseboard', n), at('uws', n)),
     ]),
   );
   const httpOf = (t: 'pulseboard' | 'fastify') => httpRows.filter((h) => h.target === t);

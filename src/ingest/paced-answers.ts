@@ -7,11 +7,10 @@ import { performance } from 'node:perf_hooks';
  * up to 256 at once. Writing an answer costs the primary ~20–28 µs (the corked write and
  * its send() on that socket), so a whole group in one turn held the loop 5–7 ms: part of
  * the primary's event-loop delay p99 (bar: < 5 ms), the young generation's scavenges being
- * the larger part (profiles/README.md). Here a turn writes answers
- * for at most SLICE_MS, then yields with setImmediate: timers, the WebSocket tick and the
- * sockets' reads (uWS polls between two immediates) run in between. The total work is the
- * same, so throughput is too; the last answer of a group leaves a few turns later, well
- * under a millisecond each.
+ * the larger part (profiles/README.md). Here a turn writes answers for at most SLICE_MS,
+ * then yields with setImmediate: timers, the WebSocket tick and the sockets' reads (uWS
+ * polls between two immediates) run in between. The total work is the same; the last
+ * answer of a group leaves a few turns later.
  *
  *   results message ─► queue [r r r r r r r r r r r r …]
  *                              └ turn 1 ┘└ turn 2 ┘└ …   each ≤ SLICE_MS, setImmediate between

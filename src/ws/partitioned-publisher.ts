@@ -6,7 +6,8 @@ import type { TopicPartitions } from './topic-partitions.js';
  * the first partitions now, the next after a setImmediate, so HTTP requests and control
  * frames run in between. A turn takes partitions until they hold `socketsPerTurn` open
  * sockets (at least one partition; empty ones are skipped), so a turn's socket writes are
- * bounded whatever the client count and a small audience still goes out in one turn. The primary uses it with WS_THREADS=1, each fan-out thread with more. A tick
+ * bounded whatever the client count and a small audience still goes out in one turn. The
+ * primary uses it with WS_THREADS=1, each fan-out thread with more. A tick
  * whose frames arrive while the previous one is still being handed out waits its turn:
  * frames go out in order, never dropped, never interleaved (that would break `seq`).
  */

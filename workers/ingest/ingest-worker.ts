@@ -506,8 +506,8 @@ function pollControl(): void {
 /**
  * The JetStream door (workers/ingest/stream/): each message's payload enters like an HTTP
  * JSON body given whole (a JSON object or array: same admission, same parse and limits),
- * under a negative request id, and its
- * answer comes back to the door (answerStream) instead of going to the primary.
+ * under a negative request id, and its answer comes back to the door (answerStream)
+ * instead of going to the primary.
  */
 const streamAnswers = new Map<number, StreamAnswer>();
 let nextStreamReqId = -1;

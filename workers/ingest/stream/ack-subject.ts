@@ -2,8 +2,8 @@ import type { JsMsg } from 'nats';
 
 /**
  * A JetStream message's ack subject (its reply): the door acks to it (ack-batch.ts) and
- * reads from it how many times JetStream has delivered the message. nats.js has `JsMsg.redelivered`, but it splits the whole subject into an info object on
- * first use (parseInfo: ~1.3 µs and an array per message, 4 % of the ingest thread at one
+ * reads from it how many times JetStream has delivered the message. nats.js has
+ * `JsMsg.redelivered`, but it splits the whole subject into an info object on first use (parseInfo: ~1.3 µs and an array per message, 4 % of the ingest thread at one
  * transaction per message); the door needs this one number of every message. The layouts
  * are the ones parseInfo reads:
  *
