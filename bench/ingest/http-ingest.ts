@@ -107,6 +107,11 @@ const flags = benchArgs({
       choices: ['raw', 'autocannon'],
       help: "load client: the bench's lean one or autocannon",
     },
+    'server-node-args': {
+      type: 'string',
+      default: '',
+      help: "node's own flags for Pulseboard's process, space-separated (e.g. --server-node-args='--max-semi-space-size=64'): a trial, named in the result's conditions",
+    },
     name: {
       type: 'string',
       default: 'ingest',
@@ -132,6 +137,7 @@ const withPeer = !flags['no-peer'];
 const client = flags.client as LoadClient;
 /** The result file: bench/results/<name>.json (another name keeps a trial off the report). */
 const resultName = flags.name;
+const serverNodeArgs = flags['server-node-args'].split(' ').filter((a) => a !== '');
 const load: (o: LoadOptions) => Promise<LoadResult> =
   client === 'autocannon' ? runAutocannonLoad : runHttpLoad;
 
@@ -186,10 +192,11 @@ interface Started {
 async function start(target: Target, database: string): Promise<Started> {
   const uri = `mysql://${LOCAL_DB.user}@${LOCAL_DB.host}:${LOCAL_DB.port}/${database}`;
   if (target === 'pulseboard') {
-    const s = await startServer(['--sim-tps', '0', '--ingest-rate-loopback', 'false'], {
-      MYSQL_URL: uri,
-      PERSISTENCE: 'required',
-    });
+    const s = await startServer(
+      ['--sim-tps', '0', '--ingest-rate-loopback', 'false'],
+      { MYSQL_URL: uri, PERSISTENCE: 'required' },
+      { nodeArgs: serverNodeArgs },
+    );
     return { pid: s.proc.pid!, url: s.url, stop: () => s.stop() };
   }
   const admin = await mysql.createConnection(LOCAL_DB);
@@ -425,8 +432,8 @@ const clientText =
     : `autocannon (one thread in the bench process, on the same machine; ${clientCost})`;
 writeResult(
   resultName,
-  `node dist/bench/ingest/http-ingest.js --connections ${connectionCounts.join(',')} --seconds ${seconds} --repeats ${repeats} --headline-repeats ${headlineRepeats} --batch-sizes ${batchSizes.join(',')} --batch-connections ${batchConnections}${withPeer ? '' : ' --no-peer'}${client === 'raw' ? '' : ` --client ${client}`}`,
-  `POST /api/transactions from ${clientText} over ${connectionCounts.join(' / ')} keep-alive connections, pipelining 1, ${seconds} s measured after ${WARMUP_S} s of the same load, a new unique ref per item; Pulseboard with SIM_TPS=0, PERSISTENCE=required on a fresh MariaDB database per run (loopback producers are not rate-limited: --ingest-rate-loopback false), answering after the COMMIT; hand-written peer: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of ${HAND_WRITTEN_POOL}, answered after it, fresh database per run; ${repeats} repeat(s), ${headlineRepeats} at ${headlineConnections} connections, Pulseboard and the peer interleaved; batched: ${batchSizes.join(' / ')} items per request (JSON array) over ${batchConnections} connections, Pulseboard only; after each run every acknowledged ref is looked up in MySQL (rows match = each exactly once, and unacknowledged rows ≤ one request per connection at each of the two stops); event-loop p99 = the primary's last complete ${LOOP_WINDOW_S} s window at the end of the load`,
+  `node dist/bench/ingest/http-ingest.js --connections ${connectionCounts.join(',')} --seconds ${seconds} --repeats ${repeats} --headline-repeats ${headlineRepeats} --batch-sizes ${batchSizes.join(',')} --batch-connections ${batchConnections}${withPeer ? '' : ' --no-peer'}${client === 'raw' ? '' : ` --client ${client}`}${serverNodeArgs.length > 0 ? ` --server-node-args='${serverNodeArgs.join(' ')}'` : ''}`,
+  `POST /api/transactions from ${clientText} over ${connectionCounts.join(' / ')} keep-alive connections, pipelining 1, ${seconds} s measured after ${WARMUP_S} s of the same load, a new unique ref per item; Pulseboard with SIM_TPS=0, PERSISTENCE=required${serverNodeArgs.length > 0 ? ` and node ${serverNodeArgs.join(' ')}` : ''} on a fresh MariaDB database per run (loopback producers are not rate-limited: --ingest-rate-loopback false), answering after the COMMIT; hand-written peer: Fastify + mysql2, one INSERT … ON DUPLICATE KEY UPDATE per request on a pool of ${HAND_WRITTEN_POOL}, answered after it, fresh database per run; ${repeats} repeat(s), ${headlineRepeats} at ${headlineConnections} connections, Pulseboard and the peer interleaved; batched: ${batchSizes.join(' / ')} items per request (JSON array) over ${batchConnections} connections, Pulseboard only; after each run every acknowledged ref is looked up in MySQL (rows match = each exactly once, and unacknowledged rows ≤ one request per connection at each of the two stops); event-loop p99 = the primary's last complete ${LOOP_WINDOW_S} s window at the end of the load`,
   {
     client,
     seconds,
