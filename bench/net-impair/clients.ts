@@ -23,6 +23,7 @@ export interface ReconnectingResult {
 }
 
 const SLOTS = 60_000; // 1 ms slots up to 60 s
+const DRAIN_MS = 300;
 
 /** A client→server frame (RFC 6455 §5.3: clients mask), payload < 126 bytes. */
 function maskedFrame(opcode: number, payload: Buffer): Buffer {
@@ -48,6 +49,8 @@ export async function runReconnectingClients(o: {
   path: string;
   clients: number;
   seconds: number;
+  /** Called when the time is up, before the grace period (the proxy stops resetting). */
+  onTimeUp?: () => void;
 }): Promise<ReconnectingResult> {
   const hist = new Uint32Array(SLOTS);
   let messages = 0;
@@ -55,6 +58,7 @@ export async function runReconnectingClients(o: {
   let reconnects = 0;
   let maxLatency = 0;
   let stopping = false;
+  let draining = false;
   const live = new Set<Socket>();
   let connected = 0;
 
@@ -116,6 +120,7 @@ export async function runReconnectingClients(o: {
         if (upgraded) connected--;
         if (stopping) return;
         reconnects++;
+        if (draining) return;
         const backoff = Math.min(2000, 100 * 2 ** failures++) * (0.5 + Math.random());
         setTimeout(open, backoff);
       });
@@ -126,6 +131,12 @@ export async function runReconnectingClients(o: {
   for (let i = 0; i < o.clients; i++) client();
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   const connectedAtEnd = connected;
+  // A reset made just before the time was up may not have reached its client yet: stop
+  // the resets, then keep counting closes (without reopening) for a grace period, so that
+  // every reset the proxy counted is also counted here.
+  o.onTimeUp?.();
+  draining = true;
+  await new Promise((r) => setTimeout(r, DRAIN_MS));
   stopping = true;
   for (const s of live) s.destroy();
   const total = messages;

@@ -159,8 +159,13 @@ export class ImpairProxy {
     });
   }
 
-  close(): Promise<void> {
+  /** No more resets from now on (the clients' run is ending: see runReconnectingClients). */
+  stopResets(): void {
     clearInterval(this.resetTimer);
+  }
+
+  close(): Promise<void> {
+    this.stopResets();
     for (const { client, upstream } of this.open) {
       client.destroy();
       upstream.destroy();

@@ -69,6 +69,7 @@ export async function runImpairments(o: {
         path: o.path ?? '/ws?topics=metrics',
         clients: o.clients,
         seconds: o.seconds,
+        onTimeUp: () => proxy.stopResets(),
       });
       out.push({ impairment: imp, proxy: { ...proxy.stats }, ...r });
       o.log?.(
