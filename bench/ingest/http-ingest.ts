@@ -418,7 +418,7 @@ const headline = {
     verdicts.rowsMatch,
 };
 progress(
-  `headline (${headlineConnections} connections, median of ${headlineRepeats}): ${median(top.pulseboard.committedRequestsPerSec)} req/s, p99 ${median(top.pulseboard.p99Ms)} ms, loop p99 ${median(top.pulseboard.eventLoopDelayP99Ms)} ms, ${median(top.ratio)}× hand-written; verdicts ${JSON.stringify(verdicts)}`,
+  `headline (${headlineConnections} connections, median of ${headlineRepeats}): ${median(top.pulseboard.committedRequestsPerSec)} req/s, p99 ${median(top.pulseboard.p99Ms)} ms, loop p99 ${median(top.pulseboard.eventLoopDelayP99Ms)} ms, ${withPeer ? `${median(top.ratio)}× hand-written` : 'no hand-written peer (--no-peer)'}; verdicts ${JSON.stringify(verdicts)}`,
 );
 const batched = batchSizes.map((b) => ({
   itemsPerRequest: b,
