@@ -155,7 +155,7 @@ export async function startServer(
   // Host, Origin, content type, tokens, rate and connection limits (src/http/guard-routes.ts).
   // Routes registered on `guarded` are checked before their handler runs; /healthz and
   // /readyz stay open.
-  const access = new AccessControl(options);
+  const access = new AccessControl(options, { holder: options.wsThreads });
   const guarded = guardRoutes(
     app,
     access,
@@ -192,6 +192,7 @@ export async function startServer(
       fanoutShared,
       wsStats,
       primarySlots,
+      access.throttle,
       sources,
       wsPort,
       supervision,

@@ -64,9 +64,9 @@ t.test('Bearer parsing and comparison', async (t) => {
   t.equal(bearerToken('Basic abc'), '');
   t.equal(bearerToken('Bearer a b'), '');
   t.equal(bearerToken(''), '');
-  const none = new AccessControl(accessOptions());
+  const none = new AccessControl(accessOptions(), { holder: 1 });
   t.equal(none.check('admin', '', 'x'), null, 'no token configured: open');
-  const ac = new AccessControl(accessOptions({ ingestToken: 'i', adminToken: 'a' }));
+  const ac = new AccessControl(accessOptions({ ingestToken: 'i', adminToken: 'a' }), { holder: 1 });
   t.equal(ac.check('read', '', 'x'), null, 'reads open without READ_TOKEN');
   t.equal(ac.check('admin', '', 'x')?.code, 'PB_ERR_AUTH_MISSING');
   t.equal(
@@ -81,7 +81,7 @@ t.test('Bearer parsing and comparison', async (t) => {
     ac.originAllowed('https://anywhere.example', 'h:1'),
     'a foreign origin is refused even when reads are open',
   );
-  const ro = new AccessControl(accessOptions({ readToken: 'r' }));
+  const ro = new AccessControl(accessOptions({ readToken: 'r' }), { holder: 1 });
   t.ok(ro.originAllowed('http://h:1', 'h:1'), 'same origin');
   t.notOk(ro.originAllowed('http://h:2', 'h:1'), 'another port is another origin');
   t.notOk(ro.originAllowed('null', 'h:1'), 'opaque origin');
@@ -91,6 +91,7 @@ t.test('Bearer parsing and comparison', async (t) => {
 t.test('failed tokens are throttled per address, unchecked once over the limit', async (t) => {
   const ac = new AccessControl(
     accessOptions({ adminToken: 'a', authFailureLimit: 3, loopbackLimits: false }),
+    { holder: 1 },
   );
   const far = '203.0.113.7';
   for (let i = 0; i < 3; i++)
@@ -105,10 +106,13 @@ t.test('failed tokens are throttled per address, unchecked once over the limit',
   t.equal(ac.check('admin', 'a', 'x', '127.0.0.1'), null, 'loopback is exempt by default');
   const strict = new AccessControl(
     accessOptions({ adminToken: 'a', authFailureLimit: 1, loopbackLimits: true }),
+    { holder: 1 },
   );
   strict.check('admin', 'wrong', 'x', '::1');
   t.equal(strict.check('admin', 'a', 'x', '::1')?.code, 'PB_ERR_AUTH_THROTTLED', 'LOOPBACK_LIMITS');
-  const off = new AccessControl(accessOptions({ adminToken: 'a', authFailureLimit: 0 }));
+  const off = new AccessControl(accessOptions({ adminToken: 'a', authFailureLimit: 0 }), {
+    holder: 1,
+  });
   for (let i = 0; i < 50; i++) off.check('admin', 'wrong', 'x', far);
   t.equal(off.check('admin', 'a', 'x', far), null, '0 = unlimited');
 });

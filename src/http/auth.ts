@@ -122,17 +122,22 @@ export class AccessControl {
   private readonly read: Buffer | null;
   /** Host and Origin rules (DNS rebinding, CSRF, cross-site WebSocket). */
   readonly policy: HostOriginPolicy;
-  private readonly throttle: AuthThrottle;
+  readonly throttle: AuthThrottle;
 
   constructor(
     o: AccessOptions,
+    /**
+     * Where the wrong-token buckets live (auth-throttle.ts): the primary creates the table
+     * (holder WS_THREADS), fan-out thread t opens the primary's (holder t).
+     */
+    shared: { holder: number; sab?: SharedArrayBuffer },
     readonly counters: SecurityCounters = newSecurityCounters(),
   ) {
     this.ingest = o.ingestToken === '' ? null : digest(o.ingestToken);
     this.admin = o.adminToken === '' ? null : digest(o.adminToken);
     this.read = o.readToken === '' ? null : digest(o.readToken);
     this.policy = new HostOriginPolicy(o);
-    this.throttle = new AuthThrottle(o.authFailureLimit, o.loopbackLimits);
+    this.throttle = new AuthThrottle(o.authFailureLimit, o.loopbackLimits, shared);
   }
 
   /** Whether `access` needs any credential at all with this configuration. */

@@ -1,5 +1,5 @@
-import { RateLimiter } from '../http/rate-limit.js';
 import { isLoopbackHost } from './exposure.js';
+import { SharedBuckets } from './shared-buckets.js';
 
 /**
  * Throttles token guessing per client address: each wrong token takes one from the
@@ -9,19 +9,38 @@ import { isLoopbackHost } from './exposure.js';
  * bucket refills — not even that a guess was right. Requests with a right token take
  * nothing; a missing token is not a guess and takes nothing either.
  *
- * Memory is bounded by the RateLimiter (idle buckets are evicted, at most 50,000).
+ * The buckets are in shared memory (shared-buckets.ts: fixed size, idle buckets reused), one
+ * table for the primary and every fan-out thread, so a guesser gets AUTH_FAILURE_LIMIT
+ * wrong tokens per minute from the whole process whichever thread its requests reach.
  * Loopback clients are exempt unless LOOPBACK_LIMITS=true: a loopback peer is a local
  * process or a local reverse proxy speaking for every client, whom one guesser would
  * lock out.
  */
 export class AuthThrottle {
-  private readonly buckets: RateLimiter;
+  private readonly buckets: SharedBuckets;
 
   constructor(
     perMinute: number,
     private readonly limitLoopback: boolean,
+    /** This thread's id and, in a fan-out thread, the primary's table (shared-buckets.ts). */
+    shared: { holder: number; sab?: SharedArrayBuffer },
   ) {
-    this.buckets = new RateLimiter(perMinute / 60, Math.max(1, perMinute));
+    this.buckets = new SharedBuckets(
+      perMinute / 60,
+      Math.max(1, perMinute),
+      shared.holder,
+      shared.sab,
+    );
+  }
+
+  /** The table, for the fan-out threads (FanoutInit.authSab). */
+  get sab(): SharedArrayBuffer {
+    return this.buckets.sab;
+  }
+
+  /** Primary only, after fan-out thread `t` exited (it may have died holding the lock). */
+  releaseThread(t: number): void {
+    this.buckets.releaseThread(t);
   }
 
   private exempt(address: string): boolean {

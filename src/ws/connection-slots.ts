@@ -1,4 +1,6 @@
 import { isLoopbackHost } from '../security/exposure.js';
+import { addressHashes } from '../shared/address-hash.js';
+import { releaseDeadHolder, spinLock, spinUnlock } from '../shared/spin-lock.js';
 import { type FanoutShared, LOCK, OPEN_TOTAL } from './fanout-layout.js';
 
 /**
@@ -8,8 +10,8 @@ import { type FanoutShared, LOCK, OPEN_TOTAL } from './fanout-layout.js';
  * slot; closing gives it back.
  *
  * Addresses live in an open-addressing table (linear probing, backward-shift deletion:
- * Knuth 6.4, Algorithm R) keyed by two 32-bit FNV-1a hashes of the address text, each
- * entry counting its open sockets per thread:
+ * Knuth 6.4, Algorithm R) keyed by two 32-bit FNV-1a hashes of the address text
+ * (address-hash.ts), each entry counting its open sockets per thread:
  *
  *   entry = [hashA | 1, hashB, open[thread 0], …, open[thread K-1]]    hashA = 0: empty
  *
@@ -18,20 +20,10 @@ import { type FanoutShared, LOCK, OPEN_TOTAL } from './fanout-layout.js';
  * unless LOOPBACK_LIMITS=true: there one address is a local process (the benchmark swarms
  * open 10,000 sockets from 127.0.0.1) or a local reverse proxy speaking for every client.
  *
- * The lock is never held across a call out: a few dozen loads and stores. A thread never
- * blocks on it with Atomics.wait (that would stop its event loop): it spins.
+ * The lock (spin-lock.ts) is never held across a call out: a few dozen loads and stores.
  */
 
 export type SlotRefusal = 'total' | 'address';
-
-function fnv1a(s: string, seed: number): number {
-  let h = seed;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h | 0;
-}
 
 export class ConnectionSlots {
   constructor(
@@ -91,9 +83,9 @@ export class ConnectionSlots {
    */
   releaseThread(t: number, open: number): void {
     const { i32, layout } = this.shared;
-    const me = layout.init.threads + 1;
+    const me = layout.init.threads;
     // The dead thread cannot release the lock any more; take it over if it held it.
-    Atomics.compareExchange(i32, LOCK, t + 1, 0);
+    releaseDeadHolder(i32, LOCK, t);
     this.lock(me);
     try {
       i32[OPEN_TOTAL] = Math.max(0, i32[OPEN_TOTAL]! - open);
@@ -125,27 +117,21 @@ export class ConnectionSlots {
     return n;
   }
 
-  private lock(me = this.thread + 1): void {
-    while (Atomics.compareExchange(this.shared.i32, LOCK, 0, me) !== 0) {
-      // Spin: the holder is a few stores from done, on another core or after a reschedule.
-    }
+  private lock(me = this.thread): void {
+    spinLock(this.shared.i32, LOCK, me);
   }
 
-  private unlock(me = this.thread + 1): void {
-    Atomics.compareExchange(this.shared.i32, LOCK, me, 0);
+  private unlock(me = this.thread): void {
+    spinUnlock(this.shared.i32, LOCK, me);
   }
 
   private home(hashA: number): number {
     return (hashA >>> 1) & (this.shared.layout.capacity - 1);
   }
 
-  private hashes(key: string): [number, number] {
-    return [fnv1a(key, 0x811c9dc5) | 1, fnv1a(key, 0x050c5d1f)];
-  }
-
   private find(key: string): number {
     const { i32, layout } = this.shared;
-    const [a, b] = this.hashes(key);
+    const [a, b] = addressHashes(key);
     for (let slot = this.home(a); ; slot = (slot + 1) & (layout.capacity - 1)) {
       const at = layout.entry(slot);
       if (i32[at] === 0) return -1;
@@ -155,7 +141,7 @@ export class ConnectionSlots {
 
   private findOrInsert(key: string): number {
     const { i32, layout } = this.shared;
-    const [a, b] = this.hashes(key);
+    const [a, b] = addressHashes(key);
     for (let slot = this.home(a); ; slot = (slot + 1) & (layout.capacity - 1)) {
       const at = layout.entry(slot);
       if (i32[at] === 0) {

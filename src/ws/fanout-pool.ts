@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/option-specs.js';
 import { PulseboardError } from '../errors.js';
+import type { AuthThrottle } from '../security/auth-throttle.js';
 import type { SourceRegistry } from '../shared/source-registry.js';
 import { workerEnv } from '../shared/worker-env.js';
 import type { Supervision } from '../supervise/supervisor.js';
@@ -50,6 +51,8 @@ export class FanoutPool implements FrameSink {
     private readonly totals: FanoutTotals,
     /** The primary's view of the slots, for taking a dead thread's share out. */
     private readonly slots: ConnectionSlots,
+    /** The primary's wrong-token buckets: every thread takes from the same table. */
+    private readonly auth: AuthThrottle,
     /** Its buffer goes to every thread: they check `source/<name>` subscriptions against it. */
     private readonly sources: SourceRegistry,
     readonly port: number,
@@ -108,6 +111,7 @@ export class FanoutPool implements FrameSink {
       layout: this.shared.layout.init,
       sharedSab: this.shared.i32.buffer as SharedArrayBuffer,
       sourcesSab: this.sources.sab,
+      authSab: this.auth.sab,
       options: this.options,
       port: this.port,
       pagePort: this.pagePort,
@@ -128,6 +132,7 @@ export class FanoutPool implements FrameSink {
         restart: () => {
           // The failed thread has exited: its sockets are gone, take its share out.
           this.slots.releaseThread(t.index, this.totals.clearThread(t.index));
+          this.auth.releaseThread(t.index);
           return this.spawn(t);
         },
       },

@@ -21,6 +21,8 @@ export interface FanoutInit {
    * thread only reads it (find, never slotOf), so it never holds the registry's lock.
    */
   sourcesSab: SharedArrayBuffer;
+  /** The wrong-token buckets of every thread (src/security/shared-buckets.ts). */
+  authSab: SharedArrayBuffer;
   /** The resolved options (tokens, limits, Host and Origin policy, partitions). */
   options: Options;
   /** WS_PORT, already chosen by the primary (shared with SO_REUSEPORT). */

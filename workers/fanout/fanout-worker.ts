@@ -45,7 +45,11 @@ const slots = new ConnectionSlots(
   options.wsMaxConnectionsPerAddress,
   options.loopbackLimits,
 );
-const access = new AccessControl(options, counters.security);
+const access = new AccessControl(
+  options,
+  { holder: init.thread, sab: init.authSab },
+  counters.security,
+);
 const partitions = new TopicPartitions(options.wsPublishPartitions);
 const app = guardFraming(uWS.App(), () => {});
 registerWsRoute(
