@@ -111,7 +111,7 @@ export async function startServer(
       { nodeId: cluster.nodeId, nats: options.natsUrl, cluster: options.clusterName },
       `cluster node ${cluster.nodeId} of "${options.clusterName}" on ${options.natsUrl}`,
     );
-  const persistence = await Persistence.open(options, log, sources, supervision);
+  const persistence = await Persistence.open(nodeOptions, log, sources, supervision);
   const pool = new ShardPool(nodeOptions, supervision);
   await pool.start(persistence.beforeShard);
   persistence.start();

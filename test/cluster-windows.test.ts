@@ -199,7 +199,7 @@ t.test('after the load stops, global windows = Σ nodes = MySQL rows', async (t)
     10_000,
     250,
   );
-  // Several nodes' writers upsert the same seconds: the rollups still add up to the rows.
+  // Several nodes' writers upsert the same seconds: the rollups add up to the rows.
   const [rollups] = await db.conn.query('SELECT SUM(count) AS n FROM rollup_seconds');
   t.equal(Number((rollups as { n: string }[])[0]!.n), Number(r.n), 'rollups = rows');
   // The node part of each id is the NODE_ID of the node that minted it (tx-id.ts).
@@ -209,6 +209,16 @@ t.test('after the load stops, global windows = Σ nodes = MySQL rows', async (t)
   t.same(
     (parts as { node: string }[]).map((p) => Number(p.node)),
     [0, 1, 2],
+  );
+  // Each node's writers own their rollup rows (src/db/rollup-writers.ts: node × 1024 + local),
+  // so two nodes never wait on each other's row locks.
+  const [writers] = await db.conn.query(
+    'SELECT DISTINCT writer DIV 1024 AS node FROM rollup_seconds ORDER BY node',
+  );
+  t.same(
+    (writers as { node: string }[]).map((w) => Number(w.node)),
+    [0, 1, 2],
+    'rollup writer ids carry the node',
   );
 });
 

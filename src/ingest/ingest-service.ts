@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Options } from '../config/option-specs.js';
 import type { DbConfig } from '../db/db-config.js';
+import { INGEST_LOCAL_WRITER, rollupWriterId } from '../db/rollup-writers.js';
 import { PulseboardError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { WindowThread } from '../pipeline/window-thread.js';
@@ -149,6 +150,7 @@ export class IngestService {
       statusSab,
       // Slot 63 of this node (NODE_ID) is reserved for ingest; shards use slots 0..SHARDS-1 ≤ 62 (tx-id.ts).
       idWorker: txWorkerId(options.nodeId ?? 0, INGEST_WORKER_SLOT),
+      rollupWriter: rollupWriterId(options.nodeId ?? 0, INGEST_LOCAL_WRITER),
       metricsSab: metrics.sab,
       feedSab: feed.sab,
       feedSize: feed.size,

@@ -82,6 +82,7 @@ export class Persistence {
           sourceNames: options.sources,
           rowFormat,
           quarantineFile: resolve(options.dbQuarantineFile),
+          node: options.nodeId ?? 0,
         },
         log,
         supervision,

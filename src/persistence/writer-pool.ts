@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { DbConfig } from '../db/db-config.js';
+import { rollupWriterId } from '../db/rollup-writers.js';
 import type { Logger } from '../log/logger.js';
 import type { Shard } from '../pipeline/shard-pool.js';
 import type { TxRing } from '../shared/tx-ring.js';
@@ -49,6 +50,8 @@ export interface WriterPoolOptions {
   sourceNames: readonly string[];
   rowFormat: 'load' | 'insert';
   quarantineFile: string;
+  /** NODE_ID (0 outside a cluster): part of the rollup rows' writer id. */
+  node: number;
 }
 
 interface WriterHandle {
@@ -115,6 +118,7 @@ export class WriterPool {
       const block = new SharedArrayBuffer(writerBlockBytes());
       const init: WriterInit = {
         writerIndex: w,
+        rollupWriter: rollupWriterId(this.o.node, w),
         db: this.o.db,
         rings: rings.map((r) => ({
           sab: r.ring.sab,

@@ -35,6 +35,8 @@ export interface IngestInit {
   statusSab: SharedArrayBuffer;
   /** Worker part of the ids this thread assigns (distinct from every shard's). */
   idWorker: number;
+  /** The `writer` column of its rollup rows (src/db/rollup-writers.ts). */
+  rollupWriter: number;
   metricsSab: SharedArrayBuffer;
   /** The live feed's per-tick sample (feed-sample.ts). */
   feedSab: SharedArrayBuffer;
@@ -117,6 +119,3 @@ export type IngestMessage =
   | { type: 'source-overflow'; source: string; capacity: number }
   /** The JetStream door's state changes (one line per outage, setup, misconfiguration). */
   | { type: 'stream'; level: 'info' | 'warn' | 'error'; code: string; message: string };
-
-/** Rollup `writer` column of rows the ingest thread writes (simulator writers are 0..N). */
-export const INGEST_ROLLUP_WRITER = 1000;

@@ -41,6 +41,8 @@ export interface WriterRingRef {
 
 export interface WriterInit {
   writerIndex: number;
+  /** The `writer` column of its rollup rows: node and index (src/db/rollup-writers.ts). */
+  rollupWriter: number;
   db: DbConfig;
   rings: WriterRingRef[];
   blockSab: SharedArrayBuffer;

@@ -2,7 +2,6 @@ import type mysql from 'mysql2/promise';
 import { RollupAccumulator, TX_COLUMNS } from '../../src/db/ring-rows.js';
 import type { ValidItem } from '../../src/ingest/validate-item.js';
 import { CURRENCIES, FLAG_RULES, TX_TYPES } from '../../src/shared/catalog.js';
-import { INGEST_ROLLUP_WRITER } from '../../src/shared/ingest-protocol.js';
 
 /**
  * One group commit: the items of many requests in one transaction.
@@ -51,6 +50,8 @@ export async function commitGroup(
   conn: mysql.Connection,
   group: PendingItem[],
   attempt: number,
+  /** The `writer` column of this thread's rollup rows (src/db/rollup-writers.ts). */
+  rollupWriter: number,
 ): Promise<PendingItem[]> {
   // The name passed the validator's charset (SOURCE_NAME): no quote can be in it.
   const src = (p: PendingItem) => `'${p.item.source}'`;
@@ -115,7 +116,7 @@ export async function commitGroup(
       return `(${p.id},'${it.ref}',${src(p)},'${it.account}',${TYPE_SQL[it.type]},${it.amount},${CURRENCY_SQL[it.currency]},${it.failed ? "'failed'" : "'completed'"},NULL,${it.createdAt},${p.completedAt},${it.processingMs},${RULE_SQL[p.flagRule]},0)`;
     });
     sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${rows.join(',')} ON DUPLICATE KEY UPDATE id = id;`;
-    sql += rollup.sql(INGEST_ROLLUP_WRITER, names);
+    sql += rollup.sql(rollupWriter, names);
   }
   await conn.query(`${sql}COMMIT`);
   // Metrics count what is new to the store, including rows a lost-reply attempt committed.

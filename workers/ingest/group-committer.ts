@@ -43,6 +43,8 @@ export class GroupCommitter {
 
   constructor(
     private readonly db: DbConfig,
+    /** The `writer` column of the rollup rows (src/db/rollup-writers.ts). */
+    private readonly rollupWriter: number,
     /** The status block's commit slots (shared with the primary), and this committer's slot. */
     private readonly status: CommitStatus,
     private readonly slot: number,
@@ -93,7 +95,12 @@ export class GroupCommitter {
     for (let attempt = 0; ; attempt++) {
       try {
         const conn = await this.connection();
-        return await commitGroup(conn, items, failedBefore || attempt > 0 ? 1 : 0);
+        return await commitGroup(
+          conn,
+          items,
+          failedBefore || attempt > 0 ? 1 : 0,
+          this.rollupWriter,
+        );
       } catch (err) {
         // After a failed multi-statement batch the server-side transaction state is unknown;
         // a fresh connection (the server rolls the old one back) is the only clean state.

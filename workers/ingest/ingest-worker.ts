@@ -108,7 +108,7 @@ const commitStatus = new CommitStatus(status, init.commitsInFlight);
 const committers = Array.from(
   { length: init.commitsInFlight },
   (_, slot) =>
-    new GroupCommitter(init.db, commitStatus, slot, (code, message, attempt) =>
+    new GroupCommitter(init.db, init.rollupWriter, commitStatus, slot, (code, message, attempt) =>
       post({ type: 'warn', code, message, attempt }),
     ),
 );

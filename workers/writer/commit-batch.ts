@@ -39,6 +39,8 @@ const CHUNK_BYTES = 1 << 20;
 
 export interface CommitContext {
   writerIndex: number;
+  /** The `writer` column of the rollup rows (src/db/rollup-writers.ts). */
+  rollupWriter: number;
   format: RowFormat;
   /** Source names as `format` writes them. */
   sourceText: readonly string[];
@@ -147,7 +149,7 @@ export async function commitBatch(
         infileStreamFactory: () => Readable.from(chunks(payload)),
       });
       await refuseLoadWarnings(conn, loaded);
-      sql = rollup.sql(ctx.writerIndex, ctx.sourceNames);
+      sql = rollup.sql(ctx.rollupWriter, ctx.sourceNames);
     }
     await conn.query({ sql: `${sql}COMMIT`, timeout: QUERY_TIMEOUT_MS });
     return rows;
@@ -166,7 +168,7 @@ export async function commitBatch(
   let sql = checkExisting ? '' : 'START TRANSACTION;';
   if (rows > 0) {
     sql += `INSERT INTO transactions (${TX_COLUMNS}) VALUES ${text} ON DUPLICATE KEY UPDATE id = id;`;
-    sql += rollup.sql(ctx.writerIndex, ctx.sourceNames);
+    sql += rollup.sql(ctx.rollupWriter, ctx.sourceNames);
   }
   sql += 'COMMIT';
   await conn.query({ sql, timeout: QUERY_TIMEOUT_MS });

@@ -46,6 +46,7 @@ const fault = new FaultTrigger(init.fault);
 const poisonEvery = Math.floor(Number(process.env.PB_FAULT_POISON_ROWS ?? 0));
 const ctx: CommitContext = {
   writerIndex: init.writerIndex,
+  rollupWriter: init.rollupWriter,
   format: init.rowFormat,
   sourceText: sourceLiterals(init.sourceNames, init.rowFormat),
   sourceNames: init.sourceNames,
