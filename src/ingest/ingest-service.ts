@@ -34,6 +34,7 @@ import type { Supervision } from '../supervise/supervisor.js';
 import { ingestQueueBytes } from './http/queue-budget.js';
 import { IngestOutbox } from './ingest-outbox.js';
 import { PacedAnswers } from './paced-answers.js';
+import { PendingRequests } from './pending-requests.js';
 import { streamDoorConfig } from './stream/stream-config.js';
 import {
   createStreamStatus,
@@ -69,10 +70,10 @@ const DOWN_RETRY_AFTER_S = 1;
  */
 const YOUNG_GENERATION_MB = 128;
 
-export interface IngestAnswer {
-  status: number;
-  json: string;
-  retryAfterS?: number;
+/** Who waits for a request's answer (the HTTP door: http/ingest-request.ts). */
+export interface IngestWaiter {
+  /** The answer, exactly once; `retryAfterS` 0: no Retry-After. */
+  answered(status: number, json: string, retryAfterS: number): void;
 }
 
 /** The ingest thread's commit state, for /readyz and the snapshot. */
@@ -92,16 +93,14 @@ export interface IngestCommitStatus {
 
 export class IngestService {
   readonly shard: WindowThread;
-  private readonly waiting = new Map<number, (a: IngestAnswer) => void>();
+  /** Requests sent on to the thread and not answered yet (reused slots: pending-requests.ts). */
+  private readonly waiting = new PendingRequests<IngestWaiter>();
   private readonly outbox = new IngestOutbox(
     (m, transfer) => this.shard.worker.postMessage(m, transfer),
     () => this.statusBlock[IS_COMMIT_SINCE_MS]! > 0,
   );
   /** A group's answers, a bounded slice per loop turn (paced-answers.ts). */
   private readonly answers = new PacedAnswers<IngestResult>((r) => this.answer(r));
-  private nextId = 1;
-  /** Requests whose first part is not sent yet: its flags say how to read the body. */
-  private readonly opening = new Map<number, number>();
   private lastErrorCode: string | null = null;
   /** The JetStream door's last warning or error, cleared by its next info line. */
   private streamProblem: string | undefined;
@@ -270,12 +269,10 @@ export class IngestService {
     this.down = reason;
     // Results the thread sent before it failed are committed: they get their real answer.
     this.answers.writeAll();
-    const answer = downAnswer();
-    const waiting = [...this.waiting.values()];
-    this.waiting.clear();
-    this.opening.clear();
+    const json = downJson();
+    const waiting = this.waiting.drain();
     this.outbox.clear();
-    for (const done of waiting) done(answer);
+    for (const w of waiting) w.answered(503, json, DOWN_RETRY_AFTER_S);
   }
 
   /** The JetStream door's figures (snapshot `stream`), null when INGEST_STREAM is off. */
@@ -292,57 +289,48 @@ export class IngestService {
   }
 
   private answer(r: IngestResult): void {
-    const done = this.waiting.get(r.reqId);
-    if (done === undefined) return; // aborted meanwhile
+    const w = this.waiting.get(r.reqId);
+    if (w === undefined) return; // aborted meanwhile
     this.waiting.delete(r.reqId);
-    done(
-      r.retryAfterS
-        ? { status: r.status, json: r.json, retryAfterS: r.retryAfterS }
-        : { status: r.status, json: r.json },
-    );
+    w.answered(r.status, r.json, r.retryAfterS ?? 0);
   }
 
   /**
-   * Starts a request: its body follows with part(); `done` gets the thread's answer (after
+   * Starts a request: its body follows with part(); `waiter` gets the thread's answer (after
    * the COMMIT, or a refusal), exactly once, unless abort() comes first.
    */
-  open(ndjson: boolean, gzip: boolean, done: (a: IngestAnswer) => void): number {
-    const reqId = this.nextId++;
+  open(ndjson: boolean, gzip: boolean, waiter: IngestWaiter): number {
     if (this.down !== undefined) {
-      done(downAnswer());
-      return reqId;
+      waiter.answered(503, downJson(), DOWN_RETRY_AFTER_S);
+      return 0; // waits for nothing: part() and abort() find no such request
     }
-    this.waiting.set(reqId, done);
-    this.opening.set(reqId, PART_OPEN | (ndjson ? PART_NDJSON : 0) | (gzip ? PART_GZIP : 0));
-    return reqId;
+    return this.waiting.add(
+      waiter,
+      PART_OPEN | (ndjson ? PART_NDJSON : 0) | (gzip ? PART_GZIP : 0),
+    );
   }
 
   /** A chunk of the body of request `reqId` (copied; sent with this loop turn's others). */
   part(reqId: number, chunk: ArrayBuffer, last: boolean): void {
-    if (!this.waiting.has(reqId)) return;
-    const open = this.opening.get(reqId);
-    if (open !== undefined) this.opening.delete(reqId);
-    this.outbox.add(reqId, chunk, (open ?? 0) | (last ? PART_LAST : 0));
+    const open = this.waiting.takeOpening(reqId);
+    if (open === -1) return;
+    this.outbox.add(reqId, chunk, open | (last ? PART_LAST : 0));
   }
 
   /** The client went away, or the primary refused the rest: no answer is wanted. */
   abort(reqId: number): void {
-    if (!this.waiting.delete(reqId)) return;
-    // Never sent: the thread never heard of it.
-    if (this.opening.delete(reqId)) return;
+    const open = this.waiting.delete(reqId);
+    // Not waiting, or never sent (the thread never heard of it).
+    if (open !== 0) return;
     this.outbox.add(reqId, null, PART_ABORT);
   }
 }
 
-function downAnswer(): IngestAnswer {
+function downJson(): string {
   const err = new PulseboardError(
     'PB_ERR_THREAD_DOWN',
     'the ingest thread failed and is restarting; nothing in this request was acknowledged: retry it (retries are idempotent by source and ref)',
     { thread: 'ingest' },
   );
-  return {
-    status: err.status,
-    json: JSON.stringify({ error: err.toJSON() }),
-    retryAfterS: DOWN_RETRY_AFTER_S,
-  };
+  return JSON.stringify({ error: err.toJSON() });
 }

@@ -25,7 +25,12 @@ export const SLICE_MS = 1;
 const CLOCK_EVERY = 8;
 
 export class PacedAnswers<T> {
-  private queue: T[] = [];
+  /**
+   * One array for the life of the service, its written places cleared: a fresh array per
+   * group, once promoted, kept every answer it had held alive through the young
+   * generation's scavenges until the next mark-compact (pending-requests.ts explains why).
+   */
+  private readonly queue: (T | undefined)[] = [];
   private head = 0;
   private scheduled = false;
 
@@ -42,12 +47,16 @@ export class PacedAnswers<T> {
 
   /** Writes every queued answer now (the thread failed: nothing more will come). */
   writeAll(): void {
-    while (this.head < this.queue.length) this.write(this.queue[this.head++]!);
+    while (this.head < this.queue.length) {
+      const r = this.queue[this.head]!;
+      this.queue[this.head++] = undefined;
+      this.write(r);
+    }
     this.clear();
   }
 
   private clear(): void {
-    this.queue = [];
+    this.queue.length = 0;
     this.head = 0;
   }
 
@@ -65,7 +74,8 @@ export class PacedAnswers<T> {
     let written = 0;
     while (this.head < this.queue.length) {
       // Advanced before the write: a write that throws is not written twice.
-      const r = this.queue[this.head++]!;
+      const r = this.queue[this.head]!;
+      this.queue[this.head++] = undefined;
       this.write(r);
       if (++written % CLOCK_EVERY === 0 && performance.now() >= end) break;
     }

@@ -1,7 +1,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { PulseboardError } from '../../errors.js';
-import { sendError, sendJson, track } from '../../http/respond.js';
-import type { IngestAnswer, IngestService } from '../ingest-service.js';
+import type { IngestService } from '../ingest-service.js';
+import { backpressure, IngestRequest } from './ingest-request.js';
 import type { IngestQueueBudget } from './queue-budget.js';
 
 /**
@@ -25,16 +25,6 @@ export interface IngestRouteOptions {
   budget: IngestQueueBudget;
 }
 
-const RETRY_AFTER_S = '1';
-const NO_HEADERS: Record<string, string> = {};
-
-function backpressure(budget: IngestQueueBudget): PulseboardError {
-  return new PulseboardError(
-    'PB_ERR_INGEST_BACKPRESSURE',
-    `${budget.maxBytes} bytes of ingest bodies are waiting for the database (INGEST_MAX_QUEUED_BYTES); retry later`,
-  );
-}
-
 /** Whether the body is gzip; throws 415 for an encoding we do not decode. */
 export function isGzip(contentEncoding: string): boolean {
   const e = contentEncoding.trim().toLowerCase();
@@ -51,43 +41,18 @@ export function registerIngestRoute(
   ingest: () => IngestService | undefined,
   o: IngestRouteOptions,
 ): void {
+  // Finished requests' objects, reused (ingest-request.ts says why).
+  const pool: IngestRequest[] = [];
+  const ctx = { bodyLimit: o.bodyLimit, budget: o.budget, pool };
   app.post('/api/transactions', (res, req) => {
-    const t = track(res);
     // Host, Origin, INGEST_TOKEN and the content type are checked before this handler runs
     // (src/http/guard-routes.ts).
     const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
     const lengthHeader = req.getHeader('content-length');
     // Without Content-Length the body is chunked: its size is known only as it arrives.
-    const length = lengthHeader === '' ? undefined : Number(lengthHeader);
-    let reserved = 0;
-    let finished = false;
-    const finish = (err: unknown, answer?: IngestAnswer) => {
-      if (finished) return;
-      finished = true;
-      o.budget.release(reserved);
-      if (answer !== undefined) {
-        if (answer.status === 503 && answer.json.includes('"PB_ERR_INGEST_BACKPRESSURE"'))
-          o.budget.backpressureAnswers++;
-        sendJson(
-          t,
-          answer.status,
-          answer.json,
-          answer.retryAfterS ? { 'retry-after': String(answer.retryAfterS) } : NO_HEADERS,
-        );
-        return;
-      }
-      const e = err as PulseboardError;
-      if (e.code === 'PB_ERR_INGEST_BACKPRESSURE') o.budget.backpressureAnswers++;
-      sendError(
-        t,
-        err,
-        e.code === 'PB_ERR_INGEST_OFF'
-          ? { 'retry-after': '5' }
-          : e.code === 'PB_ERR_INGEST_BACKPRESSURE'
-            ? { 'retry-after': RETRY_AFTER_S }
-            : NO_HEADERS,
-      );
-    };
+    const length = lengthHeader === '' ? -1 : Number(lengthHeader);
+    const r = pool.pop() ?? new IngestRequest(ctx);
+    const serving = r.start(res, length);
     let service: IngestService;
     let gzip: boolean;
     const ndjson = type === 'application/x-ndjson' || type === 'application/ndjson';
@@ -99,7 +64,7 @@ export function registerIngestRoute(
         );
       }
       gzip = isGzip(req.getHeader('content-encoding'));
-      if (length !== undefined && length > o.bodyLimit) {
+      if (length > o.bodyLimit) {
         throw new PulseboardError(
           'PB_ERR_HTTP_BODY_TOO_LARGE',
           `request body exceeds ${o.bodyLimit} bytes (INGEST_BODY_LIMIT)`,
@@ -113,50 +78,13 @@ export function registerIngestRoute(
         );
       }
       service = s;
-      if (length !== undefined) {
-        if (!o.budget.tryReserve(length)) throw backpressure(o.budget);
-        reserved = length;
-      }
+      if (length >= 0 && !r.reserve(length)) throw backpressure(o.budget);
     } catch (err) {
-      finish(err);
+      r.refuseEarly(err as PulseboardError);
       return;
     }
-
-    let answer: IngestAnswer | undefined;
-    let bodyRead = false;
-    let size = 0;
-    const reqId = service.open(ndjson, gzip, (a) => {
-      answer = a;
-      if (bodyRead) finish(null, a);
-    });
-    t.onAbort = () => {
-      service.abort(reqId);
-      finished = true;
-      o.budget.release(reserved);
-    };
-    res.onData((chunk, isLast) => {
-      if (finished) return;
-      size += chunk.byteLength;
-      let refused: PulseboardError | null = null;
-      if (size > o.bodyLimit) {
-        refused = new PulseboardError(
-          'PB_ERR_HTTP_BODY_TOO_LARGE',
-          `request body exceeds ${o.bodyLimit} bytes (INGEST_BODY_LIMIT)`,
-        );
-      } else if (length === undefined) {
-        if (o.budget.tryReserve(chunk.byteLength)) reserved += chunk.byteLength;
-        else refused = backpressure(o.budget);
-      }
-      if (refused !== null) {
-        service.abort(reqId);
-        finish(refused);
-        return;
-      }
-      service.part(reqId, chunk, isLast);
-      if (isLast) {
-        bodyRead = true;
-        if (answer !== undefined) finish(null, answer);
-      }
-    });
+    res.onAborted(() => r.abortedFor(serving));
+    r.open(service, ndjson, gzip);
+    res.onData(r.onData);
   });
 }
