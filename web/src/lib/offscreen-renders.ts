@@ -53,12 +53,24 @@ export class OffscreenRenders {
     this.scheduled = true;
     const run = () => {
       this.scheduled = false;
+      const els = [...this.pending.keys()];
       const renders = [...this.pending.values()];
       this.pending.clear();
       for (const r of renders) r();
+      // The render itself is here, but Chromium lays its rows out only when the next frame
+      // (an update) does: ~200 dirty layout objects for the feed, 1.8–4 ms of that frame in
+      // the trace. Asking for a box once the render is done lays them out now, in idle time.
+      void Promise.all(els.map(rendered)).then(() => els[0]?.getBoundingClientRect());
     };
     if (typeof requestIdleCallback === 'function')
       requestIdleCallback(run, { timeout: this.maxWaitMs });
     else setTimeout(run, 50);
   }
+}
+
+/** Resolves when a Lit element's pending render is done (at once for any other element). */
+function rendered(el: Element): Promise<unknown> {
+  return (
+    (el as Element & { updateComplete?: Promise<unknown> }).updateComplete ?? Promise.resolve()
+  );
 }
