@@ -664,7 +664,7 @@ function missedBars(docs: Map<string, ResultDoc>): string[] {
   const dash = r('dashboard');
   if (dash && dash.p95Ms >= 4) {
     out.push(
-      `- **Dashboard render (p95 ${ms(dash.p95Ms)} over ${n(dash.updates)} updates; p50 ${ms(dash.p50Ms)}, max ${ms(dash.maxMs)}).**${dash.scriptP95Ms === undefined ? '' : ` The time is the whole update frame, from the update's animation-frame callback to the first task after the frame has rendered; its script part alone: p95 ${ms(dash.scriptP95Ms)}, p50 ${ms(dash.scriptP50Ms)}. The 5 m window: p95 ${ms(dash.p95Ms5m)}.`}`,
+      `- **Dashboard render (p95 ${ms(dash.p95Ms)} over ${n(dash.updates)} updates; p50 ${ms(dash.p50Ms)}, max ${ms(dash.maxMs)}).**${dash.scriptP95Ms === undefined ? '' : ` The time is the whole update frame, from the update's animation-frame callback to the first task after the frame has rendered (a new second's three charts are redrawn one per frame, in the frames after the one that updates the KPI cards, so each redraw is an update of its own); its script part alone: p95 ${ms(dash.scriptP95Ms)}, p50 ${ms(dash.scriptP50Ms)}. The 5 m window: p95 ${ms(dash.p95Ms5m)}.`}`,
     );
   }
 

@@ -54,6 +54,18 @@ export function answerNow(res: HttpResponse): Tracked {
   return { res, aborted: false, done: false };
 }
 
+/**
+ * The status line and the headers of every JSON answer; the caller adds its own headers and
+ * ends the response (inside a cork). http/ingest-request.ts writes its answers with it too.
+ */
+export function writeJsonHead(res: HttpResponse, status: number): void {
+  res.writeStatus(statusLine(status));
+  res.writeHeader('content-type', 'application/json; charset=utf-8');
+  res.writeHeader('cache-control', 'no-store');
+  // Browsers must not sniff an answer into HTML or script, whatever text it carries.
+  res.writeHeader('x-content-type-options', 'nosniff');
+}
+
 export function sendJson(
   t: Tracked,
   status: number,
@@ -63,11 +75,7 @@ export function sendJson(
   if (t.aborted || t.done) return;
   t.done = true;
   t.res.cork(() => {
-    t.res.writeStatus(statusLine(status));
-    t.res.writeHeader('content-type', 'application/json; charset=utf-8');
-    t.res.writeHeader('cache-control', 'no-store');
-    // Browsers must not sniff an answer into HTML or script, whatever text it carries.
-    t.res.writeHeader('x-content-type-options', 'nosniff');
+    writeJsonHead(t.res, status);
     for (const [k, v] of Object.entries(headers)) t.res.writeHeader(k, v);
     t.res.end(json);
   });

@@ -1,6 +1,6 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { PulseboardError } from '../../errors.js';
-import { statusLine } from '../../http/respond.js';
+import { writeJsonHead } from '../../http/respond.js';
 import type { IngestService, IngestWaiter } from '../ingest-service.js';
 import type { IngestQueueBudget } from './queue-budget.js';
 
@@ -187,14 +187,10 @@ export class IngestRequest implements IngestWaiter {
     this.outJson = '';
   }
 
-  /** The same answer as respond.ts sendJson writes, without a closure or header object. */
+  /** The answer as respond.ts sendJson writes it, without a closure or header object. */
   private write(): void {
     const res = this.res!;
-    res.writeStatus(statusLine(this.outStatus));
-    res.writeHeader('content-type', 'application/json; charset=utf-8');
-    res.writeHeader('cache-control', 'no-store');
-    // Browsers must not sniff an answer into HTML or script, whatever text it carries.
-    res.writeHeader('x-content-type-options', 'nosniff');
+    writeJsonHead(res, this.outStatus);
     if (this.outRetryAfter !== '') res.writeHeader('retry-after', this.outRetryAfter);
     res.end(this.outJson);
   }
