@@ -33,6 +33,7 @@ import { registerReadyzRoute } from './persistence/readyz-route.js';
 import { skipAlerts } from './pipeline/live-feed.js';
 import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
+import { isLoopbackHost } from './security/exposure.js';
 import { faultSwitchFromEnv } from './shared/fault-switch.js';
 import { SourceRegistry } from './shared/source-registry.js';
 import { StatsLine } from './stats-line.js';
@@ -161,6 +162,7 @@ export async function startServer(
     access,
     new RateLimiter(options.ingestRateLimit, options.ingestRateBurst),
     options.ingestRateLoopback || options.loopbackLimits,
+    isLoopbackHost(options.host),
   );
   // /ws: on this thread (WS_THREADS=1) or on the fan-out threads; either way every thread
   // serving it counts in one shared block (src/ws/fanout-layout.ts), sized once for every

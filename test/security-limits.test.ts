@@ -1,3 +1,4 @@
+import { networkInterfaces } from 'node:os';
 import t from 'tap';
 import WebSocket from 'ws';
 import { rawExchange } from './helpers/raw-exchange.js';
@@ -237,6 +238,45 @@ t.test('loopback clients are not rate limited by default', async (t) => {
     statuses.add(r.status);
   }
   t.same([...statuses], [503], 'never 429 (persistence is off: 503)');
+});
+
+// Bound to a loopback address (the default), the guard knows every peer is loopback without
+// asking uWS (guard-routes.ts: loopbackListener); bound to every interface it looks at each
+// peer, so a client on another address is limited and a loopback one still is not.
+t.test('bound to every interface: loopback clients exempt, others rate limited', async (t) => {
+  const other = Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && !a.internal && a.family === 'IPv4');
+  const server = await startServer([
+    '--host',
+    '0.0.0.0',
+    '--allow-unauthenticated',
+    'true',
+    '--ingest-rate-limit',
+    '1',
+    '--ingest-rate-burst',
+    '1',
+  ]);
+  t.teardown(() => server.stop());
+  const statusesFrom = async (address: string): Promise<number[]> => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`http://${address}:${server.port}/api/transactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      await r.arrayBuffer();
+      statuses.push(r.status);
+    }
+    return statuses;
+  };
+  t.same(await statusesFrom('127.0.0.1'), [503, 503, 503], 'loopback: never 429');
+  if (other === undefined) {
+    t.comment('no non-loopback IPv4 address on this machine: the limited side is not checked');
+    return;
+  }
+  t.same(await statusesFrom(other.address), [503, 429, 429], `${other.address}: limited`);
 });
 
 t.test('header, body and frame sizes', async (t) => {

@@ -1,8 +1,17 @@
-import { type IngestParts, PART_FIELDS } from '../shared/ingest-protocol.js';
+import {
+  type IngestParts,
+  PART_END,
+  PART_FIELDS,
+  PART_FLAGS,
+  PART_REQ_ID,
+  PART_START,
+} from '../shared/ingest-protocol.js';
 
 /** Longest a part waits while the thread commits: well under one commit (~2–5 ms). */
 const FLUSH_DELAY_MS = 1;
 const FLUSH_PARTS = 64;
+/** The first size of a message's byte buffer (64 bodies of ~250 bytes fit; grown when not). */
+const STAGING_BYTES = 16 * 1024;
 
 /**
  * Body bytes on their way to the ingest thread, gathered and sent as one message
@@ -21,8 +30,16 @@ const FLUSH_PARTS = 64;
  * The thread still receives the bytes during the running commit, and parses them then.
  */
 export class IngestOutbox {
-  private chunks: Uint8Array[] = [];
-  private parts: number[] = [];
+  /**
+   * The next message's bytes, copied in as chunks arrive, and its parts (PART_FIELDS each):
+   * both made when the message gets its first part and handed over (transferred) with it.
+   * One buffer per message rather than a copy per chunk joined at the flush: at 256
+   * connections a message carries dozens of ~200-byte bodies, and an ArrayBuffer per chunk
+   * cost the primary more than the copy itself (profiles/README.md).
+   */
+  private staging: Uint8Array | null = null;
+  private parts: Int32Array | null = null;
+  private count = 0;
   private size = 0;
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -37,11 +54,18 @@ export class IngestOutbox {
   add(reqId: number, bytes: ArrayBuffer | null, flags: number): void {
     const start = this.size;
     if (bytes !== null && bytes.byteLength > 0) {
-      this.chunks.push(new Uint8Array(bytes.slice(0)));
+      this.room(bytes.byteLength).set(new Uint8Array(bytes), start);
       this.size += bytes.byteLength;
     }
-    this.parts.push(reqId, start, this.size, flags);
-    if (this.parts.length >= FLUSH_PARTS * PART_FIELDS) this.flush();
+    if (this.parts === null) this.parts = new Int32Array(FLUSH_PARTS * PART_FIELDS);
+    const parts = this.parts;
+    const at = this.count;
+    parts[at + PART_REQ_ID] = reqId;
+    parts[at + PART_START] = start;
+    parts[at + PART_END] = this.size;
+    parts[at + PART_FLAGS] = flags;
+    this.count = at + PART_FIELDS;
+    if (this.count === parts.length) this.flush();
     else if (this.scheduled) return;
     else if (this.committing()) {
       this.scheduled = true;
@@ -52,10 +76,22 @@ export class IngestOutbox {
     }
   }
 
+  /** The staging buffer, with room for `n` more bytes (grown by copying when it has not). */
+  private room(n: number): Uint8Array {
+    const need = this.size + n;
+    const old = this.staging;
+    if (old !== null && need <= old.byteLength) return old;
+    const grown = new Uint8Array(Math.max(need, old === null ? STAGING_BYTES : old.byteLength * 2));
+    if (old !== null) grown.set(old.subarray(0, this.size));
+    this.staging = grown;
+    return grown;
+  }
+
   /** Drops what is queued (the thread is gone; its requests are answered elsewhere). */
   clear(): void {
-    this.chunks = [];
-    this.parts = [];
+    this.staging = null;
+    this.parts = null;
+    this.count = 0;
     this.size = 0;
   }
 
@@ -66,18 +102,13 @@ export class IngestOutbox {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.parts.length === 0) return;
-    const bytes = this.chunks.length === 1 ? this.chunks[0]! : new Uint8Array(this.size);
-    if (this.chunks.length > 1) {
-      let at = 0;
-      for (const c of this.chunks) {
-        bytes.set(c, at);
-        at += c.byteLength;
-      }
-    }
-    const parts = new Int32Array(this.parts);
+    if (this.count === 0 || this.parts === null) return;
+    // Views of just what was written; the whole buffers are transferred (the thread reads
+    // each part by its offsets, ingest-worker.ts onParts).
+    const bytes = this.staging === null ? new Uint8Array(0) : this.staging.subarray(0, this.size);
+    const parts = this.parts.subarray(0, this.count);
     const message: IngestParts = { type: 'parts', bytes, parts };
     this.clear();
-    this.send(message, [bytes.buffer as ArrayBuffer, parts.buffer]);
+    this.send(message, [bytes.buffer as ArrayBuffer, parts.buffer as ArrayBuffer]);
   }
 }

@@ -1,5 +1,6 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import { PulseboardError } from '../../errors.js';
+import { mediaType } from '../../http/media-type.js';
 import type { IngestService } from '../ingest-service.js';
 import { backpressure, IngestRequest } from './ingest-request.js';
 import type { IngestQueueBudget } from './queue-budget.js';
@@ -47,7 +48,7 @@ export function registerIngestRoute(
   app.post('/api/transactions', (res, req) => {
     // Host, Origin, INGEST_TOKEN and the content type are checked before this handler runs
     // (src/http/guard-routes.ts).
-    const type = req.getHeader('content-type').split(';')[0]!.trim().toLowerCase();
+    const type = mediaType(req.getHeader('content-type'));
     const lengthHeader = req.getHeader('content-length');
     // Without Content-Length the body is chunked: its size is known only as it arrives.
     const length = lengthHeader === '' ? -1 : Number(lengthHeader);
