@@ -180,7 +180,19 @@ t.test(
     );
     // A transient error: its connection killed mid-commit. It must retry, not give up.
     await db.conn.query(`KILL ${firstConn}`);
-    await waitFor('the ingest commit retried, waiting again', () => ingestWaitingOnLock(firstConn));
+    await waitFor('the ingest commit retried, waiting again', () =>
+      ingestWaitingOnLock(firstConn),
+    ).catch(async (err: Error) => {
+      // What the database and the server saw, so that a timeout says why.
+      const [rows] = await db.conn.query(
+        'SELECT ID, COMMAND, STATE, TIME, LEFT(INFO, 80) AS info FROM information_schema.PROCESSLIST WHERE DB = ?',
+        [db.name],
+      );
+      const logs = server.logs.slice(-15).map((l) => JSON.stringify(l));
+      throw new Error(
+        `${err.message}; killed ${firstConn}; processlist ${JSON.stringify(rows)}; server logs ${logs.join(' | ')}`,
+      );
+    });
     // What /readyz said last, so that a timeout says why (another reason can come first).
     let lastReady = '';
     const stuck = await waitFor(

@@ -40,6 +40,8 @@ export interface GroupOutcome<R extends GroupRequest> {
 
 export class GroupCommitter {
   private conn: mysql.Connection | undefined;
+  /** Rejects when `conn` is lost (the server closed it): see withRetry. */
+  private lost: Promise<never> = new Promise(() => {});
 
   constructor(
     private readonly db: DbConfig,
@@ -95,12 +97,14 @@ export class GroupCommitter {
     for (let attempt = 0; ; attempt++) {
       try {
         const conn = await this.connection();
-        return await commitGroup(
-          conn,
-          items,
-          failedBefore || attempt > 0 ? 1 : 0,
-          this.rollupWriter,
-        );
+        // Raced against the connection's end: a connection the server closes mid-query (a
+        // KILL, a restart) must fail the attempt even if the driver never settles the
+        // query's promise, as mysql2 has been seen not to (sidorares/node-mysql2#731); the
+        // group would otherwise wait forever instead of retrying on a fresh connection.
+        return await Promise.race([
+          commitGroup(conn, items, failedBefore || attempt > 0 ? 1 : 0, this.rollupWriter),
+          this.lost,
+        ]);
       } catch (err) {
         // After a failed multi-statement batch the server-side transaction state is unknown;
         // a fresh connection (the server rolls the old one back) is the only clean state.
@@ -133,6 +137,20 @@ export class GroupCommitter {
     c.on('error', () => {
       if (this.conn === c) this.conn = undefined;
     });
+    this.lost = new Promise<never>((_, reject) => {
+      const lost = (err?: unknown) =>
+        reject(
+          err ??
+            Object.assign(new Error('the database closed the connection'), {
+              code: 'PROTOCOL_CONNECTION_LOST',
+              fatal: true,
+            }),
+        );
+      c.once('end', () => lost());
+      c.once('error', lost);
+    });
+    // Nothing may wait on it (between groups): that is no unhandled rejection.
+    this.lost.catch(() => {});
     try {
       await c.query(STRICT_SESSION_SQL);
     } catch (err) {
