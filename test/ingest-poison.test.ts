@@ -139,14 +139,21 @@ t.test('two ordinary requests that overflow one BIGINT cell together both commit
   for (const c of cells) t.equal(c.rollup, c.rows, `second ${c.second}: rollup = SUM(amount)`);
 });
 
-/** The ingest thread's connection while its INSERT into ingest_refs waits on our lock. */
-async function ingestWaitingOnLock(exceptId?: string): Promise<string | undefined> {
+/**
+ * The ingest thread's connection while its INSERT into ingest_refs waits on our lock: not
+ * `except` (the holder's own connection, whose INSERT can still show in the process list
+ * for a moment after its answer reached us: KILLing it released the lock and the test
+ * waited 20 s for a retry that had no reason to come).
+ */
+async function ingestWaitingOnLock(except: string[]): Promise<string | undefined> {
   const [rows] = await db.conn.query(
     `SELECT ID AS id FROM information_schema.PROCESSLIST
       WHERE DB = ? AND ID <> CONNECTION_ID() AND INFO LIKE '%INSERT INTO ingest_refs%'`,
     [db.name],
   );
-  const ids = (rows as { id: string }[]).map((r) => String(r.id)).filter((id) => id !== exceptId);
+  const ids = (rows as { id: string }[])
+    .map((r) => String(r.id))
+    .filter((id) => !except.includes(id));
   return ids[0];
 }
 
@@ -175,13 +182,14 @@ t.test(
       "INSERT INTO ingest_refs (source, ref, id, created_ms) VALUES ('ach', 'blocker', 1, 0)",
     );
     const blocker = post(items('blocker', 1, 100).map((i) => ({ ...i, ref: 'blocker' })));
+    const holderId = String(holder.threadId);
     const firstConn = await waitFor('the ingest commit waiting on the lock', () =>
-      ingestWaitingOnLock(),
+      ingestWaitingOnLock([holderId]),
     );
     // A transient error: its connection killed mid-commit. It must retry, not give up.
     await db.conn.query(`KILL ${firstConn}`);
     await waitFor('the ingest commit retried, waiting again', () =>
-      ingestWaitingOnLock(firstConn),
+      ingestWaitingOnLock([holderId, firstConn]),
     ).catch(async (err: Error) => {
       // What the database and the server saw, so that a timeout says why.
       const [rows] = await db.conn.query(
@@ -190,7 +198,7 @@ t.test(
       );
       const logs = server.logs.slice(-15).map((l) => JSON.stringify(l));
       throw new Error(
-        `${err.message}; killed ${firstConn}; processlist ${JSON.stringify(rows)}; server logs ${logs.join(' | ')}`,
+        `${err.message}; killed ${firstConn} (holder ${holderId}); processlist ${JSON.stringify(rows)}; server logs ${logs.join(' | ')}`,
       );
     });
     // What /readyz said last, so that a timeout says why (another reason can come first).
