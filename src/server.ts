@@ -16,7 +16,6 @@ import { guardRoutes } from './http/guard-routes.js';
 import { registerHistoryRoute } from './http/history-route.js';
 import { registerLoadTestRoutes } from './http/load-test-routes.js';
 import { registerPrometheusRoute } from './http/prometheus-route.js';
-import { RateLimiter } from './http/rate-limit.js';
 import { guardFraming } from './http/request-framing.js';
 import { sendError, track } from './http/respond.js';
 import { registerStaticFiles } from './http/static-files.js';
@@ -34,6 +33,7 @@ import { skipAlerts } from './pipeline/live-feed.js';
 import { ShardPool } from './pipeline/shard-pool.js';
 import { ScenarioRunner } from './scenario/scenario-runner.js';
 import { isLoopbackHost } from './security/exposure.js';
+import { TokenBuckets } from './security/token-buckets.js';
 import { faultSwitchFromEnv } from './shared/fault-switch.js';
 import { SourceRegistry } from './shared/source-registry.js';
 import { StatsLine } from './stats-line.js';
@@ -160,7 +160,8 @@ export async function startServer(
   const guarded = guardRoutes(
     app,
     access,
-    new RateLimiter(options.ingestRateLimit, options.ingestRateBurst),
+    // The primary's alone (ingest is HTTP only): an unshared table.
+    new TokenBuckets(options.ingestRateLimit, options.ingestRateBurst, options.wsThreads),
     options.ingestRateLoopback || options.loopbackLimits,
     isLoopbackHost(options.host),
   );

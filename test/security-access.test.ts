@@ -361,7 +361,7 @@ t.test('WS_ALLOWED_ORIGINS still works, with a deprecation warning', async (t) =
 
 // Regression (issue 15 §3): wrong tokens were never throttled; every guess was checked.
 // Half the guesses go to the WebSocket port: with WS_THREADS=2 those are checked by the
-// fan-out threads, and the limit must still hold for the process (shared-buckets.ts).
+// fan-out threads, and the limit must still hold for the process (token-buckets.ts).
 for (const threads of WS_THREAD_COUNTS)
   t.test(
     `wrong tokens are throttled per address: 429 unchecked, then usable again (WS_THREADS=${threads})`,

@@ -2,7 +2,6 @@ import t from 'tap';
 import type { Options } from '../src/config/option-specs.js';
 import { parseOptions } from '../src/config/parse-options.js';
 import { AccessControl, accessFor, bearerToken } from '../src/http/auth.js';
-import { RateLimiter } from '../src/http/rate-limit.js';
 import { HostOriginPolicy } from '../src/security/host-origin-policy.js';
 import { SourceRegistry } from '../src/shared/source-registry.js';
 import { ConnectionSlots } from '../src/ws/connection-slots.js';
@@ -17,32 +16,10 @@ function accessOptions(over: Partial<Options> = {}): Options {
 }
 
 /**
- * Units of the access rules, the Host/Origin policy, the token bucket and throttle, the
+ * Units of the access rules, the Host/Origin policy, the wrong-token throttle, the
  * per-address WebSocket slots and the upgrade's topic list (the end-to-end paths:
- * security-*.test.ts).
+ * security-*.test.ts; the token buckets themselves: token-buckets.test.ts).
  */
-
-t.test('token bucket: burst, refill, Retry-After, per key', async (t) => {
-  const rl = new RateLimiter(2, 3); // 2/s, burst 3
-  const at = 1_000_000;
-  t.same([rl.take('a', at), rl.take('a', at), rl.take('a', at)], [0, 0, 0], 'the burst passes');
-  t.equal(rl.take('a', at), 1, 'then wait ≥ 1 s');
-  t.equal(rl.take('b', at), 0, 'another client has its own bucket');
-  t.equal(rl.take('a', at + 500), 0, 'half a second refills one at 2/s');
-  t.equal(rl.take('a', at + 500), 1);
-  t.equal(rl.take('a', at + 60_000), 0, 'refilled after idling');
-  t.equal(new RateLimiter(0, 1).take('x'), 0, '0 = unlimited');
-  const slow = new RateLimiter(0.1, 1);
-  slow.take('s', at);
-  t.equal(slow.take('s', at), 10, 'Retry-After rounds up to whole seconds');
-});
-
-t.test('token bucket memory is bounded', async (t) => {
-  const rl = new RateLimiter(1, 1);
-  for (let i = 0; i < 120_000; i++) rl.take(`10.0.${i >> 8}.${i & 255}:${i}`, i);
-  const size = (rl as unknown as { buckets: Map<string, unknown> }).buckets.size;
-  t.ok(size <= 50_000, `${size} buckets after 120,000 distinct clients`);
-});
 
 t.test('which routes need which token', async (t) => {
   t.equal(accessFor('get', '/healthz'), 'open');

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { PulseboardError } from '../errors.js';
 import { isLoopbackHost } from '../security/exposure.js';
+import type { TokenBuckets } from '../security/token-buckets.js';
 import {
   type AccessControl,
   accessFor,
@@ -12,7 +13,6 @@ import {
 } from './auth.js';
 import { gatedApp } from './gated-app.js';
 import { mediaType } from './media-type.js';
-import type { RateLimiter } from './rate-limit.js';
 import { sendError, track } from './respond.js';
 
 /**
@@ -45,7 +45,7 @@ const ADMIN_TYPES: readonly string[] = ['application/json'];
 export function guardRoutes(
   app: TemplatedApp,
   control: AccessControl,
-  ingestLimiter?: RateLimiter,
+  ingestLimiter?: TokenBuckets,
   limitLoopback = false,
   loopbackListener = false,
 ): TemplatedApp {

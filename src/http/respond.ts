@@ -81,13 +81,18 @@ export function sendJson(
   });
 }
 
+/**
+ * The Retry-After of an error answer: `chosen` if the route chose one, else 1 s for every
+ * 503 (a thread restarting, the database away: each says when to come back), else none ('').
+ */
+export function retryAfterOf(err: PulseboardError, chosen = ''): string {
+  return chosen !== '' ? chosen : err.status === 503 ? '1' : '';
+}
+
 export function sendError(t: Tracked, err: unknown, headers: Record<string, string> = {}): void {
   if (err instanceof PulseboardError) {
-    // Every 503 says when to come back (a thread restarting, the database away).
-    const h =
-      err.status === 503 && !('retry-after' in headers)
-        ? { ...headers, 'retry-after': '1' }
-        : headers;
+    const retryAfter = retryAfterOf(err, headers['retry-after']);
+    const h = retryAfter === '' ? headers : { ...headers, 'retry-after': retryAfter };
     sendJson(t, err.status, JSON.stringify({ error: err.toJSON() }), h);
     return;
   }

@@ -1,5 +1,5 @@
 import { isLoopbackHost } from './exposure.js';
-import { SharedBuckets } from './shared-buckets.js';
+import { TokenBuckets } from './token-buckets.js';
 
 /**
  * Throttles token guessing per client address: each wrong token takes one from the
@@ -9,7 +9,7 @@ import { SharedBuckets } from './shared-buckets.js';
  * bucket refills — not even that a guess was right. Requests with a right token take
  * nothing; a missing token is not a guess and takes nothing either.
  *
- * The buckets are in shared memory (shared-buckets.ts: fixed size, idle buckets reused), one
+ * The buckets are in shared memory (token-buckets.ts: fixed size, idle buckets reused), one
  * table for the primary and every fan-out thread, so a guesser gets AUTH_FAILURE_LIMIT
  * wrong tokens per minute from the whole process whichever thread its requests reach.
  * Loopback clients are exempt unless LOOPBACK_LIMITS=true: a loopback peer is a local
@@ -17,15 +17,15 @@ import { SharedBuckets } from './shared-buckets.js';
  * lock out.
  */
 export class AuthThrottle {
-  private readonly buckets: SharedBuckets;
+  private readonly buckets: TokenBuckets;
 
   constructor(
     perMinute: number,
     private readonly limitLoopback: boolean,
-    /** This thread's id and, in a fan-out thread, the primary's table (shared-buckets.ts). */
+    /** This thread's id and, in a fan-out thread, the primary's table (token-buckets.ts). */
     shared: { holder: number; sab?: SharedArrayBuffer },
   ) {
-    this.buckets = new SharedBuckets(
+    this.buckets = new TokenBuckets(
       perMinute / 60,
       Math.max(1, perMinute),
       shared.holder,

@@ -1,6 +1,6 @@
 /**
  * Two independent 32-bit FNV-1a hashes of a client address, the key of the per-address
- * tables in shared memory (connection-slots.ts, shared-buckets.ts): 64 bits together, so
+ * tables in shared memory (connection-slots.ts, token-buckets.ts): 64 bits together, so
  * two addresses sharing an entry is practically impossible, and a table stores numbers,
  * not strings. The first is odd, so 0 can mark an empty entry.
  */

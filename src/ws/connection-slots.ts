@@ -1,6 +1,6 @@
 import { isLoopbackHost } from '../security/exposure.js';
 import { addressHashes } from '../shared/address-hash.js';
-import { releaseDeadHolder, spinLock, spinUnlock } from '../shared/spin-lock.js';
+import { spinLock, spinUnlock } from '../shared/spin-lock.js';
 import { type FanoutShared, LOCK, OPEN_TOTAL } from './fanout-layout.js';
 
 /**
@@ -85,7 +85,7 @@ export class ConnectionSlots {
     const { i32, layout } = this.shared;
     const me = layout.init.threads;
     // The dead thread cannot release the lock any more; take it over if it held it.
-    releaseDeadHolder(i32, LOCK, t);
+    spinUnlock(i32, LOCK, t);
     this.lock(me);
     try {
       i32[OPEN_TOTAL] = Math.max(0, i32[OPEN_TOTAL]! - open);

@@ -21,7 +21,7 @@ export interface FanoutInit {
    * thread only reads it (find, never slotOf), so it never holds the registry's lock.
    */
   sourcesSab: SharedArrayBuffer;
-  /** The wrong-token buckets of every thread (src/security/shared-buckets.ts). */
+  /** The wrong-token buckets of every thread (src/security/token-buckets.ts). */
   authSab: SharedArrayBuffer;
   /** The resolved options (tokens, limits, Host and Origin policy, partitions). */
   options: Options;

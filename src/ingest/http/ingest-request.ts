@@ -1,6 +1,6 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { PulseboardError } from '../../errors.js';
-import { writeJsonHead } from '../../http/respond.js';
+import { retryAfterOf, writeJsonHead } from '../../http/respond.js';
 import type { IngestService, IngestWaiter } from '../ingest-service.js';
 import type { IngestQueueBudget } from './queue-budget.js';
 
@@ -23,7 +23,6 @@ import type { IngestQueueBudget } from './queue-budget.js';
  * it is dropped, and collected as any object.
  */
 
-const RETRY_AFTER_BACKPRESSURE = '1';
 const RETRY_AFTER_OFF = '5';
 const BACKPRESSURE = '"PB_ERR_INGEST_BACKPRESSURE"';
 
@@ -129,14 +128,8 @@ export class IngestRequest implements IngestWaiter {
   /** Refuses the request with `err` (its JSON error), at once. */
   private refuse(err: PulseboardError): void {
     if (this.finished) return;
-    const retryAfter =
-      err.code === 'PB_ERR_INGEST_OFF'
-        ? RETRY_AFTER_OFF
-        : err.code === 'PB_ERR_INGEST_BACKPRESSURE'
-          ? RETRY_AFTER_BACKPRESSURE
-          : err.status === 503
-            ? '1' // every 503 says when to come back (respond.ts: sendError)
-            : '';
+    // Backpressure is a 503: 1 s, as every 503 (respond.ts).
+    const retryAfter = retryAfterOf(err, err.code === 'PB_ERR_INGEST_OFF' ? RETRY_AFTER_OFF : '');
     if (err.code === 'PB_ERR_INGEST_BACKPRESSURE') this.ctx.budget.backpressureAnswers++;
     this.send(err.status, JSON.stringify({ error: err.toJSON() }), retryAfter);
   }

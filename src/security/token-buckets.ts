@@ -1,11 +1,12 @@
 import { addressHashes } from '../shared/address-hash.js';
-import { releaseDeadHolder, spinLock, spinUnlock } from '../shared/spin-lock.js';
+import { spinLock, spinUnlock } from '../shared/spin-lock.js';
 
 /**
- * Token buckets per client address in shared memory: every thread that checks tokens (the
- * primary's HTTP routes, and with WS_THREADS > 1 each fan-out thread's /ws upgrades) takes
- * from the same bucket of an address, so AUTH_FAILURE_LIMIT holds for the process, not
- * per thread (auth-throttle.ts). The arithmetic is rate-limit.ts's:
+ * Token buckets per client address (a client may send `burst` at once, then `ratePerSec`):
+ * INGEST_RATE_LIMIT on the primary, and AUTH_FAILURE_LIMIT's wrong-token buckets, which
+ * live in shared memory so that every thread that checks tokens (the primary's HTTP routes,
+ * and with WS_THREADS > 1 each fan-out thread's /ws upgrades) takes from the same bucket
+ * of an address: the limit holds for the process, not per thread (auth-throttle.ts).
  *
  *   tokens ─► min(burst, tokens + elapsed × rate) ─► ≥ 1? take one : wait
  *
@@ -22,19 +23,19 @@ import { releaseDeadHolder, spinLock, spinUnlock } from '../shared/spin-lock.js'
  * run; else an idle one (a bucket that has refilled to full is the same as no bucket);
  * else, when every entry of the run is draining, the one with the most tokens. So memory is
  * fixed (768 KB) and a flood of addresses can only make the table forget the buckets
- * closest to full, as rate-limit.ts forgets its oldest ones.
+ * closest to full.
  */
 
 const LOCK = 0;
 const HEADER_BYTES = 8;
 const ENTRY_BYTES = 24;
-export const SHARED_BUCKETS = 32_768;
+export const TOKEN_BUCKET_ENTRIES = 32_768;
 const PROBE = 32;
 /** f64 words of an entry, after its two i32 hashes (the entry's first 8 bytes). */
 const TOKENS = 1;
 const AT = 2;
 
-export class SharedBuckets {
+export class TokenBuckets {
   readonly sab: SharedArrayBuffer;
   private readonly i32: Int32Array;
   private readonly f64: Float64Array;
@@ -43,11 +44,14 @@ export class SharedBuckets {
   constructor(
     private readonly ratePerSec: number,
     private readonly burst: number,
-    /** This thread's lock id: fan-out thread t is t, the primary WS_THREADS. */
+    /**
+     * This thread's lock id: fan-out thread t is t, the primary WS_THREADS (any id will do
+     * for a table only one thread uses).
+     */
     private readonly holder: number,
     /** The primary's buffer, in a fan-out thread; the primary creates it. */
     sab?: SharedArrayBuffer,
-    capacity = SHARED_BUCKETS,
+    capacity = TOKEN_BUCKET_ENTRIES,
   ) {
     if ((capacity & (capacity - 1)) !== 0) throw new Error('capacity must be a power of 2');
     this.sab = sab ?? new SharedArrayBuffer(HEADER_BYTES + capacity * ENTRY_BYTES);
@@ -92,7 +96,7 @@ export class SharedBuckets {
 
   /** Primary only, after thread `holder` exited: frees the lock if it died holding it. */
   releaseThread(holder: number): void {
-    releaseDeadHolder(this.i32, LOCK, holder);
+    spinUnlock(this.i32, LOCK, holder);
   }
 
   private locked<T>(fn: () => T): T {
