@@ -29,7 +29,7 @@ import { refOf } from './request-template.js';
  * its result's `loadGeneratorCpuUsPerRequest`.
  *
  *   node dist/bench/ingest/http-load-client.js --url http://127.0.0.1:8080 \
- *        [--connections 256] [--seconds 10] [--items 1]
+ *        [--connections 256] [--seconds 10] [--items 1] [--path /api/transactions]
  * Loopback targets only.
  */
 
@@ -131,12 +131,17 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const flags = benchArgs({
     command: 'node dist/bench/ingest/http-load-client.js',
     about:
-      "The bench's lean HTTP/1.1 load client on its own: POST /api/transactions over keep-alive connections, one request in flight on each, and print its figures as JSON.",
+      "The bench's lean HTTP/1.1 load client on its own: POST /api/transactions (or GET any path) over keep-alive connections, one request in flight on each, and print its figures as JSON.",
     flags: {
       url: { type: 'string', default: 'http://127.0.0.1:8080', help: 'the server' },
       connections: { type: 'number', default: '256', help: 'keep-alive connections' },
       seconds: { type: 'number', default: '10', help: 'measured seconds' },
-      items: { type: 'number', default: '1', help: 'transactions per request' },
+      items: {
+        type: 'number',
+        default: '1',
+        help: 'transactions per POST; 0 sends a bodiless GET of --path instead',
+      },
+      path: { type: 'string', default: DEFAULT_PATH, help: 'the path requested' },
     },
   });
   runHttpLoad({
@@ -144,6 +149,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     connections: flags.connections,
     seconds: flags.seconds,
     itemsPerRequest: flags.items,
+    path: flags.path,
     refPrefix: `load-${Date.now().toString(36)}-`,
   }).then(
     (r) => {
