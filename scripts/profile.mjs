@@ -80,6 +80,15 @@ if (!commands[mode]) {
   console.error('usage: node scripts/profile.mjs doctor|flame|workers');
   process.exit(2);
 }
+// 0x's preload ends the server with process.exit, which aborts a process whose fan-out
+// threads hold live uWS Apps (exit 134, no flame graph): refuse before any load runs.
+const wsThreads = process.env.WS_THREADS ?? '1';
+if (mode === 'flame' && wsThreads !== '1') {
+  console.error(
+    `profile flame: WS_THREADS=${wsThreads} cannot be profiled by 0x (its exit aborts a process whose fan-out threads hold live uWS Apps); run it with WS_THREADS=1, or use \`npm run profile:workers\`, which profiles every thread`,
+  );
+  process.exit(2);
+}
 if (mode === 'workers') rmSync(join(out, 'cpu'), { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 
@@ -110,13 +119,25 @@ await new Promise((resolve, reject) => {
   });
   child.once('exit', (code) => reject(new Error(`profiled process exited early (${code})`)));
 });
-console.error('  server up; running the swarm');
+// With WS_THREADS > 1 the fan-out threads serve /ws on a port of their own: ask the
+// server, as the dashboard does.
+let wsPort = port;
+try {
+  const res = await fetch(`http://127.0.0.1:${port}/api/ws-endpoint`);
+  if (!res.ok) throw new Error(`answered ${res.status}`);
+  wsPort = (await res.json()).port ?? port;
+} catch (err) {
+  console.error(`profile ${mode}: GET /api/ws-endpoint failed (${err.message}); stopping`);
+  process.kill(-child.pid, 'SIGKILL');
+  process.exit(1);
+}
+console.error(`  server up; running the swarm on /ws at port ${wsPort}`);
 const swarm = spawn(
   process.execPath,
   [
     'dist/bench/ws-swarm/swarm.js',
     '--url',
-    `ws://127.0.0.1:${port}/ws?topics=metrics`,
+    `ws://127.0.0.1:${wsPort}/ws?topics=metrics`,
     '--clients',
     '1000',
     '--seconds',

@@ -24,12 +24,14 @@ interface Run {
   stderr: string;
 }
 
-async function profile(mode: string, dir: string): Promise<Run> {
+async function profile(mode: string, dir: string, env: Record<string, string> = {}): Promise<Run> {
   // As from a shell. tap instruments every process a test spawns (its processinfo loader,
   // which it puts back into NODE_OPTIONS whatever env we pass): 0x, loaded that way, takes
   // itself for a required module and silently does nothing. env(1) unsets it again.
   const shell = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS' && !/^_?TAP/i.test(k)),
+    Object.entries(process.env).filter(
+      ([k]) => k !== 'NODE_OPTIONS' && k !== 'WS_THREADS' && !/^_?TAP/i.test(k),
+    ),
   );
   const proc = spawn('/usr/bin/env', ['-u', 'NODE_OPTIONS', process.execPath, SCRIPT, mode], {
     env: {
@@ -38,6 +40,7 @@ async function profile(mode: string, dir: string): Promise<Run> {
       LOAD_TPS: '2000',
       PROFILE_PORT: String(await freePort()),
       PROFILE_DIR: dir,
+      ...env,
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -87,3 +90,28 @@ t.test('profile:doctor finishes after its load, with the report', async (t) => {
     : [];
   t.equal(reports.length, 1, 'one clinic doctor report');
 });
+
+t.test(
+  'with WS_THREADS=2: flame refuses before any load, workers loads the fan-out port',
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'pb-profile-threads-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    const flame = await profile('flame', dir, { WS_THREADS: '2' });
+    t.equal(flame.code, 2, 'flame exits 2');
+    t.match(flame.stderr, /WS_THREADS=2 cannot be profiled by 0x/, 'and says why');
+    t.equal(flame.afterLoadMs, null, 'no load ran');
+
+    // The swarm must reach the fan-out threads' port (GET /api/ws-endpoint), not get 421
+    // from the primary's /ws and profile an idle server.
+    const workers = await profile('workers', dir, { WS_THREADS: '2' });
+    checkExit(t, workers, 'profile workers');
+    const open = [...workers.stderr.matchAll(/([\d,]+) messages, 0 gaps, (\d+) open/g)];
+    const last = open.at(-1);
+    t.ok(
+      last && Number(last[1]!.replace(/,/g, '')) > 0 && last[2] === '1000',
+      `the swarm's 1,000 clients got frames (${last?.[0] ?? 'no swarm progress line'})`,
+    );
+    const summary = readFileSync(join(dir, 'cpu', 'summary.md'), 'utf8');
+    t.equal(summary.match(/^## fan-out /gm)?.length, 2, 'both fan-out threads profiled');
+  },
+);
