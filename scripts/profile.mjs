@@ -145,7 +145,7 @@ const swarm = spawn(
   ],
   { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
 );
-await new Promise((r) => swarm.once('exit', r));
+const swarmCode = await new Promise((r) => swarm.once('exit', r));
 console.error('  load done; stopping the server and writing the profile');
 const stopAt = Date.now();
 if (signalGroup) process.kill(-child.pid, 'SIGINT');
@@ -166,6 +166,12 @@ console.error(
 );
 if (code !== 0) {
   console.error(`profile ${mode}: the profiler failed (${signal ?? code})`);
+  process.exit(1);
+}
+if (swarmCode !== 0) {
+  console.error(
+    `profile ${mode}: the load failed (swarm exit ${swarmCode}): this profile has no WebSocket clients`,
+  );
   process.exit(1);
 }
 if (mode === 'flame') showNativeFrames();

@@ -115,3 +115,13 @@ t.test(
     t.equal(summary.match(/^## fan-out /gm)?.length, 2, 'both fan-out threads profiled');
   },
 );
+
+t.test('a load that cannot reach the server fails the profile, saying why', async (t) => {
+  // READ_TOKEN makes the server refuse the script's token-less requests: before, the swarm's
+  // clients all failed and the script still reported a profile (of a server without load).
+  const dir = mkdtempSync(join(tmpdir(), 'pb-profile-refused-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const run = await profile('workers', dir, { READ_TOKEN: 'x'.repeat(32) });
+  t.equal(run.code, 1, 'exits 1');
+  t.match(run.stderr, /GET \/api\/ws-endpoint failed \(answered 401\)/, 'and says why');
+});

@@ -280,7 +280,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     seconds: flags.seconds,
     pid: flags.pid,
   }).then(
-    (r) => process.stdout.write(`${JSON.stringify(r, null, 2)}\n`),
+    (r) => {
+      process.stdout.write(`${JSON.stringify(r, null, 2)}\n`);
+      // A load that never connected is a failed load, not a quiet one.
+      if (r.connected === 0) {
+        process.stderr.write(
+          `swarm: none of ${clients} clients connected (${JSON.stringify(r.failureReasons)})\n`,
+        );
+        process.exitCode = 1;
+      }
+    },
     (err: unknown) => {
       process.stderr.write(`${(err as Error).message}\n`);
       process.exit(1);
