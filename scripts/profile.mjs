@@ -8,7 +8,9 @@
 //                                        thread (*.html) + profiles/cpu/summary.md
 // Standard load: simulator at LOAD_TPS (default 10,000 tx/s, persistence off unless
 // PERSISTENCE is set), 1,000 WebSocket clients on `metrics`, for LOAD_SECONDS (default 20).
-// PROFILE_DIR moves the output (default profiles/ in the repository).
+// PROFILE_DIR moves the output (default profiles/ in the repository). Every client must
+// connect (with READ_TOKEN set, the load sends it), or the profile fails: a profile of a
+// server without its load would mislead.
 // clinic needs NO_INSIGHT=1 and --open=false without a terminal, or it exits silently.
 //
 // Stopping the profiled server: 0x (v6) does not pass a SIGINT on to the process it
@@ -76,6 +78,8 @@ const commands = {
 };
 /** Who gets the SIGINT that ends the profile (see the top of this file). */
 const signalGroup = mode === 'flame';
+/** WebSocket clients of the standard load, all of which must connect. */
+const CLIENTS = 1000;
 if (!commands[mode]) {
   console.error('usage: node scripts/profile.mjs doctor|flame|workers');
   process.exit(2);
@@ -121,9 +125,13 @@ await new Promise((resolve, reject) => {
 });
 // With WS_THREADS > 1 the fan-out threads serve /ws on a port of their own: ask the
 // server, as the dashboard does.
+// A server with READ_TOKEN wants it on both (the swarm's clients send it as ?token=).
+const token = process.env.READ_TOKEN ?? '';
 let wsPort = port;
 try {
-  const res = await fetch(`http://127.0.0.1:${port}/api/ws-endpoint`);
+  const res = await fetch(`http://127.0.0.1:${port}/api/ws-endpoint`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+  });
   if (!res.ok) throw new Error(`answered ${res.status}`);
   wsPort = (await res.json()).port ?? port;
 } catch (err) {
@@ -137,15 +145,31 @@ const swarm = spawn(
   [
     'dist/bench/ws-swarm/swarm.js',
     '--url',
-    `ws://127.0.0.1:${wsPort}/ws?topics=metrics`,
+    `ws://127.0.0.1:${wsPort}/ws?topics=metrics${token ? `&token=${encodeURIComponent(token)}` : ''}`,
     '--clients',
-    '1000',
+    String(CLIENTS),
     '--seconds',
     seconds,
   ],
-  { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] },
 );
+let swarmOut = '';
+swarm.stdout.on('data', (d) => {
+  swarmOut += d.toString();
+});
 const swarmCode = await new Promise((r) => swarm.once('exit', r));
+/** Why the load was not the standard one (then the profile fails), or ''. */
+const loadFault = (() => {
+  if (swarmCode !== 0) return `the swarm exited ${swarmCode}`;
+  try {
+    const r = JSON.parse(swarmOut);
+    if (r.connected < CLIENTS)
+      return `only ${r.connected} of ${CLIENTS} clients connected (${JSON.stringify(r.failureReasons)})`;
+    return '';
+  } catch {
+    return 'the swarm printed no result';
+  }
+})();
 console.error('  load done; stopping the server and writing the profile');
 const stopAt = Date.now();
 if (signalGroup) process.kill(-child.pid, 'SIGINT');
@@ -168,9 +192,9 @@ if (code !== 0) {
   console.error(`profile ${mode}: the profiler failed (${signal ?? code})`);
   process.exit(1);
 }
-if (swarmCode !== 0) {
+if (loadFault) {
   console.error(
-    `profile ${mode}: the load failed (swarm exit ${swarmCode}): this profile has no WebSocket clients`,
+    `profile ${mode}: the load failed: ${loadFault}; this profile is not of the standard load`,
   );
   process.exit(1);
 }

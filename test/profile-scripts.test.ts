@@ -116,12 +116,16 @@ t.test(
   },
 );
 
-t.test('a load that cannot reach the server fails the profile, saying why', async (t) => {
-  // READ_TOKEN makes the server refuse the script's token-less requests: before, the swarm's
-  // clients all failed and the script still reported a profile (of a server without load).
-  const dir = mkdtempSync(join(tmpdir(), 'pb-profile-refused-'));
+t.test('a load short of its 1,000 clients fails the profile; READ_TOKEN is sent', async (t) => {
+  // Before, a swarm whose clients all failed (421, 401) still gave a "profile" of a server
+  // without load. WS_MAX_CONNECTIONS=100 lets only a tenth in.
+  const dir = mkdtempSync(join(tmpdir(), 'pb-profile-short-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const short = await profile('workers', dir, { WS_MAX_CONNECTIONS: '100' });
+  t.equal(short.code, 1, 'exits 1');
+  t.match(short.stderr, /the load failed: only 100 of 1000 clients connected/, 'and says why');
+
+  // A server with READ_TOKEN gets the token on GET /api/ws-endpoint and on every client.
   const run = await profile('workers', dir, { READ_TOKEN: 'x'.repeat(32) });
-  t.equal(run.code, 1, 'exits 1');
-  t.match(run.stderr, /GET \/api\/ws-endpoint failed \(answered 401\)/, 'and says why');
+  checkExit(t, run, 'profile workers with READ_TOKEN');
 });
