@@ -124,8 +124,8 @@ await new Promise((resolve, reject) => {
   child.once('exit', (code) => reject(new Error(`profiled process exited early (${code})`)));
 });
 // With WS_THREADS > 1 the fan-out threads serve /ws on a port of their own: ask the
-// server, as the dashboard does.
-// A server with READ_TOKEN wants it on both (the swarm's clients send it as ?token=).
+// server, as the dashboard does. A server with READ_TOKEN wants the token on that request
+// and on every client (the swarm's clients send it as ?token=).
 const token = process.env.READ_TOKEN ?? '';
 let wsPort = port;
 try {
@@ -136,7 +136,9 @@ try {
   wsPort = (await res.json()).port ?? port;
 } catch (err) {
   console.error(`profile ${mode}: GET /api/ws-endpoint failed (${err.message}); stopping`);
-  process.kill(-child.pid, 'SIGKILL');
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {}
   process.exit(1);
 }
 console.error(`  server up; running the swarm on /ws at port ${wsPort}`);
