@@ -3,7 +3,8 @@
 //   node scripts/cpuprofile-top.mjs <file.cpuprofile> [requests] [rows]
 // With `requests` (e.g. the bench's `acknowledged`: warm-up and measured run), every figure
 // is also given in µs per request. Only the samples between the first and the last one in
-// the ingest route are counted, so the server's start and stop are left out. Times are the
+// the ingest route are counted, so the server's start and stop are left out (a profile
+// without ingest, e.g. of GET /api/metrics, is counted whole, and the output says so). Times are the
 // profiler's, i.e. wall clock while the thread ran JS or native code (on a busy machine they
 // include time the thread waited for a core); /proc's CPU time is the other measure
 // (profiles/README.md, "The primary's event-loop delay at 256 connections").
@@ -38,7 +39,8 @@ for (let i = 0; i < p.samples.length; i++) {
   if (first === -1) first = i;
   last = i;
 }
-if (first === -1) {
+const whole = first === -1;
+if (whole) {
   first = 0;
   last = p.samples.length - 1;
 }
@@ -66,6 +68,7 @@ for (let i = first; i < last; i++) {
 const n = Number(requests);
 const per = (us) => (n > 0 ? `${(us / n).toFixed(2).padStart(7)} µs/req` : '');
 const span = (times[last] - times[first]) / 1e6;
+if (whole) console.log('no sample in the ingest route: the whole profile, start-up included');
 console.log(
   `${span.toFixed(1)} s of load: busy ${(busy / 1e3).toFixed(0)} ms, idle ${(idle / 1e3).toFixed(0)} ms${n > 0 ? `; busy ${(busy / n).toFixed(2)} µs per request` : ''}`,
 );

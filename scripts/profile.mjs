@@ -97,7 +97,9 @@ if (mode === 'workers') rmSync(join(out, 'cpu'), { recursive: true, force: true 
 mkdirSync(out, { recursive: true });
 
 const [cmd, args] = commands[mode]();
-console.error(`profile ${mode}: ${tps} tx/s, 1,000 clients, ${seconds} s`);
+console.error(
+  `profile ${mode}: ${tps} tx/s, ${CLIENTS.toLocaleString('en-US')} clients, ${seconds} s`,
+);
 const child = spawn(cmd, args, {
   cwd: root,
   env: { ...process.env, NO_INSIGHT: '1' },
@@ -281,7 +283,7 @@ async function flameGraphPages(dir) {
         '--output-html',
         join(dir, `${name}.html`),
         '--title',
-        `${role} thread (${tps} tx/s, 1,000 clients)`,
+        `${role} thread (${tps} tx/s, ${CLIENTS.toLocaleString('en-US')} clients)`,
       ],
       { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
     );

@@ -133,12 +133,11 @@ export class GroupCommitter {
       // findNextPlaceholder, ~4 % of the ingest thread's busy time at 256 connections).
       queryFormat: (sql: string) => sql,
     });
-    // An idle connection the server drops emits 'error'; the next group reconnects.
-    c.on('error', () => {
-      if (this.conn === c) this.conn = undefined;
-    });
+    // The connection's end (an idle drop, a KILL, a restart: 'error' or 'end'): the next
+    // group reconnects, and a group running on it fails its attempt (withRetry).
     this.lost = new Promise<never>((_, reject) => {
-      const lost = (err?: unknown) =>
+      const lost = (err?: unknown) => {
+        if (this.conn === c) this.conn = undefined;
         reject(
           err ??
             Object.assign(new Error('the database closed the connection'), {
@@ -146,8 +145,10 @@ export class GroupCommitter {
               fatal: true,
             }),
         );
+      };
       c.once('end', () => lost());
-      c.once('error', lost);
+      // `on`, not `once`: a later 'error' without a listener would end the thread.
+      c.on('error', lost);
     });
     // Nothing may wait on it (between groups): that is no unhandled rejection.
     this.lost.catch(() => {});
